@@ -1,0 +1,30 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "smtl",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "smtl", targets: ["smtl"]),
+        .library(name: "SMTL", targets: ["SMTL"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries at the edge: OpenBLAS for every matrix product, zlib for .gz data.
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "SMTL", dependencies: ["CBLAS", "CZlib"]),
+        .executableTarget(
+            name: "smtl",
+            dependencies: ["SMTL", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "SMTLTests", dependencies: ["SMTL"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,150 @@
+import CBLAS
+import Foundation
+
+/// The scalar the model is generic over. Training runs in `Float`; gradient checks run the very
+/// same code in `Double`. Every matrix product goes through OpenBLAS (`cblas_?gemm` / `?gemv`),
+/// row-major throughout.
+public protocol Real: BinaryFloatingPoint, Sendable, LosslessStringConvertible
+where RawSignificand: FixedWidthInteger {
+    /// C = alpha * op(A) * op(B) + beta * C, row-major. op(A) is m×k, op(B) is k×n.
+    static func gemm(
+        _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
+        _ alpha: Self, _ a: UnsafePointer<Self>, _ lda: Int,
+        _ b: UnsafePointer<Self>, _ ldb: Int,
+        _ beta: Self, _ c: UnsafeMutablePointer<Self>, _ ldc: Int)
+    /// y = alpha * op(A) x + beta * y, row-major A of m×n.
+    static func gemv(
+        _ trans: Bool, _ m: Int, _ n: Int, _ alpha: Self, _ a: UnsafePointer<Self>, _ lda: Int,
+        _ x: UnsafePointer<Self>, _ beta: Self, _ y: UnsafeMutablePointer<Self>)
+    static func exp(_ x: Self) -> Self
+    static func tanh(_ x: Self) -> Self
+    static func log(_ x: Self) -> Self
+    /// Size in bytes and safetensors dtype name.
+    static var dtypeName: String { get }
+}
+
+extension Float: Real {
+    @inline(__always)
+    public static func gemm(
+        _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
+        _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+        _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
+        if m == 0 || n == 0 { return }
+        cblas_sgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+    @inline(__always)
+    public static func gemv(
+        _ trans: Bool, _ m: Int, _ n: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+        _ x: UnsafePointer<Float>, _ beta: Float, _ y: UnsafeMutablePointer<Float>
+    ) {
+        cblas_sgemv(
+            CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a,
+            Int32(lda), x, 1, beta, y, 1)
+    }
+    @inline(__always) public static func exp(_ x: Float) -> Float { Foundation.exp(x) }
+    @inline(__always) public static func tanh(_ x: Float) -> Float { Foundation.tanh(x) }
+    @inline(__always) public static func log(_ x: Float) -> Float { Foundation.log(x) }
+    public static var dtypeName: String { "F32" }
+}
+
+extension Double: Real {
+    @inline(__always)
+    public static func gemm(
+        _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
+        _ alpha: Double, _ a: UnsafePointer<Double>, _ lda: Int,
+        _ b: UnsafePointer<Double>, _ ldb: Int,
+        _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int
+    ) {
+        if m == 0 || n == 0 { return }
+        cblas_dgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+    @inline(__always)
+    public static func gemv(
+        _ trans: Bool, _ m: Int, _ n: Int, _ alpha: Double, _ a: UnsafePointer<Double>, _ lda: Int,
+        _ x: UnsafePointer<Double>, _ beta: Double, _ y: UnsafeMutablePointer<Double>
+    ) {
+        cblas_dgemv(
+            CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a,
+            Int32(lda), x, 1, beta, y, 1)
+    }
+    @inline(__always) public static func exp(_ x: Double) -> Double { Foundation.exp(x) }
+    @inline(__always) public static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
+    @inline(__always) public static func log(_ x: Double) -> Double { Foundation.log(x) }
+    public static var dtypeName: String { "F64" }
+}
+
+@inline(__always) func sigmoid<S: Real>(_ x: S) -> S { 1 / (1 + S.exp(-x)) }
+
+/// A growable raw buffer: allocated once, reused every step (no allocation per time step).
+public final class Buffer<S: Real> {
+    public private(set) var pointer: UnsafeMutablePointer<S>
+    public private(set) var capacity: Int
+
+    public init(_ count: Int = 0) {
+        capacity = max(count, 1)
+        pointer = .allocate(capacity: capacity)
+        pointer.initialize(repeating: 0, count: capacity)
+    }
+    deinit { pointer.deallocate() }
+
+    /// Makes room for `count` elements; old contents are not kept.
+    @inline(__always) public func reserve(_ count: Int) {
+        if count <= capacity { return }
+        pointer.deallocate()
+        capacity = max(count, capacity * 3 / 2)
+        pointer = .allocate(capacity: capacity)
+        pointer.initialize(repeating: 0, count: capacity)
+    }
+    @inline(__always) public func zero(_ count: Int) { pointer.update(repeating: 0, count: count) }
+}
+
+/// Deterministic random numbers (SplitMix64): the same stream on every platform and Swift version.
+public struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1) with 53 random bits.
+    public mutating func unit() -> Double { Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0) }
+    public mutating func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * unit() }
+    /// Uniform integer in 0..<n (n > 0), unbiased.
+    public mutating func below(_ n: Int) -> Int { Int(next(upperBound: UInt64(n))) }
+    /// Fisher–Yates, written out so the order never depends on the standard library's algorithm.
+    public mutating func shuffle<T>(_ a: inout [T]) {
+        if a.count < 2 { return }
+        for i in stride(from: a.count - 1, to: 0, by: -1) {
+            let j = below(i + 1)
+            if i != j { a.swapAt(i, j) }
+        }
+    }
+}
+
+/// Mixes several values into one seed, so per-task and per-epoch streams are independent and
+/// do not depend on where a task runs.
+public func deriveSeed(_ parts: UInt64...) -> UInt64 {
+    var g = SplitMix64(seed: 0x5EED_5EED)
+    var h: UInt64 = 0
+    for p in parts {
+        g = SplitMix64(seed: h ^ p &* 0x9E37_79B9_7F4A_7C15)
+        h = g.next()
+    }
+    return h
+}
+
+/// FNV-1a of a string: a stable number for a task or tensor name.
+public func stableHash(_ s: String) -> UInt64 {
+    var h: UInt64 = 0xCBF2_9CE4_8422_2325
+    for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+    return h
+}
