@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.0"),
     ],
     targets: [
         // System libraries at the edge: OpenBLAS for every matrix product, zlib for .gz data.
@@ -20,7 +21,8 @@ let package = Package(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
         .target(
-            name: "SMTL", dependencies: ["CBLAS", "CZlib"]),
+            name: "SMTL",
+            dependencies: ["CBLAS", "CZlib", .product(name: "RealModule", package: "swift-numerics")]),
         .executableTarget(
             name: "smtl",
             dependencies: ["SMTL", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -1,3 +1,5 @@
+import RealModule
+
 /// An external memory block, SPEC §3: `memory0` ∈ R^{K×W} and a control layer that maps a
 /// controller vector u to a key k, an erase vector e and an add vector a.
 ///
@@ -6,7 +8,7 @@
 /// attention α_t, and the activated control outputs [k; e; a]. Per batch slot it keeps the running
 /// memory and key (forward) and their gradients (backward). Forward and backward of each piece
 /// stand side by side.
-final class MemoryBlock<S: Real> {
+final class MemoryBlock<S: Scalar> {
     let rows: Int  // K
     let width: Int  // W
     let inputWidth: Int  // u: the controller's width
@@ -64,12 +66,14 @@ final class MemoryBlock<S: Real> {
     // MARK: start of a sequence
 
     /// M_0 = memory0; k_0 = tanh(k-rows of control.bias), the key of the zero controller.
+    /// Step 0's rows are rows 0..<slots.
     func begin(slots: Int) {
         let kw = rows * width
-        let m = memory.pointer, kp = key.pointer
+        let m = memoryPrev.pointer, kp = keyPrev.pointer
         for b in 0..<slots {
             (m + b * kw).update(from: memory0, count: kw)
-            for j in 0..<width { kp[b * width + j] = S.tanh(bias[j]) }
+            let kb = kp + b * width
+            for j in 0..<width { kb[j] = S.activationTanh(bias[j]) }
         }
     }
 
@@ -78,10 +82,11 @@ final class MemoryBlock<S: Real> {
         let kw = rows * width
         let dm = dMemory.pointer, dk = dKey.pointer
         for b in 0..<slots {
-            for i in 0..<kw { gradMemory0[i] += dm[b * kw + i] }
+            let db = dm + b * kw
+            for i in 0..<kw { gradMemory0[i] += db[i] }
         }
         for j in 0..<width {
-            let k0 = S.tanh(bias[j])
+            let k0 = S.activationTanh(bias[j])
             var s: S = 0
             for b in 0..<slots { s += dk[b * width + j] }
             gradBias[j] += s * (1 - k0 * k0)
@@ -97,22 +102,16 @@ final class MemoryBlock<S: Real> {
             let row = row0 + b
             let m = memoryPrev.pointer + row * kw
             let kv = keyPrev.pointer + row * W
-            m.update(from: memory.pointer + b * kw, count: kw)
-            kv.update(from: key.pointer + b * W, count: W)
             let s = similarity.pointer + row * K
             let nrm = rowNorm.pointer + row * K
             let a = alpha.pointer + row * K
             S.gemv(false, K, W, 1, m, W, kv, 0, s)  // s_k = M[k]·key
-            var kk: S = 0
-            for j in 0..<W { kk += kv[j] * kv[j] }
-            let nk = (kk + Self.epsilon).squareRoot()
+            let nk = (dot(kv, kv, W) + Self.epsilon).squareRoot()
             keyNorm.pointer[row] = nk
             var top = -S.infinity
             for k in 0..<K {
-                var mm: S = 0
                 let mk = m + k * W
-                for j in 0..<W { mm += mk[j] * mk[j] }
-                let nm = (mm + Self.epsilon).squareRoot()
+                let nm = (dot(mk, mk, W) + Self.epsilon).squareRoot()
                 nrm[k] = nm
                 s[k] = s[k] / (nm * nk)
                 top = Swift.max(top, s[k])
@@ -165,13 +164,16 @@ final class MemoryBlock<S: Real> {
 
     // MARK: read (6): r = αᵀ M
 
-    /// Reads M_{t−1} (`afterWrite == false`) or M_t (`true`, ARC-II's local read (17)).
-    func read(row0: Int, count n: Int, afterWrite: Bool, into out: UnsafeMutablePointer<S>, stride ld: Int) {
+    /// Reads M_{t−1} (`afterWrite == false`) or M_t (`true`, ARC-II's local read (17); M_t is
+    /// where `write` put it: the slot's row of step t+1, or the slot's final state).
+    func read(row0: Int, count n: Int, afterWrite: Bool, nextRow0: Int = 0, nextCount: Int = 0,
+              into out: UnsafeMutablePointer<S>, stride ld: Int) {
         let (K, W) = (rows, width)
         let kw = K * W
         for b in 0..<n {
             let row = row0 + b
-            let m = afterWrite ? memory.pointer + b * kw : memoryPrev.pointer + row * kw
+            let m = !afterWrite ? memoryPrev.pointer + row * kw
+                : b < nextCount ? memoryPrev.pointer + (nextRow0 + b) * kw : memory.pointer + b * kw
             S.gemv(true, K, W, 1, m, W, alpha.pointer + row * K, 0, out + b * ld)
         }
     }
@@ -192,11 +194,12 @@ final class MemoryBlock<S: Real> {
                 let e = v + W, add = v + 2 * W
                 for k in 0..<K {
                     let ak = a[k]
+                    let mk = m + k * W, dmk = dm + k * W
                     var acc: S = 0
                     for j in 0..<W {
-                        let mt = m[k * W + j] * (1 - ak * e[j]) + ak * add[j]
-                        acc += g[j] * mt
-                        dm[k * W + j] += ak * g[j]
+                        let mt = mk[j] * (1 - ak * e[j]) + ak * add[j]
+                        acc = Relaxed.multiplyAdd(g[j], mt, acc)
+                        dmk[j] += ak * g[j]
                     }
                     da[k] += acc
                 }
@@ -204,7 +207,8 @@ final class MemoryBlock<S: Real> {
                 S.gemv(false, K, W, 1, m, W, g, 1, da)
                 for k in 0..<K {
                     let ak = a[k]
-                    for j in 0..<W { dm[k * W + j] += ak * g[j] }
+                    let dmk = dm + k * W
+                    for j in 0..<W { dmk[j] += ak * g[j] }
                 }
             }
         }
@@ -218,11 +222,11 @@ final class MemoryBlock<S: Real> {
         for b in 0..<n { (v + b * w3).update(from: bias, count: w3) }
         S.gemm(false, true, n, w3, inputWidth, 1, input, ldu, weight, inputWidth, 1, v, w3)
         for b in 0..<n {
-            let r = v + b * w3
+            let rk = v + b * w3, re = rk + W, ra = rk + 2 * W
             for j in 0..<W {
-                r[j] = S.tanh(r[j])
-                r[W + j] = sigmoid(r[W + j])
-                r[2 * W + j] = S.tanh(r[2 * W + j])
+                rk[j] = S.activationTanh(rk[j])
+                re[j] = sigmoid(re[j])
+                ra[j] = S.activationTanh(ra[j])
             }
         }
     }
@@ -236,21 +240,25 @@ final class MemoryBlock<S: Real> {
 
     // MARK: write (9): M_t = M_{t−1} ⊙ (1 − α eᵀ) + α aᵀ; the key k_t is kept for step t+1
 
-    func write(row0: Int, count n: Int) {
+    /// M_t and k_t go straight to the slot's row of step t+1 (rows `nextRow0 ..< nextRow0 +
+    /// nextCount`), or, for a slot whose sequence ends at t, to its final state: no copies.
+    func write(row0: Int, count n: Int, nextRow0: Int, nextCount: Int) {
         let (K, W) = (rows, width)
         let kw = K * W
         for b in 0..<n {
             let row = row0 + b
             let m = memoryPrev.pointer + row * kw
-            let out = memory.pointer + b * kw
+            let next = b < nextCount
+            let out = next ? memoryPrev.pointer + (nextRow0 + b) * kw : memory.pointer + b * kw
             let a = alpha.pointer + row * K
             let v = control.pointer + row * 3 * W
             let e = v + W, add = v + 2 * W
             for k in 0..<K {
                 let ak = a[k]
-                for j in 0..<W { out[k * W + j] = m[k * W + j] * (1 - ak * e[j]) + ak * add[j] }
+                let mk = m + k * W, ok = out + k * W
+                for j in 0..<W { ok[j] = mk[j] * (1 - ak * e[j]) + ak * add[j] }
             }
-            (key.pointer + b * W).update(from: v, count: W)
+            (next ? keyPrev.pointer + (nextRow0 + b) * W : key.pointer + b * W).update(from: v, count: W)
         }
     }
 
@@ -268,23 +276,25 @@ final class MemoryBlock<S: Real> {
             let dm = dMemory.pointer + b * kw
             let da = dAlpha.pointer + b * K
             let dk = dKey.pointer + b * W
-            for j in 0..<(2 * W) { dv[W + j] = 0 }
+            let dvk = dv, dve = dv + W, dva = dv + 2 * W
+            for j in 0..<W { dve[j] = 0; dva[j] = 0 }
             for k in 0..<K {
                 let ak = a[k]
+                let mk = m + k * W, dmk = dm + k * W
                 var acc: S = 0
                 for j in 0..<W {
-                    let g = dm[k * W + j], mv = m[k * W + j]
-                    acc += g * (add[j] - mv * e[j])
-                    dv[W + j] -= g * ak * mv
-                    dv[2 * W + j] += g * ak
-                    dm[k * W + j] = g * (1 - ak * e[j])
+                    let g = dmk[j], mv = mk[j]
+                    acc = Relaxed.multiplyAdd(g, add[j] - mv * e[j], acc)
+                    dve[j] -= g * ak * mv
+                    dva[j] += g * ak
+                    dmk[j] = g * (1 - ak * e[j])
                 }
                 da[k] += acc
             }
             for j in 0..<W {
-                dv[j] = dk[j] * (1 - kv[j] * kv[j])
-                dv[W + j] *= e[j] * (1 - e[j])
-                dv[2 * W + j] *= 1 - add[j] * add[j]
+                dvk[j] = dk[j] * (1 - kv[j] * kv[j])
+                dve[j] *= e[j] * (1 - e[j])
+                dva[j] *= 1 - add[j] * add[j]
             }
         }
     }
@@ -303,7 +313,8 @@ final class MemoryBlock<S: Real> {
         S.gemm(true, false, w3, inputWidth, tokens, 1, dControl.pointer, w3, input, ldu, 1, gradWeight, inputWidth)
         let dv = dControl.pointer
         for r in 0..<tokens {
-            for j in 0..<w3 { gradBias[j] += dv[r * w3 + j] }
+            let dr = dv + r * w3
+            for j in 0..<w3 { gradBias[j] += dr[j] }
         }
         finishBeginBackward(slots: slots)
     }

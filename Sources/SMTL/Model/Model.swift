@@ -8,7 +8,7 @@ public struct TaskSpec: Codable, Equatable, Sendable {
 /// All parameters of a run, in the layout the distributed trainer needs: the shared tensors in
 /// one flat buffer (one allreduce), and each task's tensors in a flat buffer of their own.
 /// A process holds the tasks it runs; the single-node simulation holds all of them.
-public final class Model<S: Real> {
+public final class Model<S: Scalar> {
     public let architecture: Architecture
     public let dims: Dimensions
     public let tasks: [TaskSpec]
@@ -78,7 +78,7 @@ public final class Model<S: Real> {
     }
 
     /// Copies every value from a model of the same shape (any precision).
-    public func copyValues<T: Real>(from other: Model<T>) {
+    public func copyValues<T: Scalar>(from other: Model<T>) {
         for (dst, src) in zip(parameterSets, other.parameterSets) {
             precondition(dst.count == src.count)
             for i in 0..<dst.count { dst.values[i] = S(src.values[i]) }

@@ -5,7 +5,7 @@
 /// Products that do not depend on the recurrence run once for the whole batch: the input
 /// projection X·W_ihᵀ before the time loop, and every weight gradient after it. Inside the loop
 /// only the recurrent products remain, each one BLAS call over the step's active rows.
-public final class Network<S: Real> {
+public final class Network<S: Scalar> {
     public let architecture: Architecture
     public let dims: Dimensions
     public let classes: Int
@@ -131,6 +131,7 @@ public final class Network<S: Real> {
 
         for t in 0..<batch.steps {
             let r0 = batch.offsets[t], n = batch.active[t]
+            let r1 = batch.offsets[t + 1], n1 = t + 1 < batch.steps ? batch.active[t + 1] : 0
             // 1. read the fused memory with the previous key and memory
             if let m = fused {
                 m.address(row0: r0, count: n)
@@ -140,11 +141,12 @@ public final class Network<S: Real> {
             if t > 0 { S.gemm(false, true, n, G, d, 1, hp + r0 * d, d, weightHH, d, 1, z + r0 * G, G) }
             for b in 0..<n {
                 let row = r0 + b
-                let zr = z + row * G, cr = c + row * d, cpr = cp + row * d
+                let zi = z + row * G, zf = zi + d, zg = zi + 2 * d, zo = zi + 3 * d
+                let cr = c + row * d, cpr = cp + row * d
                 for j in 0..<d {
-                    let i = sigmoid(zr[j]), f = sigmoid(zr[d + j])
-                    let g = S.tanh(zr[2 * d + j]), o = sigmoid(zr[3 * d + j])
-                    zr[j] = i; zr[d + j] = f; zr[2 * d + j] = g; zr[3 * d + j] = o
+                    let i = sigmoid(zi[j]), f = sigmoid(zf[j])
+                    let g = S.activationTanh(zg[j]), o = sigmoid(zo[j])
+                    zi[j] = i; zf[j] = f; zg[j] = g; zo[j] = o
                     cr[j] = f * cpr[j] + i * g
                 }
             }
@@ -154,12 +156,12 @@ public final class Network<S: Real> {
                 S.gemm(false, true, n, d, d, 1, c + r0 * d, d, wc, d, 1, qg + r0 * 2 * d + d, 2 * d)
                 for b in 0..<n {
                     let row = r0 + b
-                    let q = qg + row * 2 * d, o = z + row * G + 3 * d
+                    let q = qg + row * 2 * d, qgate = q + d, o = z + row * G + 3 * d
                     let cr = c + row * d, hr = h + row * d, tr = tu + row * d
                     for j in 0..<d {
-                        let gate = sigmoid(q[d + j])
-                        q[d + j] = gate
-                        let v = S.tanh(cr[j] + gate * q[j])
+                        let gate = sigmoid(qgate[j])
+                        qgate[j] = gate
+                        let v = S.activationTanh(cr[j] + gate * q[j])
                         tr[j] = v
                         hr[j] = o[j] * v
                     }
@@ -170,14 +172,13 @@ public final class Network<S: Real> {
                     let o = z + row * G + 3 * d
                     let cr = c + row * d, hr = h + row * d, tr = tu + row * d
                     for j in 0..<d {
-                        let v = S.tanh(cr[j])
+                        let v = S.activationTanh(cr[j])
                         tr[j] = v
                         hr[j] = o[j] * v
                     }
                 }
             }
-            if t + 1 < batch.steps {
-                let n1 = batch.active[t + 1], r1 = batch.offsets[t + 1]
+            if n1 > 0 {
                 (hp + r1 * d).update(from: h + r0 * d, count: n1 * d)
                 (cp + r1 * d).update(from: c + r0 * d, count: n1 * d)
             }
@@ -187,15 +188,15 @@ public final class Network<S: Real> {
             case .meLSTM, .arc1:
                 let m = fused!
                 m.controlForward(row0: r0, count: n, input: h + r0 * d, stride: d)
-                m.write(row0: r0, count: n)
+                m.write(row0: r0, count: n, nextRow0: r1, nextCount: n1)
             case .arc2:
                 let L = local!, Gm = global!
                 L.address(row0: r0, count: n)
                 L.controlForward(row0: r0, count: n, input: h + r0 * d, stride: d)
-                L.write(row0: r0, count: n)
-                L.read(row0: r0, count: n, afterWrite: true, into: rl + r0 * W, stride: W)
+                L.write(row0: r0, count: n, nextRow0: r1, nextCount: n1)
+                L.read(row0: r0, count: n, afterWrite: true, nextRow0: r1, nextCount: n1, into: rl + r0 * W, stride: W)
                 Gm.controlForward(row0: r0, count: n, input: rl + r0 * W, stride: W)
-                Gm.write(row0: r0, count: n)
+                Gm.write(row0: r0, count: n, nextRow0: r1, nextCount: n1)
             }
         }
         return classify(batch)
@@ -243,10 +244,11 @@ public final class Network<S: Real> {
         let k = labelled > 0 ? scale / S(labelled) : 0
         for b in 0..<B {
             let y = batch.labels[b]
-            for j in 0..<C { dl[b * C + j] = y >= 0 ? k * (p[b * C + j] - (j == y ? 1 : 0)) : 0 }
+            let dlb = dl + b * C, pb = p + b * C
+            for j in 0..<C { dlb[j] = y >= 0 ? k * (pb[j] - (j == y ? 1 : 0)) : 0 }
         }
         S.gemm(true, false, C, d, B, 1, dl, C, hLast.pointer, d, 1, gradClassifierW, d)
-        for b in 0..<B { for j in 0..<C { gradClassifierB[j] += dl[b * C + j] } }
+        for b in 0..<B { let dlb = dl + b * C; for j in 0..<C { gradClassifierB[j] += dlb[j] } }
         // ∂h at each slot's last token; nothing else reaches h_T, so slots that end at step t
         // carry exactly this until the loop reaches t.
         S.gemm(false, false, B, d, C, 1, dl, C, classifierW, d, 0, dh, d)
@@ -276,21 +278,22 @@ public final class Network<S: Real> {
             for b in 0..<n {
                 let row = r0 + b
                 let o = z + row * G + 3 * d, tr = tu + row * d
-                let dhr = dh + b * d, dcr = dc + b * d, dzr = dz + row * G
+                let dhr = dh + b * d, dcr = dc + b * d, dzo = dz + row * G + 3 * d
                 for j in 0..<d {
                     let g = dhr[j], v = tr[j], oj = o[j]
                     let du = g * oj * (1 - v * v)
                     dcr[j] += du
-                    dzr[3 * d + j] = g * v * oj * (1 - oj)
+                    dzo[j] = g * v * oj * (1 - oj)
                 }
                 if fusionFR != nil {
-                    let q = qg + row * 2 * d, dqr = dq + row * 2 * d
+                    let q = qg + row * 2 * d, qgate = q + d
+                    let dqr = dq + row * 2 * d, dqgate = dqr + d
                     for j in 0..<d {
                         let v = tr[j]
                         let du = dhr[j] * o[j] * (1 - v * v)
-                        let gate = q[d + j]
+                        let gate = qgate[j]
                         dqr[j] = du * gate
-                        dqr[d + j] = du * q[j] * gate * (1 - gate)
+                        dqgate[j] = du * q[j] * gate * (1 - gate)
                     }
                 }
             }
@@ -301,14 +304,15 @@ public final class Network<S: Real> {
             // LSTM cell (§2)
             for b in 0..<n {
                 let row = r0 + b
-                let zr = z + row * G, dzr = dz + row * G
+                let zi = z + row * G, zf = zi + d, zg = zi + 2 * d
+                let dzi = dz + row * G, dzf = dzi + d, dzg = dzi + 2 * d
                 let dcr = dc + b * d, cpr = cp + row * d
                 for j in 0..<d {
-                    let i = zr[j], f = zr[d + j], g = zr[2 * d + j]
+                    let i = zi[j], f = zf[j], g = zg[j]
                     let gc = dcr[j]
-                    dzr[j] = gc * g * i * (1 - i)
-                    dzr[d + j] = gc * cpr[j] * f * (1 - f)
-                    dzr[2 * d + j] = gc * i * (1 - g * g)
+                    dzi[j] = gc * g * i * (1 - i)
+                    dzf[j] = gc * cpr[j] * f * (1 - f)
+                    dzg[j] = gc * i * (1 - g * g)
                     dcr[j] = gc * f
                 }
             }
@@ -323,7 +327,7 @@ public final class Network<S: Real> {
         // Weight gradients over all tokens at once.
         S.gemm(true, false, G, E, ntok, 1, dz, G, x, E, 1, gradWeightIH, E)
         S.gemm(true, false, G, d, ntok, 1, dz, G, hp, d, 1, gradWeightHH, d)
-        for row in 0..<ntok { for j in 0..<G { gradBias[j] += dz[row * G + j] } }
+        for row in 0..<ntok { let dzr = dz + row * G; for j in 0..<G { gradBias[j] += dzr[j] } }
         if let g = gradFusionFR, let gc = gradFusionC {
             S.gemm(true, false, 2 * d, W, ntok, 1, dq, 2 * d, r, W, 1, g, W)
             S.gemm(true, false, d, d, ntok, 1, dq + d, 2 * d, c, d, 1, gc, d)

@@ -63,7 +63,7 @@ public struct ParameterLayout: Sendable {
 }
 
 /// A flat buffer of parameters with a gradient buffer of the same layout.
-public final class ParameterSet<S: Real> {
+public final class ParameterSet<S: Scalar> {
     public let layout: ParameterLayout
     public let values: UnsafeMutablePointer<S>
     public let grads: UnsafeMutablePointer<S>

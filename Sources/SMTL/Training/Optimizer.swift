@@ -1,0 +1,114 @@
+import Foundation
+
+/// Optimizer settings (SPEC §7). `l2` is ρ: the gradient gains ρ·w for every tensor except
+/// `embedding.weight`.
+public struct OptimizerSettings: Codable, Equatable, Sendable {
+    public enum Kind: String, Codable, CaseIterable, Sendable { case adagrad, sgd, adam }
+    public var kind: Kind = .adagrad
+    public var learningRate: Double = 0.01
+    public var l2: Double = 0
+    public var beta1: Double = 0.9
+    public var beta2: Double = 0.999
+    public var adamEpsilon: Double = 1e-8
+    public init() {}
+}
+
+/// Applies one update to every parameter set of a model. Each set has its state buffers in the
+/// same flat layout as its values, so the state of a shared tensor is the same on every replica.
+///
+/// The embedding is updated row-sparsely: only the rows the step touched change (SPEC §7), and
+/// for Adam their moments too ("lazy" Adam; bias correction uses the global step count).
+public final class Optimizer<S: Scalar> {
+    public let settings: OptimizerSettings
+    /// Per parameter set: AdaGrad's G, or Adam's first moment.
+    public let first: [UnsafeMutablePointer<S>]
+    /// Per parameter set: Adam's second moment (empty otherwise).
+    public let second: [UnsafeMutablePointer<S>]
+    let counts: [Int]
+    public private(set) var stepCount = 0
+
+    public init(settings: OptimizerSettings, model: Model<S>) {
+        self.settings = settings
+        counts = model.parameterSets.map { $0.count }
+        func zeros(_ n: Int) -> UnsafeMutablePointer<S> {
+            let p = UnsafeMutablePointer<S>.allocate(capacity: max(n, 1))
+            p.initialize(repeating: 0, count: max(n, 1))
+            return p
+        }
+        first = settings.kind == .sgd ? [] : counts.map(zeros)
+        second = settings.kind == .adam ? counts.map(zeros) : []
+    }
+    deinit {
+        for (p, n) in zip(first, counts) { p.deinitialize(count: max(n, 1)); p.deallocate() }
+        for (p, n) in zip(second, counts) { p.deinitialize(count: max(n, 1)); p.deallocate() }
+    }
+
+    public func restore(stepCount: Int) { self.stepCount = stepCount }
+
+    /// One update from the gradients now in the model's buffers.
+    public func step(_ model: Model<S>) {
+        stepCount += 1
+        let e = model.dims.embedding
+        let embeddingCount = model.dims.vocabulary * e
+        for (k, set) in model.parameterSets.enumerated() {
+            let denseStart = k == 0 ? embeddingCount : 0
+            if k == 0 {
+                for r in model.touched.rows {
+                    let lo = Int(r) * e
+                    update(set: k, values: set.values, grads: set.grads, range: lo..<(lo + e), l2: 0)
+                }
+            }
+            update(set: k, values: set.values, grads: set.grads, range: denseStart..<set.count,
+                   l2: S(settings.l2))
+        }
+    }
+
+    @inline(__always)
+    func update(set k: Int, values: UnsafeMutablePointer<S>, grads: UnsafeMutablePointer<S>,
+                range: Range<Int>, l2: S)
+    {
+        let lo = range.lowerBound, n = range.count
+        let w = values + lo, g = grads + lo
+        let lr = S(settings.learningRate)
+        switch settings.kind {
+        case .sgd:
+            Self.sgd(w, g, n, lr, l2)
+        case .adagrad:
+            Self.adagrad(w, g, first[k] + lo, n, lr, l2)
+        case .adam:
+            let c1 = 1 - S(Foundation.pow(settings.beta1, Double(stepCount)))
+            let c2 = 1 - S(Foundation.pow(settings.beta2, Double(stepCount)))
+            Self.adam(w, g, first[k] + lo, second[k] + lo, n, lr, l2, S(settings.beta1), S(settings.beta2),
+                      S(settings.adamEpsilon), c1, c2)
+        }
+    }
+
+    static func sgd(_ w: UnsafeMutablePointer<S>, _ g: UnsafeMutablePointer<S>, _ n: Int, _ lr: S, _ l2: S) {
+        for i in 0..<n { w[i] -= lr * (g[i] + l2 * w[i]) }
+    }
+
+    /// G ← G + g², w ← w − lr · g / (√G + 1e−10).
+    static func adagrad(_ w: UnsafeMutablePointer<S>, _ g: UnsafeMutablePointer<S>, _ G: UnsafeMutablePointer<S>,
+                        _ n: Int, _ lr: S, _ l2: S) {
+        let eps = S(1e-10)
+        for i in 0..<n {
+            let gi = g[i] + l2 * w[i]
+            let s = G[i] + gi * gi
+            G[i] = s
+            w[i] -= lr * gi / (s.squareRoot() + eps)
+        }
+    }
+
+    static func adam(_ w: UnsafeMutablePointer<S>, _ g: UnsafeMutablePointer<S>, _ m: UnsafeMutablePointer<S>,
+                     _ v: UnsafeMutablePointer<S>, _ n: Int, _ lr: S, _ l2: S, _ b1: S, _ b2: S, _ eps: S,
+                     _ c1: S, _ c2: S) {
+        for i in 0..<n {
+            let gi = g[i] + l2 * w[i]
+            let mi = b1 * m[i] + (1 - b1) * gi
+            let vi = b2 * v[i] + (1 - b2) * gi * gi
+            m[i] = mi
+            v[i] = vi
+            w[i] -= lr * (mi / c1) / ((vi / c2).squareRoot() + eps)
+        }
+    }
+}
