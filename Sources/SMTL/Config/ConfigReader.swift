@@ -1,0 +1,97 @@
+import Foundation
+
+/// Reads one JSON object of a config, key by key, with types checked and unknown keys refused.
+struct ConfigSection {
+    let file: String
+    let path: String
+    let dict: [String: Any]
+    private(set) var used: Set<String> = []
+
+    init(file: String, path: String, dict: [String: Any]) {
+        self.file = file
+        self.path = path
+        self.dict = dict
+    }
+
+    func where_(_ key: String) -> String { path.isEmpty ? "`\(key)`" : "`\(path).\(key)`" }
+
+    mutating func value(_ key: String) -> Any? {
+        used.insert(key)
+        if dict[key] is NSNull { return nil }
+        return dict[key]
+    }
+
+    mutating func string(_ key: String, _ fallback: String? = nil) throws -> String {
+        guard let v = value(key) else {
+            if let fallback { return fallback }
+            throw InputError(file: file, "missing key \(where_(key))", hint: "add it to the config")
+        }
+        guard let s = v as? String else {
+            throw InputError(file: file, "\(where_(key)) must be a string")
+        }
+        return s
+    }
+
+    mutating func optionalString(_ key: String) throws -> String? {
+        guard let v = value(key) else { return nil }
+        guard let s = v as? String else { throw InputError(file: file, "\(where_(key)) must be a string") }
+        return s
+    }
+
+    mutating func number(_ key: String, _ fallback: Double) throws -> Double {
+        guard let v = value(key) else { return fallback }
+        if isJSONBool(v) { throw InputError(file: file, "\(where_(key)) must be a number, not true/false") }
+        if let i = v as? Int { return Double(i) }
+        if let d = v as? Double { return d }
+        if let n = v as? NSNumber { return n.doubleValue }
+        throw InputError(file: file, "\(where_(key)) must be a number")
+    }
+
+    mutating func int(_ key: String, _ fallback: Int, min: Int = Int.min) throws -> Int {
+        let d = try number(key, Double(fallback))
+        guard d == d.rounded(), abs(d) < 1e15 else {
+            throw InputError(file: file, "\(where_(key)) must be a whole number, not \(d)")
+        }
+        guard Int(d) >= min else {
+            throw InputError(file: file, "\(where_(key)) must be at least \(min), not \(Int(d))")
+        }
+        return Int(d)
+    }
+
+    mutating func bool(_ key: String, _ fallback: Bool) throws -> Bool {
+        guard let v = value(key) else { return fallback }
+        guard isJSONBool(v), let b = v as? Bool else { throw InputError(file: file, "\(where_(key)) must be true or false") }
+        return b
+    }
+
+    mutating func section(_ key: String) throws -> ConfigSection {
+        let sub = path.isEmpty ? key : "\(path).\(key)"
+        guard let v = value(key) else { return ConfigSection(file: file, path: sub, dict: [:]) }
+        guard let d = v as? [String: Any] else { throw InputError(file: file, "\(where_(key)) must be an object") }
+        return ConfigSection(file: file, path: sub, dict: d)
+    }
+
+    mutating func sections(_ key: String) throws -> [ConfigSection] {
+        guard let v = value(key) else { throw InputError(file: file, "missing key \(where_(key))", hint: "add it to the config") }
+        guard let a = v as? [Any] else { throw InputError(file: file, "\(where_(key)) must be a list") }
+        return try a.enumerated().map { i, e in
+            guard let d = e as? [String: Any] else { throw InputError(file: file, "\(where_(key))[\(i)] must be an object") }
+            return ConfigSection(file: file, path: "\(path.isEmpty ? key : path + "." + key)[\(i)]", dict: d)
+        }
+    }
+
+    /// Refuses keys the program does not know: a typo must not silently fall back to a default.
+    func finish() throws {
+        let unknown = Set(dict.keys).subtracting(used).sorted()
+        if let k = unknown.first {
+            let known = used.sorted().joined(separator: ", ")
+            throw InputError(file: file, "unknown key \(where_(k))", hint: "known keys here: \(known)")
+        }
+    }
+}
+
+/// JSON true/false as Foundation decodes it (a boolean NSNumber), told apart from 0 and 1.
+func isJSONBool(_ v: Any) -> Bool {
+    if type(of: v) == Bool.self { return true }
+    return String(describing: type(of: v)).contains("Boolean")
+}

@@ -1,0 +1,52 @@
+import CZlib
+import Foundation
+
+/// Reads a whole file, plain or gzip (by its magic bytes, whatever its name), as bytes.
+public enum FileReader {
+    public static func bytes(_ path: String) throws -> [UInt8] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw InputError(file: path, "file not found", hint: "check the path (relative paths start at the data folder, see `data_dir`)")
+        }
+        if isDir.boolValue { throw InputError(file: path, "is a folder, not a file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw InputError(file: path, "cannot be read", hint: "check its permissions")
+        }
+        if data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b {
+            return try gunzip(path)
+        }
+        return [UInt8](data)
+    }
+
+    static func gunzip(_ path: String) throws -> [UInt8] {
+        guard let f = gzopen(path, "rb") else { throw InputError(file: path, "cannot be opened as gzip") }
+        defer { gzclose(f) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { gzread(f, $0.baseAddress, UInt32($0.count)) }
+            if n < 0 {
+                var code: Int32 = 0
+                let msg = gzerror(f, &code).map { String(cString: $0) } ?? "unknown error"
+                throw InputError(file: path, "corrupt gzip data (\(msg))", hint: "the file is truncated or damaged; fetch it again")
+            }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<Int(n)])
+        }
+        return out
+    }
+
+    /// Splits bytes into lines (without the newline; a final `\r` is dropped too).
+    public static func lines(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+        var result: [ArraySlice<UInt8>] = []
+        var start = 0
+        for i in 0..<bytes.count where bytes[i] == 0x0A {
+            var end = i
+            if end > start && bytes[end - 1] == 0x0D { end -= 1 }
+            result.append(bytes[start..<end])
+            start = i + 1
+        }
+        if start < bytes.count { result.append(bytes[start..<bytes.count]) }
+        return result
+    }
+}
