@@ -14,6 +14,8 @@ public struct TaskConfig: Equatable, Sendable {
     public var testFraction: Double = 0.1
     /// λ_m, the task's weight in the summed loss.
     public var weight: Double = 1
+    /// Keep only the first N training examples after hold-outs (0: all). For quick experiments.
+    public var trainLimit: Int = 0
 }
 
 /// A whole run: data, model, optimizer and schedule. Read from a JSON file; every key is checked.
@@ -130,6 +132,7 @@ public struct RunConfig: Equatable, Sendable {
             task.testSize = try s.int("test_size", 0, min: 0)
             task.testFraction = try s.number("test_fraction", task.testFraction)
             task.weight = try s.number("weight", task.weight)
+            task.trainLimit = try s.int("train_limit", 0, min: 0)
             try s.finish()
             c.tasks.append(task)
         }
@@ -146,7 +149,8 @@ public struct RunConfig: Equatable, Sendable {
         for t in self.tasks {
             var d: [String: Any] = ["name": t.name, "train": t.train, "weight": t.weight,
                                     "dev_size": t.devSize, "dev_fraction": t.devFraction,
-                                    "test_size": t.testSize, "test_fraction": t.testFraction]
+                                    "test_size": t.testSize, "test_fraction": t.testFraction,
+                                    "train_limit": t.trainLimit]
             if let dev = t.dev { d["dev"] = dev }
             if let test = t.test { d["test"] = test }
             tasks.append(d)

@@ -1,0 +1,186 @@
+import Foundation
+
+/// Where a task's data cursor stands: the epoch it is in and the next position in that epoch's order.
+public struct TaskCursor: Codable, Equatable, Sendable {
+    public var epoch = 0
+    public var position = 0
+    public init(epoch: Int = 0, position: Int = 0) { self.epoch = epoch; self.position = position }
+}
+
+/// Training progress kept with a checkpoint.
+public struct TrainingState: Codable, Equatable, Sendable {
+    public var step = 0
+    public var cursors: [String: TaskCursor] = [:]
+    /// Per task: best dev accuracy so far, the test accuracy at that evaluation, and its step.
+    public var bestDev: [String: Double] = [:]
+    public var testAtBestDev: [String: Double] = [:]
+    public var bestStep: [String: Int] = [:]
+    public var bestMeanDev: Double = -1
+    public init() {}
+}
+
+/// A checkpoint is a folder:
+///
+///     model.safetensors      every tensor under its SPEC §6 name (F32)
+///     optimizer.safetensors  optimizer state, `optimizer.<slot>.<tensor name>`
+///     vocab.txt              one word a line; line i (from 0) is token id i; line 0 is <unk>
+///     labels.json            per task, the label values in class-index order
+///     config.json            the resolved run config
+///     state.json             step, data cursors, model-selection record
+///
+/// It is written into a temporary folder beside its final place, every file fsynced, and then
+/// renamed into place, so a reader never sees half a checkpoint.
+public enum Checkpoint {
+    public struct Loaded {
+        public var config: RunConfig
+        public var vocabulary: Vocabulary
+        public var labels: [String: [Int]]
+        public var tensors: [String: SafeTensors.Tensor]
+        public var optimizer: [String: SafeTensors.Tensor]
+        public var optimizerSteps: Int
+        public var state: TrainingState
+        public var directory: String
+    }
+
+    public static func write(to dir: String, model: Model<Float>, optimizer: Optimizer<Float>?, vocabulary: Vocabulary,
+                             labels: [String: [Int]], config: RunConfig, state: TrainingState) throws {
+        let fm = FileManager.default
+        let parent = (dir as NSString).deletingLastPathComponent
+        try fm.createDirectory(atPath: parent.isEmpty ? "." : parent, withIntermediateDirectories: true)
+        let tmp = (parent as NSString).appendingPathComponent(".tmp-\((dir as NSString).lastPathComponent)-\(getpid())")
+        try? fm.removeItem(atPath: tmp)
+        try fm.createDirectory(atPath: tmp, withIntermediateDirectories: false)
+
+        var tensors: [SafeTensors.Tensor] = []
+        for set in model.parameterSets {
+            for e in set.layout.entries { tensors.append(.init(name: e.name, shape: e.shape, values: set.array(e.name))) }
+        }
+        let meta = ["format": "smtl-1", "architecture": model.architecture.rawValue, "step": "\(state.step)"]
+        try put(SafeTensors.encode(tensors, metadata: meta), tmp, "model.safetensors")
+        if let optimizer {
+            var slots: [SafeTensors.Tensor] = []
+            let names = optimizer.settings.kind == .adam ? ["m", "v"] : optimizer.settings.kind == .adagrad ? ["sum_sq"] : []
+            for (k, set) in model.parameterSets.enumerated() {
+                for e in set.layout.entries {
+                    for (s, slot) in names.enumerated() {
+                        let p = (s == 0 ? optimizer.first[k] : optimizer.second[k]) + e.offset
+                        slots.append(.init(name: "optimizer.\(slot).\(e.name)", shape: e.shape,
+                                           values: Array(UnsafeBufferPointer(start: p, count: e.count))))
+                    }
+                }
+            }
+            try put(SafeTensors.encode(slots, metadata: ["kind": optimizer.settings.kind.rawValue,
+                                                          "steps": "\(optimizer.stepCount)"]), tmp, "optimizer.safetensors")
+        }
+        try put(Data((vocabulary.words.joined(separator: "\n") + "\n").utf8), tmp, "vocab.txt")
+        try put(try JSONSerialization.data(withJSONObject: labels, options: [.prettyPrinted, .sortedKeys]), tmp, "labels.json")
+        try put(config.jsonData(), tmp, "config.json")
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try put(try enc.encode(state), tmp, "state.json")
+        fsyncPath(tmp)
+        // Publish: move any old copy aside, rename the new one in, then drop the old one.
+        var old: String?
+        if fm.fileExists(atPath: dir) {
+            old = tmp + ".old"
+            try? fm.removeItem(atPath: old!)
+            try fm.moveItem(atPath: dir, toPath: old!)
+        }
+        try fm.moveItem(atPath: tmp, toPath: dir)
+        fsyncPath(parent.isEmpty ? "." : parent)
+        if let old { try? fm.removeItem(atPath: old) }
+    }
+
+    static func put(_ data: Data, _ dir: String, _ name: String) throws {
+        let path = (dir as NSString).appendingPathComponent(name)
+        guard FileManager.default.createFile(atPath: path, contents: data) else {
+            throw InputError(file: path, "cannot be written", hint: "check free space and permissions")
+        }
+        fsyncPath(path)
+    }
+
+    static func fsyncPath(_ path: String) {
+        let fd = open(path, O_RDONLY)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+
+    public static func load(_ dir: String) throws -> Loaded {
+        func path(_ n: String) -> String { (dir as NSString).appendingPathComponent(n) }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+            throw InputError(file: dir, "checkpoint folder not found", hint: "pass a folder written by `smtl train` (e.g. runs/NAME/final)")
+        }
+        let config = try RunConfig.load(path("config.json"))
+        let vocab = try Vocabulary.load(path("vocab.txt"))
+        let labelsData = try FileReader.bytes(path("labels.json"))
+        guard let labels = (try? JSONSerialization.jsonObject(with: Data(labelsData))) as? [String: [Int]] else {
+            throw InputError(file: path("labels.json"), "is not a JSON object of label lists", hint: "the checkpoint is damaged")
+        }
+        let model = try SafeTensors.decode(Data(try FileReader.bytes(path("model.safetensors"))), file: path("model.safetensors"))
+        var opt: [String: SafeTensors.Tensor] = [:]
+        var optSteps = 0
+        if FileManager.default.fileExists(atPath: path("optimizer.safetensors")) {
+            let o = try SafeTensors.decode(Data(try FileReader.bytes(path("optimizer.safetensors"))), file: path("optimizer.safetensors"))
+            opt = o.tensors
+            optSteps = Int(o.metadata["steps"] ?? "0") ?? 0
+        }
+        var state = TrainingState()
+        if FileManager.default.fileExists(atPath: path("state.json")) {
+            do { state = try JSONDecoder().decode(TrainingState.self, from: Data(try FileReader.bytes(path("state.json")))) } catch let e as InputError {
+                throw e
+            } catch {
+                throw InputError(file: path("state.json"), "cannot be read (\(error))", hint: "the checkpoint is damaged")
+            }
+        }
+        return Loaded(config: config, vocabulary: vocab, labels: labels, tensors: model.tensors, optimizer: opt,
+                      optimizerSteps: optSteps, state: state, directory: dir)
+    }
+
+    /// Builds the model a checkpoint describes and fills in every tensor, checking names and shapes.
+    public static func model(from c: Loaded) throws -> Model<Float> {
+        let dims = Dimensions(embedding: c.config.embeddingDim, hidden: c.config.hiddenDim, memoryRows: c.config.memoryRows,
+                              memoryWidth: c.config.memoryWidth, vocabulary: c.vocabulary.count)
+        let specs = try c.config.tasks.map { t -> TaskSpec in
+            guard let l = c.labels[t.name] else {
+                throw InputError(file: (c.directory as NSString).appendingPathComponent("labels.json"), "no labels for task \(t.name)",
+                                 hint: "the checkpoint is damaged")
+            }
+            return TaskSpec(name: t.name, classes: l.count)
+        }
+        let model = Model<Float>(architecture: c.config.architecture, dims: dims, tasks: specs)
+        let file = (c.directory as NSString).appendingPathComponent("model.safetensors")
+        try fill(model, from: c.tensors, prefix: "", file: file)
+        return model
+    }
+
+    static func fill(_ model: Model<Float>, from tensors: [String: SafeTensors.Tensor], prefix: String, file: String,
+                     into pick: (ParameterSet<Float>, Int) -> UnsafeMutablePointer<Float> = { s, _ in s.values }) throws {
+        for (k, set) in model.parameterSets.enumerated() {
+            for e in set.layout.entries {
+                guard let t = tensors[prefix + e.name] else {
+                    throw InputError(file: file, "tensor \(prefix + e.name) is missing", hint: "the checkpoint is damaged or from another architecture")
+                }
+                guard t.shape == e.shape else {
+                    throw InputError(file: file, "tensor \(prefix + e.name) has shape \(t.shape), expected \(e.shape)",
+                                     hint: "the checkpoint does not match its config")
+                }
+                let p = pick(set, k) + e.offset
+                for i in 0..<e.count { p[i] = t.values[i] }
+            }
+        }
+    }
+
+    /// Restores optimizer state saved with the checkpoint.
+    public static func restore(_ optimizer: Optimizer<Float>, model: Model<Float>, from c: Loaded) throws {
+        let file = (c.directory as NSString).appendingPathComponent("optimizer.safetensors")
+        switch optimizer.settings.kind {
+        case .sgd: break
+        case .adagrad:
+            try fill(model, from: c.optimizer, prefix: "optimizer.sum_sq.", file: file) { _, k in optimizer.first[k] }
+        case .adam:
+            try fill(model, from: c.optimizer, prefix: "optimizer.m.", file: file) { _, k in optimizer.first[k] }
+            try fill(model, from: c.optimizer, prefix: "optimizer.v.", file: file) { _, k in optimizer.second[k] }
+        }
+        optimizer.restore(stepCount: c.optimizerSteps)
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// Every task's data, encoded with one shared vocabulary.
+public struct Corpus: Sendable {
+    public var vocabulary: Vocabulary
+    public var tasks: [TaskData]
+
+    /// The raw splits of one task after hold-outs.
+    struct RawTask {
+        var train: [LabelledText], dev: [LabelledText], test: [LabelledText]
+        var labels: [Int]
+    }
+
+    /// Loads every task of the config. The vocabulary comes from the training splits only.
+    /// When `vocabulary` and `labels` are given (a checkpoint's), they are used as they are.
+    public static func load(_ config: RunConfig, vocabulary given: Vocabulary? = nil,
+                            labels givenLabels: [String: [Int]]? = nil) throws -> Corpus {
+        var raws: [RawTask] = []
+        for t in config.tasks {
+            raws.append(try loadTask(t, config: config, labels: givenLabels?[t.name]))
+        }
+        let vocab = given ?? Vocabulary.build(texts: raws.lazy.flatMap { $0.train.lazy.map(\.text) },
+                                              tokenizer: config.tokenizer, minCount: config.minCount)
+        var tasks: [TaskData] = []
+        for (t, raw) in zip(config.tasks, raws) {
+            let classOf = Dictionary(uniqueKeysWithValues: raw.labels.enumerated().map { ($1, $0) })
+            func encode(_ xs: [LabelledText], _ split: String) throws -> [EncodedExample] {
+                try xs.map { x in
+                    guard let c = classOf[x.label] else {
+                        throw InputError(file: split, line: x.line, "label \(x.label) does not occur in the training data (labels: \(raw.labels))",
+                                         hint: "check that the split belongs to this task", task: t.name)
+                    }
+                    return EncodedExample(tokens: vocab.encode(x.text, tokenizer: config.tokenizer), label: c)
+                }
+            }
+            tasks.append(TaskData(name: t.name, labels: raw.labels,
+                                  train: try encode(raw.train, config.resolve(t.train)),
+                                  dev: try encode(raw.dev, config.resolve(t.dev ?? t.train)),
+                                  test: try encode(raw.test, config.resolve(t.test ?? t.train))))
+        }
+        return Corpus(vocabulary: vocab, tasks: tasks)
+    }
+
+    /// Reads a task's files and holds out dev and test from train where they are missing: train is
+    /// shuffled once with a seed made of `split_seed` and the task name; test is taken first, then
+    /// dev; what remains stays in file order.
+    static func loadTask(_ t: TaskConfig, config: RunConfig, labels: [Int]?) throws -> RawTask {
+        var train = try LabelledFile.read(config.resolve(t.train), task: t.name)
+        let dev = try t.dev.map { try LabelledFile.read(config.resolve($0), task: t.name) }
+        let test = try t.test.map { try LabelledFile.read(config.resolve($0), task: t.name) }
+        var order = Array(train.indices)
+        var rng = SplitMix64(seed: deriveSeed(config.splitSeed, stableHash(t.name)))
+        rng.shuffle(&order)
+        func take(_ size: Int, _ fraction: Double, _ what: String) throws -> [LabelledText] {
+            let n = size > 0 ? size : Int((Double(train.count) * fraction).rounded())
+            guard n < order.count else {
+                throw InputError(file: config.resolve(t.train), "cannot hold out \(n) \(what) examples from \(train.count)",
+                                 hint: "lower `\(what)_size` / `\(what)_fraction` for task \(t.name)", task: t.name)
+            }
+            let picked = Array(order.prefix(n))
+            order.removeFirst(n)
+            return picked.sorted().map { train[$0] }
+        }
+        let heldTest = test == nil ? try take(t.testSize, t.testFraction, "test") : []
+        let heldDev = dev == nil ? try take(t.devSize, t.devFraction, "dev") : []
+        train = order.sorted().map { train[$0] }
+        if t.trainLimit > 0 && train.count > t.trainLimit { train = Array(train.prefix(t.trainLimit)) }
+        let labelSet = labels ?? Array(Set(train.map(\.label))).sorted()
+        if labelSet.count < 2 {
+            throw InputError(file: config.resolve(t.train), "the training data has only one label (\(labelSet))",
+                             hint: "a classifier needs at least two classes", task: t.name)
+        }
+        return RawTask(train: train, dev: dev ?? heldDev, test: test ?? heldTest, labels: labelSet)
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+
+/// Progress for people: a live line on a terminal, one plain line every N steps otherwise, and a
+/// per-task accuracy table after each evaluation.
+public final class ConsoleReporter: TrainingObserver {
+    let isTerminal: Bool
+    let logEvery: Int
+    var start = DispatchTime.now().uptimeNanoseconds
+    var lastDraw: UInt64 = 0
+    var liveLineShown = false
+    var firstStep = 0
+
+    public init(logEvery: Int, forceTerminal: Bool? = nil) {
+        isTerminal = forceTerminal ?? (isatty(STDOUT_FILENO) == 1)
+        self.logEvery = logEvery
+    }
+
+    func out(_ s: String) {
+        if liveLineShown { print("\r\u{1B}[2K", terminator: ""); liveLineShown = false }
+        print(s)
+        fflush(stdout)
+    }
+
+    public func started(_ t: Trainer) {
+        start = DispatchTime.now().uptimeNanoseconds
+        firstStep = t.step
+        let c = t.config
+        out("smtl: \(c.architecture.displayName) on \(t.corpus.tasks.count) task(s), \(c.name)")
+        for task in t.corpus.tasks {
+            out("  " + pad(task.name, 20) + String(format: " train %6d  dev %6d  test %6d  classes %d  train tokens %d",
+                       task.train.count, task.dev.count, task.test.count, task.labels.count, task.trainTokens))
+        }
+        let params = t.model.parameterSets.map(\.count).reduce(0, +)
+        out("  vocabulary \(t.corpus.vocabulary.count) words (\(t.pretrainedRows) from pretrained vectors), \(params) parameters")
+        out("  \(c.optimizer.kind.rawValue) lr \(c.optimizer.learningRate) l2 \(c.optimizer.l2), batch \(c.batchSize) per task, "
+            + "\(t.totalSteps) steps (\(t.stepsPerEpoch) per epoch), evaluating every \(t.evalEvery)"
+            + (t.step > 0 ? ", resuming at step \(t.step)" : ""))
+    }
+
+    public func stepped(_ t: Trainer, losses: [Float], tokensPerSecond: Double) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let elapsed = Double(now - start) / 1e9
+        let done = t.step - firstStep
+        let eta = done > 0 ? elapsed / Double(done) * Double(t.totalSteps - t.step) : 0
+        let lossText = zip(t.corpus.tasks, losses).map { $0.name + String(format: " %.3f", $1) }.joined(separator: " ")
+        let line = String(format: "step %d/%d  loss %@  %.1fk tok/s  ETA %@", t.step, t.totalSteps, lossText as NSString,
+                          tokensPerSecond / 1000, Self.duration(eta) as NSString)
+        if isTerminal {
+            if now - lastDraw > 100_000_000 || t.step == t.totalSteps {
+                print("\r\u{1B}[2K" + line, terminator: "")
+                fflush(stdout)
+                liveLineShown = true
+                lastDraw = now
+            }
+        } else if t.step % logEvery == 0 || t.step == t.totalSteps {
+            out(line)
+        }
+    }
+
+    public func evaluated(_ t: Trainer, _ r: EvaluationReport) {
+        out(Self.table(r, epoch: Double(r.step) / Double(t.stepsPerEpoch)))
+    }
+
+    public static func table(_ r: EvaluationReport, epoch: Double? = nil) -> String {
+        func f(_ v: Double?) -> String { v.map { String(format: "%8.2f", $0) } ?? "       -" }
+        var lines = ["evaluation at step \(r.step)" + (epoch.map { String(format: " (epoch %.2f)", $0) } ?? ""),
+                     "  " + pad("task", 20) + " " + pad("dev", 8, left: true) + " " + pad("test", 8, left: true) + "  "
+                        + pad("best dev", 8, left: true) + "   " + pad("test@best", 8, left: true)]
+        for (i, name) in r.tasks.enumerated() {
+            lines.append("  " + pad(name, 20) + " " + f(r.dev[i]) + " " + f(r.test[i]) + "  " + f(r.bestDev[i]) + "   " + f(r.testAtBestDev[i]))
+        }
+        func mean(_ xs: [Double?]) -> Double? { let v = xs.compactMap { $0 }; return v.isEmpty ? nil : v.reduce(0, +) / Double(v.count) }
+        lines.append("  " + pad("mean", 20) + " " + f(mean(r.dev)) + " " + f(mean(r.test)) + "  " + f(mean(r.bestDev)) + "   " + f(mean(r.testAtBestDev)))
+        return lines.joined(separator: "\n")
+    }
+
+    public func saved(_ t: Trainer, checkpoint: String) { out("  saved \(checkpoint)") }
+
+    public func finished(_ t: Trainer) {
+        let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        out("done: \(t.step) steps in \(Self.duration(secs))")
+        let names = t.corpus.tasks.map(\.name)
+        let test = names.compactMap { t.state.testAtBestDev[$0] }
+        if !test.isEmpty {
+            out(String(format: "model selection by dev accuracy per task: mean test accuracy %.2f%%", test.reduce(0, +) / Double(test.count)))
+            for n in names {
+                if let d = t.state.bestDev[n] {
+                    out("  " + pad(n, 20) + String(format: " best dev %6.2f at step %d, test %@", d, t.state.bestStep[n] ?? 0,
+                               (t.state.testAtBestDev[n].map { String(format: "%.2f", $0) } ?? "-") as NSString))
+                }
+            }
+        }
+    }
+
+    public static func duration(_ s: Double) -> String {
+        if !s.isFinite { return "?" }
+        let t = Int(s.rounded())
+        if t >= 3600 { return "\(t / 3600)h\(String(format: "%02d", (t % 3600) / 60))m" }
+        if t >= 60 { return "\(t / 60)m\(String(format: "%02d", t % 60))s" }
+        return "\(t)s"
+    }
+}
+
+/// Pads (or keeps) a string to a column width.
+public func pad(_ s: String, _ n: Int, left: Bool = false) -> String {
+    let fill = String(repeating: " ", count: max(0, n - s.count))
+    return left ? fill + s : s + fill
+}

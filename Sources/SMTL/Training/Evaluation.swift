@@ -1,0 +1,29 @@
+/// Accuracy and predictions of a model on labelled examples.
+public enum Evaluation {
+    /// Runs examples in batches of sequences of similar length (sorted), and returns the predicted
+    /// class index of every example, in the input order.
+    public static func predict(_ net: Network<Float>, _ examples: [[Int32]], batchSize: Int = 64) -> [Int] {
+        var predicted = [Int](repeating: 0, count: examples.count)
+        let order = examples.indices.sorted { examples[$0].count > examples[$1].count }
+        var i = 0
+        while i < order.count {
+            let ids = Array(order[i..<min(i + batchSize, order.count)])
+            let batch = Batch(sequences: ids.map { examples[$0].isEmpty ? [Vocabulary.unknownID] : examples[$0] })
+            net.forward(batch)
+            for b in 0..<batch.size {
+                let p = net.probabilities(slot: b)
+                predicted[ids[batch.source[b]]] = p.indices.max { p[$0] < p[$1] } ?? 0
+            }
+            i += batchSize
+        }
+        return predicted
+    }
+
+    /// Accuracy in percent (nil when there are no examples).
+    public static func accuracy(_ net: Network<Float>, _ examples: [EncodedExample]) -> Double? {
+        if examples.isEmpty { return nil }
+        let p = predict(net, examples.map(\.tokens))
+        let right = zip(p, examples).filter { $0 == $1.label }.count
+        return 100 * Double(right) / Double(examples.count)
+    }
+}

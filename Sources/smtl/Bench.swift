@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import SMTL
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time the training step (forward, backward, update) of each architecture, in tokens per second.",
+        discussion: "Synthetic token ids; build with `swift build -c release` and run with OPENBLAS_NUM_THREADS=1 for one-core figures.")
+
+    @Option(help: "Sequences per batch.") var batchSize = 16
+    @Option(help: "Embedding width E.") var embedding = 100
+    @Option(help: "Hidden width d.") var hidden = 100
+    @Option(help: "Memory rows K.") var memoryRows = 50
+    @Option(help: "Memory row width W.") var memoryWidth = 20
+    @Option(help: "Vocabulary size.") var vocabulary = 20_000
+    @Option(help: "Seconds to time each case.") var seconds = 3.0
+    @Option(help: "Only these architectures (comma-separated: lstm,me-lstm,arc-i,arc-ii).") var architectures: String?
+    @Option(help: "Optimizer (adagrad, sgd, adam).") var optimizer = "adagrad"
+
+    func run() throws {
+        guard let opt = OptimizerSettings.Kind(rawValue: optimizer) else { throw ValidationError("unknown optimizer \(optimizer)") }
+        let archs = try architectures.map { s in
+            try s.split(separator: ",").map { n in
+                guard let a = Architecture(rawValue: String(n)) else { throw ValidationError("unknown architecture \(n)") }
+                return a
+            }
+        } ?? Architecture.allCases
+        let dims = Dimensions(embedding: embedding, hidden: hidden, memoryRows: memoryRows, memoryWidth: memoryWidth, vocabulary: vocabulary)
+        let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset"
+        print("smtl bench: batch \(batchSize), E=\(embedding) d=\(hidden), memory \(memoryRows)x\(memoryWidth), vocabulary \(vocabulary), \(opt.rawValue), OPENBLAS_NUM_THREADS=\(threads)")
+        print(pad("model", 8) + " " + pad("length", 18) + " " + pad("steps", 8, left: true) + " " + pad("tokens", 10, left: true) + " " + pad("tokens/s", 12, left: true))
+        for a in archs {
+            for (label, range) in [("sentence", 10...30), ("document", 200...400)] {
+                let r = Benchmark.run(architecture: a, dims: dims, batchSize: batchSize, lengths: range, optimizer: opt, minSeconds: seconds)
+                print(pad(a.displayName, 8) + " " + pad("\(label) \(range.lowerBound)-\(range.upperBound)", 18)
+                    + String(format: " %8d %10d %12.0f", r.steps, r.tokens, r.tokensPerSecond))
+                fflush(stdout)
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import SMTL
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model from a run config.",
+        discussion: """
+            Every task takes one mini-batch per step; the shared parameters get the summed gradient.
+            Checkpoints go to OUT/checkpoints/{best,final,step-N}.
+            """)
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "Override `training.steps` (0: use epochs).") var steps: Int?
+    @Option(help: "Override `training.epochs`.") var epochs: Int?
+    @Option(help: "Override `training.seed`.") var seed: Int?
+    @Option(help: "Override `training.optimizer` (adagrad, sgd, adam).") var optimizer: String?
+    @Option(help: "Override `training.learning_rate`.") var learningRate: Double?
+    @Option(help: "Override `training.l2`.") var l2: Double?
+    @Option(help: "Override `training.eval_every`.") var evalEvery: Int?
+    @Option(help: "Override `training.checkpoint_every`.") var checkpointEvery: Int?
+    @Option(help: "Override `training.keep_checkpoints`.") var keepCheckpoints: Int?
+    @Flag(help: "Take examples in file order (no shuffling).") var noShuffle = false
+    @Option(help: "Resume from a checkpoint folder, or `auto` for the newest one under OUT.") var resume: String?
+
+    func run() throws {
+        do {
+            var c = try options.load()
+            if let steps { c.steps = steps }
+            if let epochs { c.epochs = epochs }
+            if let seed { c.seed = UInt64(seed) }
+            if let optimizer {
+                guard let k = OptimizerSettings.Kind(rawValue: optimizer) else {
+                    throw ValidationError("--optimizer must be adagrad, sgd or adam")
+                }
+                c.optimizer.kind = k
+            }
+            if let learningRate { c.optimizer.learningRate = learningRate }
+            if let l2 { c.optimizer.l2 = l2 }
+            if let evalEvery { c.evalEvery = evalEvery }
+            if let checkpointEvery { c.checkpointEvery = checkpointEvery }
+            if let keepCheckpoints { c.keepCheckpoints = keepCheckpoints }
+            if noShuffle { c.shuffle = false }
+            let out = options.outDir(c)
+            let trainer: Trainer
+            if let resume {
+                let dir = resume == "auto" ? try newestCheckpoint(out) : resume
+                let loaded = try Checkpoint.load(dir)
+                let corpus = try Corpus.load(c, vocabulary: loaded.vocabulary, labels: loaded.labels)
+                trainer = try Trainer(config: c, corpus: corpus, outDir: out, resume: loaded)
+                print("resuming from \(dir) at step \(loaded.state.step)")
+            } else {
+                trainer = try Trainer(config: c, outDir: out)
+            }
+            try trainer.run(observer: ConsoleReporter(logEvery: c.logEvery))
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            fail(error)
+        }
+    }
+
+    func newestCheckpoint(_ out: String) throws -> String {
+        let dir = (out as NSString).appendingPathComponent("checkpoints")
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("step-") }.sorted()
+        guard let last = names.last else {
+            throw InputError(file: dir, "no step checkpoint to resume from", hint: "train with --checkpoint-every N first")
+        }
+        return (dir as NSString).appendingPathComponent(last)
+    }
+}
