@@ -30,7 +30,15 @@ public enum FileReader {
                 let msg = gzerror(f, &code).map { String(cString: $0) } ?? "unknown error"
                 throw InputError(file: path, "corrupt gzip data (\(msg))", hint: "the file is truncated or damaged; fetch it again")
             }
-            if n == 0 { break }
+            if n == 0 {
+                // End of data: zlib reports a truncated stream only through gzerror.
+                var code: Int32 = 0
+                let msg = gzerror(f, &code).map { String(cString: $0) } ?? ""
+                if code != Z_OK && code != Z_STREAM_END {
+                    throw InputError(file: path, "corrupt or truncated gzip data (\(msg))", hint: "the file is truncated or damaged; fetch it again")
+                }
+                break
+            }
             out.append(contentsOf: chunk[0..<Int(n)])
         }
         return out
