@@ -14,7 +14,7 @@ public struct TaskConfig: Equatable, Sendable {
     public var testFraction: Double = 0.1
     /// λ_m, the task's weight in the summed loss.
     public var weight: Double = 1
-    /// Keep only the first N training examples after hold-outs (0: all). For quick experiments.
+    /// Keep only N training examples after hold-outs, drawn with the split seed (0: all). For quick experiments.
     public var trainLimit: Int = 0
 }
 
@@ -32,6 +32,9 @@ public struct RunConfig: Equatable, Sendable {
     public var memoryRows = 50
     public var memoryWidth = 20
     public var minCount = 1
+    /// Also give ids to dev/test words that have a pretrained vector (no labels are used), so
+    /// unseen words keep their GloVe meaning instead of becoming <unk>.
+    public var extendWithPretrained = false
     public var tokenizer = Tokenizer()
     public var optimizer = OptimizerSettings()
     public var batchSize = 16
@@ -93,6 +96,7 @@ public struct RunConfig: Equatable, Sendable {
 
         var v = try r.section("vocabulary")
         c.minCount = try v.int("min_count", c.minCount, min: 1)
+        c.extendWithPretrained = try v.bool("extend_with_pretrained", c.extendWithPretrained)
         c.tokenizer.lowercase = try v.bool("lowercase", c.tokenizer.lowercase)
         c.tokenizer.maxLength = try v.int("max_length", c.tokenizer.maxLength, min: 0)
         try v.finish()
@@ -159,7 +163,7 @@ public struct RunConfig: Equatable, Sendable {
             "name": name, "data_dir": dataDir, "architecture": architecture.rawValue,
             "model": ["embedding_dim": embeddingDim, "hidden_dim": hiddenDim, "memory_rows": memoryRows,
                       "memory_width": memoryWidth],
-            "vocabulary": ["min_count": minCount, "lowercase": tokenizer.lowercase, "max_length": tokenizer.maxLength],
+            "vocabulary": ["min_count": minCount, "extend_with_pretrained": extendWithPretrained, "lowercase": tokenizer.lowercase, "max_length": tokenizer.maxLength],
             "training": ["optimizer": optimizer.kind.rawValue, "learning_rate": optimizer.learningRate,
                          "l2": optimizer.l2, "beta1": optimizer.beta1, "beta2": optimizer.beta2,
                          "adam_epsilon": optimizer.adamEpsilon, "batch_size": batchSize, "epochs": epochs,

@@ -19,8 +19,21 @@ public struct Corpus: Sendable {
         for t in config.tasks {
             raws.append(try loadTask(t, config: config, labels: givenLabels?[t.name]))
         }
-        let vocab = given ?? Vocabulary.build(texts: raws.lazy.flatMap { $0.train.lazy.map(\.text) },
+        var vocab = given ?? Vocabulary.build(texts: raws.lazy.flatMap { $0.train.lazy.map(\.text) },
                                               tokenizer: config.tokenizer, minCount: config.minCount)
+        if given == nil, config.extendWithPretrained, let e = config.embeddings {
+            let known = try PretrainedEmbeddings.words(config.resolve(e))
+            var counts: [String: Int] = [:]
+            for raw in raws {
+                for x in raw.dev + raw.test {
+                    for w in config.tokenizer.tokens(x.text) where vocab.index[String(w)] == nil && known.contains(String(w)) {
+                        counts[String(w), default: 0] += 1
+                    }
+                }
+            }
+            let extra = counts.sorted { a, b in a.value != b.value ? a.value > b.value : a.key.utf8.lexicographicallyPrecedes(b.key.utf8) }
+            vocab = Vocabulary(words: vocab.words + extra.map(\.key))
+        }
         var tasks: [TaskData] = []
         for (t, raw) in zip(config.tasks, raws) {
             let classOf = Dictionary(uniqueKeysWithValues: raw.labels.enumerated().map { ($1, $0) })
@@ -63,8 +76,8 @@ public struct Corpus: Sendable {
         }
         let heldTest = test == nil ? try take(t.testSize, t.testFraction, "test") : []
         let heldDev = dev == nil ? try take(t.devSize, t.devFraction, "dev") : []
+        if t.trainLimit > 0 && order.count > t.trainLimit { order = Array(order.prefix(t.trainLimit)) }
         train = order.sorted().map { train[$0] }
-        if t.trainLimit > 0 && train.count > t.trainLimit { train = Array(train.prefix(t.trainLimit)) }
         let labelSet = labels ?? Array(Set(train.map(\.label))).sorted()
         if labelSet.count < 2 {
             throw InputError(file: config.resolve(t.train), "the training data has only one label (\(labelSet))",

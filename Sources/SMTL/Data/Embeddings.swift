@@ -51,6 +51,17 @@ public enum PretrainedEmbeddings {
         return set
     }
 
+    /// The words a vectors file has vectors for.
+    public static func words(_ path: String) throws -> Set<String> {
+        let bytes = try FileReader.bytes(path)
+        var out = Set<String>()
+        for line in FileReader.lines(bytes) {
+            guard let space = line.firstIndex(of: 0x20) else { continue }
+            out.insert(String(decoding: line[line.startIndex..<space], as: UTF8.self))
+        }
+        return out
+    }
+
     static func checkWidth(_ line: ArraySlice<UInt8>, _ space: Int, _ path: String, _ dimension: Int) throws {
         let n = line[(space + 1)...].split(separator: 0x20).count
         if n != dimension { throw widthError(path, 1, dimension, count: n) }

@@ -149,7 +149,8 @@ public final class Trainer {
     public func run(observer: TrainingObserver? = nil) throws {
         observer?.started(self)
         if totalSteps == 0 {
-            observer?.saved(self, checkpoint: try save("final"))
+            let path = try save("final")
+            observer?.saved(self, checkpoint: path)
             observer?.finished(self)
             return
         }
@@ -170,15 +171,20 @@ public final class Trainer {
                 let improved = meanDev > state.bestMeanDev
                 if improved { state.bestMeanDev = meanDev }
                 observer?.evaluated(self, report)
-                if improved { observer?.saved(self, checkpoint: try save("best")) }
+                if improved {
+                    let path = try save("best")
+                    observer?.saved(self, checkpoint: path)
+                }
                 windowTokens = 0; windowStart = DispatchTime.now().uptimeNanoseconds
             }
             if config.checkpointEvery > 0 && state.step % config.checkpointEvery == 0 {
-                observer?.saved(self, checkpoint: try save(String(format: "step-%08d", state.step)))
+                let path = try save(String(format: "step-%08d", state.step))
+                observer?.saved(self, checkpoint: path)
                 pruneCheckpoints()
             }
         }
-        observer?.saved(self, checkpoint: try save("final"))
+        let path = try save("final")
+        observer?.saved(self, checkpoint: path)
         observer?.finished(self)
     }
 }
