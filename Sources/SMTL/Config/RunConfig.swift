@@ -112,6 +112,7 @@ public struct RunConfig: Equatable, Sendable {
         c.optimizer.beta1 = try t.number("beta1", c.optimizer.beta1)
         c.optimizer.beta2 = try t.number("beta2", c.optimizer.beta2)
         c.optimizer.adamEpsilon = try t.number("adam_epsilon", c.optimizer.adamEpsilon)
+        c.optimizer.freezeEmbeddings = try t.bool("freeze_embeddings", c.optimizer.freezeEmbeddings)
         c.batchSize = try t.int("batch_size", c.batchSize, min: 1)
         c.epochs = try t.int("epochs", c.epochs, min: 0)
         c.steps = try t.int("steps", c.steps, min: 0)
@@ -166,7 +167,7 @@ public struct RunConfig: Equatable, Sendable {
             "vocabulary": ["min_count": minCount, "extend_with_pretrained": extendWithPretrained, "lowercase": tokenizer.lowercase, "max_length": tokenizer.maxLength],
             "training": ["optimizer": optimizer.kind.rawValue, "learning_rate": optimizer.learningRate,
                          "l2": optimizer.l2, "beta1": optimizer.beta1, "beta2": optimizer.beta2,
-                         "adam_epsilon": optimizer.adamEpsilon, "batch_size": batchSize, "epochs": epochs,
+                         "adam_epsilon": optimizer.adamEpsilon, "freeze_embeddings": optimizer.freezeEmbeddings, "batch_size": batchSize, "epochs": epochs,
                          "steps": steps, "eval_every": evalEvery, "seed": Int(seed), "split_seed": Int(splitSeed),
                          "shuffle": shuffle, "checkpoint_every": checkpointEvery, "keep_checkpoints": keepCheckpoints,
                          "log_every": logEvery],

@@ -10,6 +10,8 @@ public struct OptimizerSettings: Codable, Equatable, Sendable {
     public var beta1: Double = 0.9
     public var beta2: Double = 0.999
     public var adamEpsilon: Double = 1e-8
+    /// Keep `embedding.weight` fixed (a variant; the paper fine-tunes the embeddings).
+    public var freezeEmbeddings = false
     public init() {}
 }
 
@@ -52,7 +54,7 @@ public final class Optimizer<S: Scalar> {
         let embeddingCount = model.dims.vocabulary * e
         for (k, set) in model.parameterSets.enumerated() {
             let denseStart = k == 0 ? embeddingCount : 0
-            if k == 0 {
+            if k == 0 && !settings.freezeEmbeddings {
                 for r in model.touched.rows {
                     let lo = Int(r) * e
                     update(set: k, values: set.values, grads: set.grads, range: lo..<(lo + e), l2: 0)
