@@ -118,7 +118,7 @@ final class MemoryBlock<S: Scalar> {
             }
             var z: S = 0
             for k in 0..<K {
-                a[k] = S.exp(s[k] - top)
+                a[k] = S.activationExp(s[k] - top)
                 z += a[k]
             }
             let inv = 1 / z

@@ -216,7 +216,7 @@ public final class Network<S: Scalar> {
             var top = -S.infinity
             for k in 0..<C { top = Swift.max(top, lp[k]) }
             var z: S = 0
-            for k in 0..<C { lp[k] = S.exp(lp[k] - top); z += lp[k] }
+            for k in 0..<C { lp[k] = S.activationExp(lp[k] - top); z += lp[k] }
             for k in 0..<C { lp[k] /= z }
             let y = batch.labels[b]
             if y >= 0 { loss -= S.log(lp[y]); labelled += 1 }

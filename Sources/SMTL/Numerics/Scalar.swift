@@ -21,6 +21,10 @@ where RawSignificand: FixedWidthInteger {
     /// through `expf`, which vectorises and is several times faster than `tanhf`
     /// (absolute error below 1e-7).
     static func activationTanh(_ x: Self) -> Self
+    /// exp as used by the activations and softmaxes: exact for Double; for Float a branch-free
+    /// polynomial (Cephes expf, relative error below 3e-7) that the compiler vectorises, where a
+    /// call to glibc's `expf` per element cannot be.
+    static func activationExp(_ x: Self) -> Self
     /// Size in bytes and safetensors dtype name.
     static var dtypeName: String { get }
 }
@@ -48,9 +52,26 @@ extension Float: Scalar {
             Int32(lda), x, 1, beta, y, 1)
     }
     @inline(__always) public static func activationTanh(_ x: Float) -> Float {
-        // tanh x = 1 − 2 / (e^{2x} + 1); saturates cleanly (e^{2x} = inf gives 1, 0 gives −1).
-        let e = Foundation.exp(2 * Swift.min(x, 20))
+        // tanh x = 1 − 2 / (e^{2x} + 1); saturates cleanly at both ends.
+        let e = activationExp(2 * x)
         return 1 - 2 / (e + 1)
+    }
+    @inline(__always) public static func activationExp(_ x: Float) -> Float {
+        let xc = Swift.min(Swift.max(x, -87.0), 88.0)
+        // n = round(x / ln 2) through the 1.5·2²³ trick, whose low mantissa bits then hold n.
+        let shifter: Float = 12_582_912
+        let t = xc * 1.442_695_04 + shifter
+        let n = t - shifter
+        let r = (xc - n * 0.693_359_375) + n * 2.121_944_4e-4
+        var p: Float = 1.987_569_15e-4
+        p = p * r + 1.398_199_95e-3
+        p = p * r + 8.333_451_9e-3
+        p = p * r + 4.166_579_59e-2
+        p = p * r + 1.666_666_55e-1
+        p = p * r + 5.000_000_12e-1
+        let y = p * r * r + r + 1
+        let scale = Float(bitPattern: (t.bitPattern &- 0x4B40_0000 &+ 127) << 23)
+        return y * scale
     }
     public static var dtypeName: String { "F32" }
 }
@@ -78,10 +99,11 @@ extension Double: Scalar {
             Int32(lda), x, 1, beta, y, 1)
     }
     @inline(__always) public static func activationTanh(_ x: Double) -> Double { Foundation.tanh(x) }
+    @inline(__always) public static func activationExp(_ x: Double) -> Double { Foundation.exp(x) }
     public static var dtypeName: String { "F64" }
 }
 
-@inline(__always) func sigmoid<S: Scalar>(_ x: S) -> S { 1 / (1 + S.exp(-x)) }
+@inline(__always) func sigmoid<S: Scalar>(_ x: S) -> S { 1 / (1 + S.activationExp(-x)) }
 
 /// Dot product of two length-n vectors, with permission to reassociate so it vectorises.
 @inline(__always) func dot<S: Scalar>(_ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ n: Int) -> S {
