@@ -222,12 +222,10 @@ final class MemoryBlock<S: Scalar> {
         for b in 0..<n { (v + b * w3).update(from: bias, count: w3) }
         S.gemm(false, true, n, w3, inputWidth, 1, input, ldu, weight, inputWidth, 1, v, w3)
         for b in 0..<n {
-            let rk = v + b * w3, re = rk + W, ra = rk + 2 * W
-            for j in 0..<W {
-                rk[j] = S.activationTanh(rk[j])
-                re[j] = sigmoid(re[j])
-                ra[j] = S.activationTanh(ra[j])
-            }
+            let rk = v + b * w3
+            applyTanh(rk, W)
+            applySigmoid(rk + W, W)
+            applyTanh(rk + 2 * W, W)
         }
     }
 

@@ -143,12 +143,11 @@ public final class Network<S: Scalar> {
                 let row = r0 + b
                 let zi = z + row * G, zf = zi + d, zg = zi + 2 * d, zo = zi + 3 * d
                 let cr = c + row * d, cpr = cp + row * d
-                for j in 0..<d {
-                    let i = sigmoid(zi[j]), f = sigmoid(zf[j])
-                    let g = S.activationTanh(zg[j]), o = sigmoid(zo[j])
-                    zi[j] = i; zf[j] = f; zg[j] = g; zo[j] = o
-                    cr[j] = f * cpr[j] + i * g
-                }
+                // One in-place loop per activation, so each vectorises.
+                applySigmoid(zi, 2 * d)
+                applyTanh(zg, d)
+                applySigmoid(zo, d)
+                for j in 0..<d { cr[j] = zf[j] * cpr[j] + zi[j] * zg[j] }
             }
             // ... and its output, through the fusion gate (§4) or plain
             if let wfr = fusionFR, let wc = fusionC {
@@ -158,24 +157,19 @@ public final class Network<S: Scalar> {
                     let row = r0 + b
                     let q = qg + row * 2 * d, qgate = q + d, o = z + row * G + 3 * d
                     let cr = c + row * d, hr = h + row * d, tr = tu + row * d
-                    for j in 0..<d {
-                        let gate = sigmoid(qgate[j])
-                        qgate[j] = gate
-                        let v = S.activationTanh(cr[j] + gate * q[j])
-                        tr[j] = v
-                        hr[j] = o[j] * v
-                    }
+                    applySigmoid(qgate, d)
+                    for j in 0..<d { tr[j] = cr[j] + qgate[j] * q[j] }
+                    applyTanh(tr, d)
+                    for j in 0..<d { hr[j] = o[j] * tr[j] }
                 }
             } else {
                 for b in 0..<n {
                     let row = r0 + b
                     let o = z + row * G + 3 * d
                     let cr = c + row * d, hr = h + row * d, tr = tu + row * d
-                    for j in 0..<d {
-                        let v = S.activationTanh(cr[j])
-                        tr[j] = v
-                        hr[j] = o[j] * v
-                    }
+                    tr.update(from: cr, count: d)
+                    applyTanh(tr, d)
+                    for j in 0..<d { hr[j] = o[j] * tr[j] }
                 }
             }
             if n1 > 0 {
@@ -392,4 +386,12 @@ public final class SparseRows {
         for r in rows { flags[Int(r)] = false }
         rows.removeAll(keepingCapacity: true)
     }
+}
+
+@inline(__always) func applySigmoid<S: Scalar>(_ p: UnsafeMutablePointer<S>, _ n: Int) {
+    for j in 0..<n { p[j] = sigmoid(p[j]) }
+}
+
+@inline(__always) func applyTanh<S: Scalar>(_ p: UnsafeMutablePointer<S>, _ n: Int) {
+    for j in 0..<n { p[j] = S.activationTanh(p[j]) }
 }
