@@ -13,16 +13,20 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.0"),
     ],
     targets: [
-        // System libraries at the edge: OpenBLAS for every matrix product, zlib for .gz data.
+        // System libraries at the edge: OpenBLAS for every matrix product, zlib for .gz data,
+        // OpenMPI for the distributed trainer.
         .systemLibrary(
             name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]),
         .target(
             name: "SMTL",
-            dependencies: ["CBLAS", "CZlib", .product(name: "RealModule", package: "swift-numerics")]),
+            dependencies: ["CBLAS", "CZlib", "CMPI", .product(name: "RealModule", package: "swift-numerics")]),
         .executableTarget(
             name: "smtl",
             dependencies: ["SMTL", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

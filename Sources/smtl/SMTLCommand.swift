@@ -35,3 +35,22 @@ struct ConfigOptions: ParsableArguments {
 
     func outDir(_ c: RunConfig) -> String { out ?? c.outDir ?? "runs/\(c.name)" }
 }
+
+/// In a distributed run an error on any rank ends the whole job with MPI_Abort, so that no rank
+/// is left waiting in a collective; the message names the rank.
+func failEverywhere(_ error: Error, _ world: Communicator) -> Never {
+    if world.size == 1 { fail(error) }
+    FileHandle.standardError.write(Data("smtl: error on rank \(world.rank) of \(world.size): \(error)\n".utf8))
+    world.abort(1)
+}
+
+/// Under Slurm the world must have SLURM_NTASKS ranks; a plain `smtl train` inside a batch
+/// allocation would otherwise silently train as a world of one per task slot.
+func checkSlurm(worldSize: Int) throws {
+    let env = ProcessInfo.processInfo.environment
+    guard let s = env["SLURM_NTASKS"], let n = Int(s), env["SLURM_JOB_ID"] != nil else { return }
+    if n != worldSize {
+        throw InputError(file: "SLURM_NTASKS", "the job has \(n) Slurm tasks but MPI sees a world of \(worldSize)",
+                         hint: "launch with `srun --mpi=pmix smtl train …`, or with `mpirun smtl train …` inside the allocation")
+    }
+}

@@ -25,7 +25,10 @@ struct Train: ParsableCommand {
     @Option(help: "Resume from a checkpoint folder, or `auto` for the newest one under OUT.") var resume: String?
 
     func run() throws {
+        let world = MPICommunicator.world()
+        defer { MPICommunicator.finalize() }
         do {
+            try checkSlurm(worldSize: world.size)
             var c = try options.load()
             if let steps { c.steps = steps }
             if let epochs { c.epochs = epochs }
@@ -48,16 +51,17 @@ struct Train: ParsableCommand {
                 let dir = resume == "auto" ? try newestCheckpoint(out) : resume
                 let loaded = try Checkpoint.load(dir)
                 let corpus = try Corpus.load(c, vocabulary: loaded.vocabulary, labels: loaded.labels)
-                trainer = try Trainer(config: c, corpus: corpus, outDir: out, resume: loaded)
-                print("resuming from \(dir) at step \(loaded.state.step)")
+                trainer = try Trainer(config: c, corpus: corpus, outDir: out, resume: loaded, communicator: world)
+                if world.rank == 0 { print("resuming from \(dir) at step \(loaded.state.step)") }
             } else {
-                trainer = try Trainer(config: c, outDir: out)
+                trainer = try Trainer(config: c, outDir: out, communicator: world)
             }
-            try trainer.run(observer: ConsoleReporter(logEvery: c.logEvery))
+            if world.rank == 0 { print(trainer.placement.describe(trainer.corpus.tasks.map(\.name))) }
+            try trainer.run(observer: world.rank == 0 ? ConsoleReporter(logEvery: c.logEvery) : nil)
         } catch let e as ValidationError {
             throw e
         } catch {
-            fail(error)
+            failEverywhere(error, world)
         }
     }
 

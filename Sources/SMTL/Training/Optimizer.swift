@@ -48,11 +48,13 @@ public final class Optimizer<S: Scalar> {
     public func restore(stepCount: Int) { self.stepCount = stepCount }
 
     /// One update from the gradients now in the model's buffers.
-    public func step(_ model: Model<S>) {
+    /// `sets` limits the update to some parameter sets (0 is the shared set, m+1 task m): a
+    /// rank updates the shared tensors and the tasks it runs.
+    public func step(_ model: Model<S>, sets: [Int]? = nil) {
         stepCount += 1
         let e = model.dims.embedding
         let embeddingCount = model.dims.vocabulary * e
-        for (k, set) in model.parameterSets.enumerated() {
+        for (k, set) in model.parameterSets.enumerated() where sets?.contains(k) ?? true {
             let denseStart = k == 0 ? embeddingCount : 0
             if k == 0 && !settings.freezeEmbeddings {
                 for r in model.touched.rows {

@@ -9,10 +9,15 @@ public struct TaskSampler: Sendable {
     public let shuffle: Bool
     public private(set) var cursor: TaskCursor
     private var order: [Int]
+    /// When k ranks serve one task, they walk one order together, taking k·batch examples a
+    /// step, and rank j keeps the j-th slice of them.
+    public let shard: (index: Int, count: Int)
 
-    public init(count: Int, batchSize: Int, seed: UInt64, task: String, shuffle: Bool, cursor: TaskCursor = TaskCursor()) {
+    public init(count: Int, batchSize: Int, seed: UInt64, task: String, shuffle: Bool, cursor: TaskCursor = TaskCursor(),
+                shard: (index: Int, count: Int) = (0, 1)) {
         self.count = count
         self.batchSize = batchSize
+        self.shard = shard
         self.seed = seed
         self.task = task
         self.shuffle = shuffle
@@ -32,8 +37,9 @@ public struct TaskSampler: Sendable {
 
     public mutating func next() -> [Int] {
         var out: [Int] = []
-        out.reserveCapacity(batchSize)
-        while out.count < min(batchSize, count) {
+        let total = min(batchSize * shard.count, count * shard.count)
+        out.reserveCapacity(total)
+        while out.count < total {
             if cursor.position >= count {
                 cursor = TaskCursor(epoch: cursor.epoch + 1, position: 0)
                 order = orderFor(epoch: cursor.epoch)
@@ -41,6 +47,8 @@ public struct TaskSampler: Sendable {
             out.append(order[cursor.position])
             cursor.position += 1
         }
-        return out
+        if shard.count == 1 { return out }
+        let per = total / shard.count
+        return Array(out[(shard.index * per)..<((shard.index + 1) * per)])
     }
 }

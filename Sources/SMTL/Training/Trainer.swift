@@ -35,19 +35,36 @@ public final class Trainer {
     public let outDir: String
     public private(set) var pretrainedRows = 0
     public private(set) var lastLosses: [Float]
+    /// The world, the placement of tasks on its ranks, and this rank's tasks.
+    public let communicator: Communicator
+    public let placement: Placement
+    public let hosted: [Int]
+    /// The ranks serving this rank's task, when there are several (N > T); else nil.
+    let taskCommunicator: Communicator?
+    /// Seconds spent in collectives and in the whole step, for the last step.
+    public private(set) var lastCommSeconds = 0.0
+    public private(set) var lastStepSeconds = 0.0
 
     public var labels: [String: [Int]] {
         Dictionary(uniqueKeysWithValues: corpus.tasks.map { ($0.name, $0.labels) })
     }
 
     /// A new run from a config.
-    public convenience init(config: RunConfig, outDir: String) throws {
+    public convenience init(config: RunConfig, outDir: String, communicator: Communicator = LocalCommunicator()) throws {
         let corpus = try Corpus.load(config)
-        try self.init(config: config, corpus: corpus, outDir: outDir, resume: nil)
+        try self.init(config: config, corpus: corpus, outDir: outDir, resume: nil, communicator: communicator)
     }
 
-    public init(config: RunConfig, corpus: Corpus, outDir: String, resume: Checkpoint.Loaded?) throws {
+    public init(config: RunConfig, corpus: Corpus, outDir: String, resume: Checkpoint.Loaded?,
+                communicator: Communicator = LocalCommunicator()) throws {
         self.config = config
+        self.communicator = communicator
+        placement = Placement(taskTokens: corpus.tasks.map(\.trainTokens), ranks: communicator.size)
+        hosted = placement.tasksOfRank[communicator.rank]
+        let served = placement.ranksOfTask[hosted[0]]
+        // Every rank takes part in the split; ranks sharing a task get a task communicator.
+        let sub = communicator.size > 1 ? communicator.split(color: served[0], key: communicator.rank) : nil
+        taskCommunicator = served.count > 1 ? sub : nil
         self.corpus = corpus
         self.outDir = outDir
         for t in corpus.tasks where t.train.isEmpty {
@@ -76,42 +93,133 @@ public final class Trainer {
         totalSteps = config.steps > 0 ? config.steps : config.epochs * stepsPerEpoch
         evalEvery = config.evalEvery > 0 ? config.evalEvery : stepsPerEpoch
         let st = state
-        samplers = corpus.tasks.map {
-            TaskSampler(count: $0.train.count, batchSize: config.batchSize, seed: config.seed, task: $0.name,
-                        shuffle: config.shuffle, cursor: st.cursors[$0.name] ?? TaskCursor())
+        let (pl, rank) = (placement, communicator.rank)
+        samplers = corpus.tasks.enumerated().map { m, task in
+            TaskSampler(count: task.train.count, batchSize: config.batchSize, seed: config.seed, task: task.name,
+                        shuffle: config.shuffle, cursor: st.cursors[task.name] ?? TaskCursor(),
+                        shard: pl.ranksOfTask[m].contains(rank) ? pl.shard(of: rank, task: m) : (0, 1))
         }
         lastLosses = [Float](repeating: 0, count: corpus.tasks.count)
+        if communicator.size > 1 {
+            // Identical replicas from the first step: rank 0's shared tensors (and, on resume,
+            // optimizer state) go to every rank, then the checksums are compared.
+            broadcastShared(root: 0)
+            try checkReplicas()
+        }
+    }
+
+    // MARK: distribution
+
+    func broadcastShared(root: Int) {
+        let set = model.shared
+        communicator.broadcast(set.values, bytes: set.count * 4, root: root)
+        for buffers in [optimizer.first, optimizer.second] where !buffers.isEmpty {
+            communicator.broadcast(buffers[0], bytes: set.count * 4, root: root)
+        }
+    }
+
+    /// Brings every task's tensors and optimizer state from its lead rank to all ranks, so that
+    /// any rank holds the whole model (for checkpoints).
+    public func gatherTasks() {
+        if communicator.size == 1 { return }
+        for m in 0..<corpus.tasks.count {
+            let set = model.taskParameters[m]
+            let root = placement.lead(of: m)
+            communicator.broadcast(set.values, bytes: set.count * 4, root: root)
+            for buffers in [optimizer.first, optimizer.second] where !buffers.isEmpty {
+                communicator.broadcast(buffers[m + 1], bytes: set.count * 4, root: root)
+            }
+        }
+    }
+
+    /// A checksum of the shared tensors; every rank must have rank 0's.
+    public func sharedChecksum() -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        let p = model.shared.values
+        for i in 0..<model.shared.count { h = (h ^ UInt64(p[i].bitPattern)) &* 0x100_0000_01B3 }
+        return h
+    }
+
+    /// Stops the job with a clear message if the replicas of the shared tensors differ.
+    public func checkReplicas() throws {
+        if communicator.size == 1 { return }
+        let mine = sharedChecksum()
+        var root = mine
+        withUnsafeMutableBytes(of: &root) { communicator.broadcast($0.baseAddress!, bytes: 8, root: 0) }
+        var differs: Int32 = root == mine ? 0 : 1
+        communicator.allreduceMax(&differs, count: 1)
+        if differs != 0 {
+            throw DistributedError(rank: communicator.rank, task: nil,
+                                   message: "the replicas of the shared tensors differ at step \(state.step)" + (root == mine ? "" : " (this rank differs from rank 0)"),
+                                   hint: "this is a bug or a faulty node; resume from the last checkpoint")
+        }
     }
 
     public var step: Int { state.step }
 
-    /// One global step over every task; returns the per-task losses and the tokens processed.
+    /// One global step over every task; returns the per-task losses and the tokens processed
+    /// (over all ranks). Collectives, in the same order on every rank: the task gradients over
+    /// the task communicator (N > T), one allreduce of the flat shared gradient, the union of the
+    /// touched embedding rows, then the loss and token counts.
     @discardableResult
     public func trainStep() -> (losses: [Float], tokens: Int) {
-        var batches: [Batch?] = []
+        let start = DispatchTime.now().uptimeNanoseconds
+        var batches = [Batch?](repeating: nil, count: corpus.tasks.count)
+        var weights = [Float](repeating: 0, count: corpus.tasks.count)
         var tokens = 0
-        for (m, task) in corpus.tasks.enumerated() {
+        for m in hosted {
+            let task = corpus.tasks[m]
             let ids = samplers[m].next()
             let b = Batch(sequences: ids.map { task.train[$0].tokens }, labels: ids.map { task.train[$0].label })
             tokens += b.tokenCount
-            batches.append(b)
+            batches[m] = b
+            // Ranks serving one task average their gradients (SPEC §7).
+            weights[m] = Float(config.tasks[m].weight) / Float(samplers[m].shard.count)
         }
-        let weights = config.tasks.map { Float($0.weight) }
-        let losses = model.accumulateGradients(batches, weights: weights)
-        optimizer.step(model)
+        let local = model.accumulateGradients(batches, weights: weights)
+        let commStart = DispatchTime.now().uptimeNanoseconds
+        var stats = [Double](repeating: 0, count: corpus.tasks.count + 1)
+        for m in hosted { stats[m] = Double(local[m]) / Double(samplers[m].shard.count) }
+        stats[corpus.tasks.count] = Double(tokens)
+        if let tc = taskCommunicator {
+            let set = model.taskParameters[hosted[0]]
+            tc.allreduceSum(set.grads, count: set.count)
+        }
+        if communicator.size > 1 {
+            communicator.allreduceSum(model.shared.grads, count: model.shared.count)
+            var flags = model.touched.bytes()
+            let n = flags.count
+            flags.withUnsafeMutableBufferPointer { communicator.allreduceMax($0.baseAddress!, count: n) }
+            model.touched.merge(flags)
+            communicator.allreduceSum(&stats)
+        }
+        let commEnd = DispatchTime.now().uptimeNanoseconds
+        optimizer.step(model, sets: [0] + hosted.map { $0 + 1 })
         model.clearGradients()
         state.step += 1
         for (m, task) in corpus.tasks.enumerated() { state.cursors[task.name] = samplers[m].cursor }
-        lastLosses = losses
-        return (losses, tokens)
+        lastLosses = (0..<corpus.tasks.count).map { Float(stats[$0]) }
+        let end = DispatchTime.now().uptimeNanoseconds
+        lastCommSeconds = Double(commEnd - commStart) / 1e9
+        lastStepSeconds = Double(end - start) / 1e9
+        return (lastLosses, Int(stats[corpus.tasks.count]))
     }
 
     /// Dev and test accuracy of every task, and the per-task model-selection record.
     public func evaluate() -> EvaluationReport {
         var report = EvaluationReport(step: state.step, tasks: corpus.tasks.map(\.name), dev: [], test: [], bestDev: [], testAtBestDev: [])
+        // Each task is evaluated by its lead rank; the results are summed over ranks
+        // (slots: dev, has dev, test, has test).
+        let T = corpus.tasks.count
+        var results = [Double](repeating: 0, count: 4 * T)
+        for (m, task) in corpus.tasks.enumerated() where placement.lead(of: m) == communicator.rank {
+            if let a = Evaluation.accuracy(model.networks[m], task.dev) { results[4 * m] = a; results[4 * m + 1] = 1 }
+            if let a = Evaluation.accuracy(model.networks[m], task.test) { results[4 * m + 2] = a; results[4 * m + 3] = 1 }
+        }
+        communicator.allreduceSum(&results)
         for (m, task) in corpus.tasks.enumerated() {
-            let dev = Evaluation.accuracy(model.networks[m], task.dev)
-            let test = Evaluation.accuracy(model.networks[m], task.test)
+            let dev = results[4 * m + 1] > 0 ? results[4 * m] : nil
+            let test = results[4 * m + 3] > 0 ? results[4 * m + 2] : nil
             report.dev.append(dev)
             report.test.append(test)
             if let dev, dev > (state.bestDev[task.name] ?? -1) {
@@ -129,15 +237,31 @@ public final class Trainer {
         ((outDir as NSString).appendingPathComponent("checkpoints") as NSString).appendingPathComponent(name)
     }
 
+    /// Writes a checkpoint (collective: every rank calls it; rank 0 writes). It does not depend
+    /// on the placement: the shared tensors and each task's tensors are written once.
     public func save(_ name: String) throws -> String {
         let path = checkpointPath(name)
-        try Checkpoint.write(to: path, model: model, optimizer: optimizer, vocabulary: corpus.vocabulary,
-                             labels: labels, config: config, state: state)
+        gatherTasks()
+        var failed: Int32 = 0
+        var failure: Error?
+        if communicator.rank == 0 {
+            do {
+                try Checkpoint.write(to: path, model: model, optimizer: optimizer, vocabulary: corpus.vocabulary,
+                                     labels: labels, config: config, state: state)
+            } catch {
+                failed = 1
+                failure = error
+            }
+        }
+        communicator.allreduceMax(&failed, count: 1)
+        if let failure { throw failure }
+        if failed != 0 { throw DistributedError(rank: communicator.rank, task: nil, message: "rank 0 could not write checkpoint \(path)", hint: "see rank 0's message") }
         return path
     }
 
     /// Removes all but the newest `keepCheckpoints` step checkpoints.
     func pruneCheckpoints() {
+        if communicator.rank != 0 { return }
         let dir = (outDir as NSString).appendingPathComponent("checkpoints")
         let steps = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("step-") }.sorted()
         for old in steps.dropLast(config.keepCheckpoints) {
@@ -186,5 +310,16 @@ public final class Trainer {
         let path = try save("final")
         observer?.saved(self, checkpoint: path)
         observer?.finished(self)
+    }
+}
+
+/// A failure in a distributed run, naming the rank and task.
+public struct DistributedError: Error, CustomStringConvertible {
+    public var rank: Int
+    public var task: String?
+    public var message: String
+    public var hint: String?
+    public var description: String {
+        "rank \(rank)" + (task.map { " (task \($0))" } ?? "") + ": " + message + (hint.map { ". " + $0 } ?? "")
     }
 }

@@ -1,0 +1,110 @@
+import CMPI
+import Foundation
+
+/// The collectives the trainer needs. Every rank calls the same collectives in the same order.
+public protocol Communicator: AnyObject {
+    var rank: Int { get }
+    var size: Int { get }
+    /// In-place sum over all ranks.
+    func allreduceSum(_ data: UnsafeMutablePointer<Float>, count: Int)
+    func allreduceSum(_ data: UnsafeMutablePointer<Double>, count: Int)
+    /// In-place maximum over all ranks.
+    func allreduceMax(_ data: UnsafeMutablePointer<UInt8>, count: Int)
+    func allreduceMax(_ data: UnsafeMutablePointer<Int32>, count: Int)
+    /// Copies `bytes` bytes from `root` to every rank.
+    func broadcast(_ data: UnsafeMutableRawPointer, bytes: Int, root: Int)
+    func barrier()
+    /// Ranks with the same color form a new communicator, ordered by key.
+    func split(color: Int, key: Int) -> Communicator
+    /// Ends the whole job (every rank) with `code`.
+    func abort(_ code: Int32) -> Never
+}
+
+extension Communicator {
+    public func allreduceSum(_ values: inout [Double]) {
+        let n = values.count
+        values.withUnsafeMutableBufferPointer { allreduceSum($0.baseAddress!, count: n) }
+    }
+    public func broadcast(_ values: inout [Float], root: Int) {
+        let n = values.count
+        values.withUnsafeMutableBytes { broadcast($0.baseAddress!, bytes: n * 4, root: root) }
+    }
+    /// Broadcasts a byte string (length first) from `root`.
+    public func broadcast(_ data: inout [UInt8], root: Int) {
+        var n = Int32(data.count)
+        withUnsafeMutableBytes(of: &n) { broadcast($0.baseAddress!, bytes: 4, root: root) }
+        if data.count != Int(n) { data = [UInt8](repeating: 0, count: Int(n)) }
+        if n > 0 { data.withUnsafeMutableBytes { broadcast($0.baseAddress!, bytes: Int(n), root: root) } }
+    }
+}
+
+/// A world of one, without MPI: every collective is the identity.
+public final class LocalCommunicator: Communicator {
+    public init() {}
+    public var rank: Int { 0 }
+    public var size: Int { 1 }
+    public func allreduceSum(_ data: UnsafeMutablePointer<Float>, count: Int) {}
+    public func allreduceSum(_ data: UnsafeMutablePointer<Double>, count: Int) {}
+    public func allreduceMax(_ data: UnsafeMutablePointer<UInt8>, count: Int) {}
+    public func allreduceMax(_ data: UnsafeMutablePointer<Int32>, count: Int) {}
+    public func broadcast(_ data: UnsafeMutableRawPointer, bytes: Int, root: Int) {}
+    public func barrier() {}
+    public func split(color: Int, key: Int) -> Communicator { LocalCommunicator() }
+    public func abort(_ code: Int32) -> Never { exit(code) }
+}
+
+/// OpenMPI. Started without `mpirun`, MPI_Init gives a singleton: a world of one.
+public final class MPICommunicator: Communicator {
+    let comm: MPI_Comm
+    public let rank: Int
+    public let size: Int
+
+    /// MPI_COMM_WORLD, initialising MPI on first use.
+    public static func world() -> MPICommunicator {
+        var initialized: Int32 = 0
+        MPI_Initialized(&initialized)
+        if initialized == 0 { MPI_Init(nil, nil) }
+        return MPICommunicator(MPI_COMM_WORLD)
+    }
+
+    init(_ comm: MPI_Comm) {
+        self.comm = comm
+        var r: Int32 = 0, s: Int32 = 0
+        MPI_Comm_rank(comm, &r)
+        MPI_Comm_size(comm, &s)
+        rank = Int(r)
+        size = Int(s)
+    }
+
+    public static func finalize() {
+        var finalized: Int32 = 0
+        MPI_Finalized(&finalized)
+        if finalized == 0 { MPI_Finalize() }
+    }
+
+    public func allreduceSum(_ data: UnsafeMutablePointer<Float>, count: Int) {
+        MPI_Allreduce(MPI_IN_PLACE, data, Int32(count), MPI_FLOAT, MPI_SUM, comm)
+    }
+    public func allreduceSum(_ data: UnsafeMutablePointer<Double>, count: Int) {
+        MPI_Allreduce(MPI_IN_PLACE, data, Int32(count), MPI_DOUBLE, MPI_SUM, comm)
+    }
+    public func allreduceMax(_ data: UnsafeMutablePointer<UInt8>, count: Int) {
+        MPI_Allreduce(MPI_IN_PLACE, data, Int32(count), MPI_UINT8_T, MPI_MAX, comm)
+    }
+    public func allreduceMax(_ data: UnsafeMutablePointer<Int32>, count: Int) {
+        MPI_Allreduce(MPI_IN_PLACE, data, Int32(count), MPI_INT, MPI_MAX, comm)
+    }
+    public func broadcast(_ data: UnsafeMutableRawPointer, bytes: Int, root: Int) {
+        MPI_Bcast(data, Int32(bytes), MPI_CHAR, Int32(root), comm)
+    }
+    public func barrier() { MPI_Barrier(comm) }
+    public func split(color: Int, key: Int) -> Communicator {
+        var out: MPI_Comm? = nil
+        MPI_Comm_split(comm, Int32(color), Int32(key), &out)
+        return MPICommunicator(out!)
+    }
+    public func abort(_ code: Int32) -> Never {
+        MPI_Abort(comm, code)
+        exit(code)
+    }
+}
