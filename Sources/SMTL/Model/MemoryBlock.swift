@@ -34,16 +34,18 @@ final class MemoryBlock<S: Scalar> {
 
     static var epsilon: S { S(1e-8) }
 
-    init(set: ParameterSet<S>, prefix: String, rows: Int, width: Int, inputWidth: Int) {
+    /// `grads` is the gradient buffer laid out like `set` (the set's own, or a task's private
+    /// buffer for the shared tensors).
+    init(set: ParameterSet<S>, grads: UnsafeMutablePointer<S>, prefix: String, rows: Int, width: Int, inputWidth: Int) {
         self.rows = rows
         self.width = width
         self.inputWidth = inputWidth
         memory0 = set.value(prefix + "memory0")
-        gradMemory0 = set.grad(prefix + "memory0")
+        gradMemory0 = grads + set.layout.offset(prefix + "memory0")
         weight = set.value(prefix + "control.weight")
-        gradWeight = set.grad(prefix + "control.weight")
+        gradWeight = grads + set.layout.offset(prefix + "control.weight")
         bias = set.value(prefix + "control.bias")
-        gradBias = set.grad(prefix + "control.bias")
+        gradBias = grads + set.layout.offset(prefix + "control.bias")
     }
 
     func reserve(tokens: Int, slots: Int) {

@@ -17,6 +17,11 @@ public final class Model<S: Scalar> {
     public let networks: [Network<S>]
     /// Embedding rows touched since the last `clearGradients`.
     public let touched: SparseRows
+    /// Each task's private gradient of the shared tensors, summed in task order by
+    /// `reduceSharedGradients` so the sum never depends on where tasks run.
+    let taskSharedGrads: [UnsafeMutablePointer<S>]
+    /// The reduction buffer: touched embedding rows, then the dense shared tensors, in Double.
+    var reduction: [Double] = []
 
     public init(architecture: Architecture, dims: Dimensions, tasks: [TaskSpec]) {
         self.architecture = architecture
@@ -27,13 +32,23 @@ public final class Model<S: Scalar> {
             ParameterSet<S>(layout: .task($0.name, architecture, dims, classes: $0.classes))
         }
         let touched = SparseRows(count: dims.vocabulary)
+        let grads = tasks.map { _ in
+            let p = UnsafeMutablePointer<S>.allocate(capacity: max(shared.count, 1))
+            p.initialize(repeating: 0, count: max(shared.count, 1))
+            return p
+        }
         self.shared = shared
         self.taskParameters = taskParameters
         self.touched = touched
-        networks = zip(tasks, taskParameters).map { spec, set in
-            Network(architecture: architecture, dims: dims, taskName: spec.name, classes: spec.classes,
-                    shared: shared, task: set, touched: touched)
+        taskSharedGrads = grads
+        networks = zip(zip(tasks, taskParameters), grads).map { st, g in
+            Network(architecture: architecture, dims: dims, taskName: st.0.name, classes: st.0.classes,
+                    shared: shared, sharedGrads: g, task: st.1, touched: touched)
         }
+    }
+
+    deinit {
+        for p in taskSharedGrads { p.deinitialize(count: max(shared.count, 1)); p.deallocate() }
     }
 
     /// U(−0.1, 0.1) for every tensor (SPEC §1); pretrained embedding rows are set afterwards.
@@ -49,8 +64,12 @@ public final class Model<S: Scalar> {
 
     /// Forward and backward of one global step (SPEC §7): each task with a batch adds the gradient
     /// of λ_m·L_m; shared tensors therefore receive Σ_m λ_m ∇L_m. Returns each task's loss.
+    ///
+    /// With a communicator, the shared gradient is also summed over ranks (one allreduce), so
+    /// every rank ends with the same Σ over all tasks.
     @discardableResult
-    public func accumulateGradients(_ batches: [Batch?], weights: [S]? = nil) -> [S] {
+    public func accumulateGradients(_ batches: [Batch?], weights: [S]? = nil,
+                                    communicator: Communicator = LocalCommunicator(), reduce: Bool = true) -> [S] {
         var losses = [S](repeating: 0, count: tasks.count)
         for (m, batch) in batches.enumerated() {
             guard let batch else { continue }
@@ -58,7 +77,48 @@ public final class Model<S: Scalar> {
             losses[m] = net.forward(batch)
             net.backward(batch, scale: weights?[m] ?? 1)
         }
+        if reduce { reduceSharedGradients(tasks: batches.indices.filter { batches[$0] != nil }, communicator: communicator) }
         return losses
+    }
+
+    /// shared.grads = Σ_m (task m's shared gradient), summed in task order in Double and over
+    /// ranks with one allreduce in Double, then rounded once. Only the union of the touched
+    /// embedding rows (the same list on every rank) and the dense shared tensors are exchanged:
+    /// a sparse exchange of the embedding gradient.
+    public func reduceSharedGradients(tasks hosted: [Int], communicator: Communicator) {
+        if communicator.size > 1 {
+            var flags = touched.bytes()
+            let n = flags.count
+            flags.withUnsafeMutableBufferPointer { communicator.allreduceMax($0.baseAddress!, count: n) }
+            touched.merge(flags)
+        }
+        let e = dims.embedding
+        let rows = touched.rows.sorted()
+        let embCount = dims.vocabulary * e
+        let dense = shared.count - embCount
+        let total = rows.count * e + dense
+        if reduction.count < total { reduction = [Double](repeating: 0, count: total) }
+        reduction.withUnsafeMutableBufferPointer { buf in
+            let out = buf.baseAddress!
+            out.update(repeating: 0, count: total)
+            for m in hosted {
+                let g = taskSharedGrads[m]
+                for (k, r) in rows.enumerated() {
+                    let src = g + Int(r) * e, dst = out + k * e
+                    for j in 0..<e { dst[j] += Double(src[j]) }
+                }
+                let src = g + embCount, dst = out + rows.count * e
+                for j in 0..<dense { dst[j] += Double(src[j]) }
+            }
+            if communicator.size > 1 { communicator.allreduceSum(out, count: total) }
+            let sg = shared.grads
+            for (k, r) in rows.enumerated() {
+                let dst = sg + Int(r) * e, src = out + k * e
+                for j in 0..<e { dst[j] = S(src[j]) }
+            }
+            let dst = sg + embCount, src = out + rows.count * e
+            for j in 0..<dense { dst[j] = S(src[j]) }
+        }
     }
 
     /// Forward only: each task's mean cross-entropy on its batch.
@@ -69,11 +129,12 @@ public final class Model<S: Scalar> {
     /// Zeroes every gradient; the embedding gradient only in the rows that were touched.
     public func clearGradients() {
         let e = dims.embedding
-        let g = shared.grad("embedding.weight")
-        for r in touched.rows { (g + Int(r) * e).update(repeating: 0, count: e) }
-        touched.clear()
         let embCount = dims.vocabulary * e
-        (shared.grads + embCount).update(repeating: 0, count: shared.count - embCount)
+        for g in [shared.grads] + taskSharedGrads {
+            for r in touched.rows { (g + Int(r) * e).update(repeating: 0, count: e) }
+            (g + embCount).update(repeating: 0, count: shared.count - embCount)
+        }
+        touched.clear()
         for t in taskParameters { t.zeroGrads() }
     }
 

@@ -55,8 +55,10 @@ public final class Network<S: Scalar> {
 
     public private(set) var batchTokens = 0
 
+    /// `sharedGrads` is this task's private gradient buffer for the shared tensors (laid out like
+    /// `shared`); the model sums the tasks' buffers in a fixed order.
     public init(architecture: Architecture, dims: Dimensions, taskName: String, classes: Int,
-                shared: ParameterSet<S>, task: ParameterSet<S>, touched: SparseRows)
+                shared: ParameterSet<S>, sharedGrads: UnsafeMutablePointer<S>, task: ParameterSet<S>, touched: SparseRows)
     {
         self.architecture = architecture
         self.dims = dims
@@ -66,7 +68,7 @@ public final class Network<S: Scalar> {
         self.touched = touched
         let p = "task.\(taskName)."
         embedding = shared.value("embedding.weight")
-        gradEmbedding = shared.grad("embedding.weight")
+        gradEmbedding = sharedGrads + shared.layout.offset("embedding.weight")
         weightIH = task.value(p + "lstm.weight_ih"); gradWeightIH = task.grad(p + "lstm.weight_ih")
         weightHH = task.value(p + "lstm.weight_hh"); gradWeightHH = task.grad(p + "lstm.weight_hh")
         bias = task.value(p + "lstm.bias"); gradBias = task.grad(p + "lstm.bias")
@@ -80,9 +82,9 @@ public final class Network<S: Scalar> {
         classifierB = task.value(p + "classifier.bias"); gradClassifierB = task.grad(p + "classifier.bias")
         let (d, k, w) = (dims.hidden, dims.memoryRows, dims.memoryWidth)
         local = architecture.hasLocalMemory
-            ? MemoryBlock(set: task, prefix: p + "local.", rows: k, width: w, inputWidth: d) : nil
+            ? MemoryBlock(set: task, grads: task.grads, prefix: p + "local.", rows: k, width: w, inputWidth: d) : nil
         global = architecture.hasGlobalMemory
-            ? MemoryBlock(set: shared, prefix: "global.", rows: k, width: w,
+            ? MemoryBlock(set: shared, grads: sharedGrads, prefix: "global.", rows: k, width: w,
                           inputWidth: architecture == .arc1 ? d : w) : nil
         fused = architecture == .meLSTM ? local : global
     }

@@ -176,8 +176,10 @@ public final class Trainer {
             // Ranks serving one task average their gradients (SPEC §7).
             weights[m] = Float(config.tasks[m].weight) / Float(samplers[m].shard.count)
         }
-        let local = model.accumulateGradients(batches, weights: weights)
+        let local = model.accumulateGradients(batches, weights: weights, reduce: false)
         let commStart = DispatchTime.now().uptimeNanoseconds
+        // The shared gradient: one allreduce over all ranks (touched rows and dense tensors).
+        model.reduceSharedGradients(tasks: hosted, communicator: communicator)
         var stats = [Double](repeating: 0, count: corpus.tasks.count + 1)
         for m in hosted { stats[m] = Double(local[m]) / Double(samplers[m].shard.count) }
         stats[corpus.tasks.count] = Double(tokens)
@@ -185,14 +187,7 @@ public final class Trainer {
             let set = model.taskParameters[hosted[0]]
             tc.allreduceSum(set.grads, count: set.count)
         }
-        if communicator.size > 1 {
-            communicator.allreduceSum(model.shared.grads, count: model.shared.count)
-            var flags = model.touched.bytes()
-            let n = flags.count
-            flags.withUnsafeMutableBufferPointer { communicator.allreduceMax($0.baseAddress!, count: n) }
-            model.touched.merge(flags)
-            communicator.allreduceSum(&stats)
-        }
+        if communicator.size > 1 { communicator.allreduceSum(&stats) }
         let commEnd = DispatchTime.now().uptimeNanoseconds
         optimizer.step(model, sets: [0] + hosted.map { $0 + 1 })
         model.clearGradients()
