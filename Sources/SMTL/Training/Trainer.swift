@@ -97,7 +97,7 @@ public final class Trainer {
         samplers = corpus.tasks.enumerated().map { m, task in
             TaskSampler(count: task.train.count, batchSize: config.batchSize, seed: config.seed, task: task.name,
                         shuffle: config.shuffle, cursor: st.cursors[task.name] ?? TaskCursor(),
-                        shard: pl.ranksOfTask[m].contains(rank) ? pl.shard(of: rank, task: m) : (0, 1))
+                        shard: (pl.ranksOfTask[m].firstIndex(of: rank) ?? 0, pl.ranksOfTask[m].count))
         }
         lastLosses = [Float](repeating: 0, count: corpus.tasks.count)
         if communicator.size > 1 {
@@ -167,9 +167,12 @@ public final class Trainer {
         var batches = [Batch?](repeating: nil, count: corpus.tasks.count)
         var weights = [Float](repeating: 0, count: corpus.tasks.count)
         var tokens = 0
-        for m in hosted {
-            let task = corpus.tasks[m]
+        for m in corpus.tasks.indices {
+            // Every rank walks every task's sampler, so the data cursors (saved by rank 0)
+            // are the same everywhere; only hosted tasks build a batch.
             let ids = samplers[m].next()
+            guard hosted.contains(m) else { continue }
+            let task = corpus.tasks[m]
             let b = Batch(sequences: ids.map { task.train[$0].tokens }, labels: ids.map { task.train[$0].label })
             tokens += b.tokenCount
             batches[m] = b

@@ -1,0 +1,134 @@
+import Foundation
+import XCTest
+@testable import SMTL
+
+/// Real `mpirun` runs of the `smtl` binary on tiny slices of the real data.
+final class DistributedTests: XCTestCase {
+    static var binary: String {
+        // The test bundle sits beside the products (on Linux the bundle URL is that folder).
+        var dir = Bundle(for: DistributedTests.self).bundleURL
+        if dir.pathExtension == "xctest" { dir = dir.deletingLastPathComponent() }
+        return dir.appendingPathComponent("smtl").path
+    }
+
+    func requireMPI() throws -> String {
+        guard FileManager.default.fileExists(atPath: Paths.sharedData + "/README.md") else { throw XCTSkip("no ../shared/data") }
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let p = "\(dir)/mpirun"
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        throw XCTSkip("mpirun is not installed (launch/install-deps installs openmpi-bin)")
+    }
+
+    /// Runs a command; returns its exit status and combined output.
+    @discardableResult
+    func run(_ exe: String, _ args: [String], timeout: Double = 120) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func config(_ dir: String, steps: Int = 20, extra: String = "") -> String {
+        writeFile(dir, "config.json", """
+            { "name": "tiny", "architecture": "arc-ii",
+              "model": { "embedding_dim": 8, "hidden_dim": 8, "memory_rows": 4, "memory_width": 3 },
+              "vocabulary": { "max_length": 20 },
+              "training": { "optimizer": "adagrad", "learning_rate": 0.05, "batch_size": 4, "steps": \(steps),
+                            "eval_every": 10 \(extra) },
+              "tasks": [
+                { "name": "sst2", "train": "sst-2/dev.tsv", "test_size": 20, "dev_size": 20, "train_limit": 60 },
+                { "name": "subj", "train": "subj/all.tsv", "test_size": 20, "dev_size": 20, "train_limit": 60 },
+                { "name": "kitchen", "train": "fdu-mtl/kitchen_housewares/test.tsv", "test_size": 20, "dev_size": 20, "train_limit": 60 },
+                { "name": "books", "train": "fdu-mtl/books/test.tsv", "test_size": 20, "dev_size": 20, "train_limit": 40 }
+              ] }
+            """)
+    }
+
+    func train(_ mpirun: String?, ranks: Int, _ cfg: String, out: String, _ more: [String] = []) throws -> String {
+        let args = ["train", "--config", cfg, "--data-dir", Paths.sharedData, "--out", out] + more
+        let (status, text) = mpirun.map { m in
+            (try? run(m, ["-np", "\(ranks)", "--oversubscribe", Self.binary] + args)) ?? (-1, "mpirun failed to start")
+        } ?? ((try? run(Self.binary, args)) ?? (-1, "smtl failed to start"))
+        XCTAssertEqual(status, 0, text)
+        return text
+    }
+
+    func tensors(_ out: String, _ name: String = "final") throws -> [String: SafeTensors.Tensor] {
+        try Checkpoint.load(out + "/checkpoints/" + name).tensors
+    }
+
+    /// Worst relative difference over tensors: max|a−b| / max|b| per tensor.
+    func worst(_ a: [String: SafeTensors.Tensor], _ b: [String: SafeTensors.Tensor]) -> Double {
+        XCTAssertEqual(Set(a.keys), Set(b.keys))
+        var w = 0.0
+        for (k, x) in a {
+            guard let y = b[k] else { continue }
+            let diff = zip(x.values, y.values).map { Double(abs($0 - $1)) }.max() ?? 0
+            let scale = y.values.map { Double(abs($0)) }.max() ?? 1
+            w = max(w, diff / max(scale, 1e-30))
+        }
+        return w
+    }
+
+    /// 1 process running all tasks, 4 ranks with one task each, and 2 ranks with two tasks each
+    /// reach the same parameters after 20 steps; the same N twice gives bit-identical files.
+    func testPlacementsAgree() throws {
+        let mpirun = try requireMPI()
+        let dir = Paths.temporaryDirectory()
+        let cfg = config(dir)
+        _ = try train(nil, ranks: 1, cfg, out: dir + "/one")
+        let four = try train(mpirun, ranks: 4, cfg, out: dir + "/four")
+        XCTAssertTrue(four.contains("rank 3: books"), four)
+        _ = try train(mpirun, ranks: 2, cfg, out: dir + "/two")
+        _ = try train(mpirun, ranks: 2, cfg, out: dir + "/two-again")
+        let one = try tensors(dir + "/one")
+        let w4 = worst(try tensors(dir + "/four"), one), w2 = worst(try tensors(dir + "/two"), one)
+        print("placement equivalence after 20 steps: worst relative difference 4 ranks \(w4), 2 ranks \(w2)")
+        XCTAssertLessThanOrEqual(w4, 1e-5)
+        XCTAssertLessThanOrEqual(w2, 1e-5)
+        let a = FileManager.default.contents(atPath: dir + "/two/checkpoints/final/model.safetensors")
+        let b = FileManager.default.contents(atPath: dir + "/two-again/checkpoints/final/model.safetensors")
+        XCTAssertNotNil(a)
+        XCTAssertEqual(a, b)
+    }
+
+    /// A run stopped at step 10 and resumed (with another number of ranks) reaches the same
+    /// parameters as one that never stopped.
+    func testResumeWithOtherRankCount() throws {
+        let mpirun = try requireMPI()
+        let dir = Paths.temporaryDirectory()
+        let cfg = config(dir, extra: #", "checkpoint_every": 10"#)
+        _ = try train(mpirun, ranks: 2, cfg, out: dir + "/straight")
+        _ = try train(mpirun, ranks: 2, cfg, out: dir + "/stopped", ["--steps", "10"])
+        let resumed = try train(mpirun, ranks: 4, cfg, out: dir + "/stopped", ["--resume", "auto"])
+        XCTAssertTrue(resumed.contains("resuming from"), resumed)
+        let w = worst(try tensors(dir + "/stopped"), try tensors(dir + "/straight"))
+        print("resume with 4 ranks after stopping at step 10 of 20 with 2: worst relative difference \(w)")
+        XCTAssertLessThanOrEqual(w, 1e-5)
+    }
+
+    /// An error on one rank ends the whole job quickly with a message naming the rank.
+    func testErrorOnOneRankAbortsTheJob() throws {
+        let mpirun = try requireMPI()
+        let dir = Paths.temporaryDirectory()
+        let cfg = config(dir)
+        let start = Date()
+        let (status, text) = try run(mpirun, ["-np", "2", "--oversubscribe", Self.binary, "train", "--config", cfg,
+                                              "--data-dir", dir + "/missing", "--out", dir + "/out"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(text.contains("error on rank"), text)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 30)
+    }
+}
