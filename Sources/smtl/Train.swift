@@ -23,6 +23,8 @@ struct Train: ParsableCommand {
     @Option(help: "Override `training.keep_checkpoints`.") var keepCheckpoints: Int?
     @Flag(help: "Take examples in file order (no shuffling).") var noShuffle = false
     @Option(help: "Resume from a checkpoint folder, or `auto` for the newest one under OUT.") var resume: String?
+    @Option(help: "Write one log file per rank and metrics.jsonl (rank 0) to this folder.") var logDir: String?
+    @Option(help: "Compare the replicas of the shared tensors every N steps (0: only at start).") var checkReplicasEvery = 100
 
     func run() throws {
         let world = MPICommunicator.world()
@@ -57,7 +59,12 @@ struct Train: ParsableCommand {
                 trainer = try Trainer(config: c, outDir: out, communicator: world)
             }
             if world.rank == 0 { print(trainer.placement.describe(trainer.corpus.tasks.map(\.name))) }
-            try trainer.run(observer: world.rank == 0 ? ConsoleReporter(logEvery: c.logEvery) : nil)
+            trainer.replicaCheckEvery = checkReplicasEvery
+            var observers: [TrainingObserver] = world.rank == 0 ? [ConsoleReporter(logEvery: c.logEvery)] : []
+            if let logDir { observers.append(try FileLogger(directory: logDir, rank: world.rank, logEvery: c.logEvery)) }
+            // SIGTERM (preemption): checkpoint at the next step boundary on every rank, then exit.
+            signal(SIGTERM) { _ in Trainer.stopRequested = 1 }
+            try trainer.run(observers: observers)
         } catch let e as ValidationError {
             throw e
         } catch {

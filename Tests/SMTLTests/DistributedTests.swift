@@ -131,4 +131,94 @@ final class DistributedTests: XCTestCase {
         XCTAssertTrue(text.contains("error on rank"), text)
         XCTAssertLessThan(Date().timeIntervalSince(start), 30)
     }
+
+    /// Starts mpirun in the background; returns the process and a pipe of its output.
+    func start(_ mpirun: String, _ args: [String]) throws -> (Process, Pipe) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: mpirun)
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        return (p, out)
+    }
+
+    func children(of pid: Int32) throws -> [Int32] {
+        let (_, text) = try run("/usr/bin/env", ["pgrep", "-P", "\(pid)"])
+        return text.split(separator: "\n").compactMap { Int32($0) }
+    }
+
+    /// Waits until a checkpoint folder appears (the run is under way), at most `limit` seconds.
+    func waitFor(_ path: String, limit: Double = 60) {
+        let end = Date().addingTimeInterval(limit)
+        while !FileManager.default.fileExists(atPath: path) && Date() < end { usleep(50_000) }
+    }
+
+    /// SIGKILL of one rank mid-run: the job ends with a non-zero status within seconds, naming
+    /// the failed rank; resuming then completes the run.
+    func testKilledRankEndsJobAndResumeCompletes() throws {
+        let mpirun = try requireMPI()
+        let dir = Paths.temporaryDirectory()
+        let cfg = config(dir, steps: 100_000, extra: #", "checkpoint_every": 20, "keep_checkpoints": 2"#)
+        let (job, pipe) = try start(mpirun, ["-np", "2", "--oversubscribe", Self.binary, "train", "--config", cfg,
+                                             "--data-dir", Paths.sharedData, "--out", dir + "/out"])
+        waitFor(dir + "/out/checkpoints/step-00000040")
+        let ranks = try children(of: job.processIdentifier)
+        XCTAssertEqual(ranks.count, 2, "rank processes of mpirun")
+        let killed = Date()
+        kill(ranks.last!, SIGKILL)
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        job.waitUntilExit()
+        let seconds = Date().timeIntervalSince(killed)
+        print("a rank killed with SIGKILL: mpirun exited with \(job.terminationStatus) after \(seconds) s")
+        XCTAssertNotEqual(job.terminationStatus, 0)
+        XCTAssertLessThan(seconds, 15)
+        XCTAssertTrue(text.contains("rank 1") || text.contains("rank 0"), text)
+        XCTAssertTrue(text.contains("signal 9") || text.contains("Killed"), text)
+        // Resume from the newest complete checkpoint and finish a short schedule.
+        let resumed = try train(mpirun, ranks: 2, cfg, out: dir + "/out", ["--resume", "auto", "--steps", "60"])
+        XCTAssertTrue(resumed.contains("resuming from"), resumed)
+        XCTAssertEqual(try Checkpoint.load(dir + "/out/checkpoints/final").state.step, 60)
+    }
+
+    /// SIGTERM to mpirun (as a batch system sends on preemption): every rank writes a checkpoint
+    /// at the next step boundary and stops; --log-dir has one log per rank and metrics.jsonl.
+    func testSigtermWritesCheckpointOnEveryRank() throws {
+        let mpirun = try requireMPI()
+        let dir = Paths.temporaryDirectory()
+        let cfg = config(dir, steps: 100_000, extra: #", "checkpoint_every": 20"#)
+        let (job, pipe) = try start(mpirun, ["-np", "2", "--oversubscribe", Self.binary, "train", "--config", cfg,
+                                             "--data-dir", Paths.sharedData, "--out", dir + "/out", "--log-dir", dir + "/logs"])
+        waitFor(dir + "/out/checkpoints/step-00000020")
+        job.terminate()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        job.waitUntilExit()
+        XCTAssertTrue(text.contains("stopped on request at step"), text)
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir + "/out/checkpoints").filter { $0.hasPrefix("step-") }.sorted()
+        let last = try Checkpoint.load(dir + "/out/checkpoints/" + names.last!)
+        XCTAssertGreaterThan(last.state.step, 20)
+        XCTAssertNotEqual(last.state.step % 20, 0, "the stop checkpoint is written at the stop step")
+        for f in ["rank-0.log", "rank-1.log", "metrics.jsonl"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/logs/" + f), f)
+        }
+        let metrics = String(decoding: FileManager.default.contents(atPath: dir + "/logs/metrics.jsonl") ?? Data(), as: UTF8.self)
+        XCTAssertTrue(metrics.contains(#""event":"stopped""#), metrics)
+    }
+
+    /// Under Slurm, a world size that differs from SLURM_NTASKS is a clear start-up error.
+    func testSlurmWorldSizeMismatch() throws {
+        _ = try requireMPI()
+        let dir = Paths.temporaryDirectory()
+        let cfg = config(dir)
+        let (status, text) = try run("/usr/bin/env", ["SLURM_JOB_ID=1", "SLURM_NTASKS=4", Self.binary, "train", "--config", cfg,
+                                                      "--data-dir", Paths.sharedData, "--out", dir + "/out"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(text.contains("srun --mpi=pmix"), text)
+    }
 }

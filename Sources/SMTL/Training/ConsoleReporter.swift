@@ -11,7 +11,11 @@ public final class ConsoleReporter: TrainingObserver {
     var firstStep = 0
 
     public init(logEvery: Int, forceTerminal: Bool? = nil) {
-        isTerminal = forceTerminal ?? (isatty(STDOUT_FILENO) == 1)
+        // Under mpirun a rank's stdout is a pseudo-terminal even when the job's output goes to a
+        // file, so ranks print plain lines unless SMTL_LIVE=1.
+        let env = ProcessInfo.processInfo.environment
+        let underMPI = env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMI_RANK"] != nil || env["PMIX_RANK"] != nil
+        isTerminal = forceTerminal ?? (isatty(STDOUT_FILENO) == 1 && (!underMPI || env["SMTL_LIVE"] == "1"))
         self.logEvery = logEvery
     }
 
@@ -59,6 +63,7 @@ public final class ConsoleReporter: TrainingObserver {
 
     public func evaluated(_ t: Trainer, _ r: EvaluationReport) {
         out(Self.table(r, epoch: Double(r.step) / Double(t.stepsPerEpoch)))
+        if let timing = r.timing { out("  " + timing.summary) }
     }
 
     public static func table(_ r: EvaluationReport, epoch: Double? = nil) -> String {
@@ -78,6 +83,10 @@ public final class ConsoleReporter: TrainingObserver {
 
     public func finished(_ t: Trainer) {
         let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if t.stoppedEarly {
+            out("stopped on request at step \(t.step) after \(Self.duration(secs)); resume with --resume auto")
+            return
+        }
         out("done: \(t.step) steps in \(Self.duration(secs))")
         let names = t.corpus.tasks.map(\.name)
         let test = names.compactMap { t.state.testAtBestDev[$0] }

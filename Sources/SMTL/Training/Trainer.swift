@@ -9,6 +9,8 @@ public struct EvaluationReport: Sendable {
     /// The model-selection record after this evaluation (best dev so far and test at that point).
     public var bestDev: [Double?]
     public var testAtBestDev: [Double?]
+    /// Step time and communication share of every rank since the previous evaluation.
+    public var timing: RankTiming? = nil
 }
 
 /// What the trainer tells the outside world while it runs.
@@ -269,45 +271,92 @@ public final class Trainer {
 
     /// Trains to the end of the schedule, evaluating, selecting and checkpointing on the way.
     public func run(observer: TrainingObserver? = nil) throws {
-        observer?.started(self)
+        try run(observers: observer.map { [$0] } ?? [])
+    }
+
+    /// Set by `stop()` (for example from a SIGTERM handler): the run writes a checkpoint at the
+    /// next step boundary, on every rank, and returns.
+    nonisolated(unsafe) public static var stopRequested: Int32 = 0
+    public private(set) var stoppedEarly = false
+
+    /// Trains to the end of the schedule, evaluating, selecting and checkpointing on the way.
+    public func run(observers: [TrainingObserver]) throws {
+        observers.forEach { $0.started(self) }
+        func saved(_ path: String) { observers.forEach { $0.saved(self, checkpoint: path) } }
         if totalSteps == 0 {
-            let path = try save("final")
-            observer?.saved(self, checkpoint: path)
-            observer?.finished(self)
+            saved(try save("final"))
+            observers.forEach { $0.finished(self) }
             return
         }
         var windowTokens = 0
         var windowStart = DispatchTime.now().uptimeNanoseconds
+        var timing = [Double](repeating: 0, count: 3)  // this rank: step seconds, comm seconds, steps
         while state.step < totalSteps {
             let (losses, tokens) = trainStep()
+            timing[0] += lastStepSeconds; timing[1] += lastCommSeconds; timing[2] += 1
             windowTokens += tokens
             let now = DispatchTime.now().uptimeNanoseconds
             let secs = Double(now - windowStart) / 1e9
             let tps = secs > 0 ? Double(windowTokens) / secs : 0
-            observer?.stepped(self, losses: losses, tokensPerSecond: tps)
+            observers.forEach { $0.stepped(self, losses: losses, tokensPerSecond: tps) }
             if secs > 5 { windowTokens = 0; windowStart = now }
             if state.step % evalEvery == 0 || state.step == totalSteps {
-                let report = evaluate()
+                var report = evaluate()
+                report.timing = gatherTiming(timing)
+                timing = [0, 0, 0]
                 let devs = report.dev.compactMap { $0 }
                 let meanDev = devs.isEmpty ? 0 : devs.reduce(0, +) / Double(devs.count)
                 let improved = meanDev > state.bestMeanDev
                 if improved { state.bestMeanDev = meanDev }
-                observer?.evaluated(self, report)
-                if improved {
-                    let path = try save("best")
-                    observer?.saved(self, checkpoint: path)
-                }
+                observers.forEach { $0.evaluated(self, report) }
+                if improved { saved(try save("best")) }
                 windowTokens = 0; windowStart = DispatchTime.now().uptimeNanoseconds
             }
             if config.checkpointEvery > 0 && state.step % config.checkpointEvery == 0 {
-                let path = try save(String(format: "step-%08d", state.step))
-                observer?.saved(self, checkpoint: path)
+                saved(try save(String(format: "step-%08d", state.step)))
                 pruneCheckpoints()
             }
+            if replicaCheckEvery > 0 && state.step % replicaCheckEvery == 0 { try checkReplicas() }
+            // A stop request on any rank stops every rank at this same step.
+            var stop = Trainer.stopRequested
+            communicator.allreduceMax(&stop, count: 1)
+            if stop != 0 {
+                stoppedEarly = true
+                saved(try save(String(format: "step-%08d", state.step)))
+                pruneCheckpoints()
+                observers.forEach { $0.finished(self) }
+                return
+            }
         }
-        let path = try save("final")
-        observer?.saved(self, checkpoint: path)
-        observer?.finished(self)
+        saved(try save("final"))
+        observers.forEach { $0.finished(self) }
+    }
+
+    /// How often (in steps) the replicas of the shared tensors are compared.
+    public var replicaCheckEvery = 100
+
+    /// Per-rank mean step time and communication share since the last evaluation.
+    func gatherTiming(_ t: [Double]) -> RankTiming {
+        let n = communicator.size, r = communicator.rank
+        var all = [Double](repeating: 0, count: 2 * n)
+        all[2 * r] = t[2] > 0 ? t[0] / t[2] : 0
+        all[2 * r + 1] = t[0] > 0 ? t[1] / t[0] : 0
+        communicator.allreduceSum(&all)
+        return RankTiming(stepSeconds: (0..<n).map { all[2 * $0] }, commShare: (0..<n).map { all[2 * $0 + 1] })
+    }
+}
+
+/// Per-rank step time (seconds) and the share of it spent in collectives.
+public struct RankTiming: Sendable {
+    public var stepSeconds: [Double]
+    public var commShare: [Double]
+    public var summary: String {
+        func stats(_ xs: [Double]) -> (Double, Double, Double) {
+            (xs.min() ?? 0, xs.reduce(0, +) / Double(max(xs.count, 1)), xs.max() ?? 0)
+        }
+        let (a, b, c) = stats(stepSeconds), (d, e, f) = stats(commShare)
+        return String(format: "step time per rank min/mean/max %.1f/%.1f/%.1f ms, communication %.1f/%.1f/%.1f%%",
+                      a * 1000, b * 1000, c * 1000, d * 100, e * 100, f * 100)
     }
 }
 

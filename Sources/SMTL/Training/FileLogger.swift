@@ -1,0 +1,70 @@
+import Foundation
+
+/// `--log-dir`: one log file per rank (`rank-R.log`), and on rank 0 a machine-readable metrics
+/// file (`metrics.jsonl`, one JSON object a line) for plotting.
+public final class FileLogger: TrainingObserver {
+    let rank: Int
+    let log: FileHandle
+    let metrics: FileHandle?
+    let every: Int
+
+    public init(directory: String, rank: Int, logEvery: Int) throws {
+        self.rank = rank
+        every = logEvery
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        func open(_ name: String) throws -> FileHandle {
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+                throw InputError(file: path, "cannot be written", hint: "check --log-dir")
+            }
+            return h
+        }
+        log = try open("rank-\(rank).log")
+        metrics = rank == 0 ? try open("metrics.jsonl") : nil
+    }
+
+    func line(_ s: String) { log.write(Data((s + "\n").utf8)) }
+    func record(_ d: [String: Any]) {
+        guard let metrics, let data = try? JSONSerialization.data(withJSONObject: d, options: [.sortedKeys]) else { return }
+        metrics.write(data + Data("\n".utf8))
+    }
+
+    public func started(_ t: Trainer) {
+        line("rank \(rank) of \(t.communicator.size): tasks \(t.hosted.map { t.corpus.tasks[$0].name }.joined(separator: ", "))")
+        line(t.placement.describe(t.corpus.tasks.map(\.name)))
+        record(["event": "start", "tasks": t.corpus.tasks.map(\.name), "ranks": t.communicator.size, "total_steps": t.totalSteps])
+    }
+
+    public func stepped(_ t: Trainer, losses: [Float], tokensPerSecond: Double) {
+        guard t.step % every == 0 || t.step == t.totalSteps else { return }
+        let mine = t.hosted.map { "\(t.corpus.tasks[$0].name) \(String(format: "%.4f", losses[$0]))" }.joined(separator: " ")
+        line(String(format: "step %d loss %@ step %.1f ms (communication %.1f ms)", t.step, mine as NSString,
+                    t.lastStepSeconds * 1000, t.lastCommSeconds * 1000))
+        var loss: [String: Double] = [:]
+        for (m, task) in t.corpus.tasks.enumerated() { loss[task.name] = Double(losses[m]) }
+        record(["event": "step", "step": t.step, "loss": loss, "tokens_per_second": tokensPerSecond])
+    }
+
+    public func evaluated(_ t: Trainer, _ r: EvaluationReport) {
+        line(ConsoleReporter.table(r))
+        if let timing = r.timing { line(timing.summary) }
+        var d: [String: Any] = ["event": "eval", "step": r.step]
+        func map(_ xs: [Double?]) -> [String: Double] {
+            var out: [String: Double] = [:]
+            for (n, x) in zip(r.tasks, xs) { if let x { out[n] = x } }
+            return out
+        }
+        d["dev"] = map(r.dev); d["test"] = map(r.test); d["best_dev"] = map(r.bestDev); d["test_at_best_dev"] = map(r.testAtBestDev)
+        if let timing = r.timing { d["step_seconds"] = timing.stepSeconds; d["comm_share"] = timing.commShare }
+        record(d)
+    }
+
+    public func saved(_ t: Trainer, checkpoint: String) { line("saved \(checkpoint)") }
+
+    public func finished(_ t: Trainer) {
+        line(t.stoppedEarly ? "stopped at step \(t.step) on request" : "finished at step \(t.step)")
+        record(["event": t.stoppedEarly ? "stopped" : "finished", "step": t.step])
+        try? log.synchronize()
+        try? metrics?.synchronize()
+    }
+}
