@@ -2,11 +2,11 @@ import Foundation
 import XCTest
 @testable import SMTL
 
-/// Real `mpirun` runs of the `smtl` binary on tiny slices of the real data.
-final class DistributedTests: XCTestCase {
+/// Helpers for real `mpirun` runs of the `smtl` binary on tiny slices of the real data.
+class MPITestCase: XCTestCase {
     static var binary: String {
         // The test bundle sits beside the products (on Linux the bundle URL is that folder).
-        var dir = Bundle(for: DistributedTests.self).bundleURL
+        var dir = Bundle(for: MPITestCase.self).bundleURL
         if dir.pathExtension == "xctest" { dir = dir.deletingLastPathComponent() }
         return dir.appendingPathComponent("smtl").path
     }
@@ -82,6 +82,43 @@ final class DistributedTests: XCTestCase {
         return w
     }
 
+
+
+
+    /// Starts mpirun in the background; returns the process and a pipe of its output.
+    func start(_ mpirun: String, _ args: [String]) throws -> (Process, Pipe) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: mpirun)
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        return (p, out)
+    }
+
+    func children(of pid: Int32) throws -> [Int32] {
+        let (_, text) = try run("/usr/bin/env", ["pgrep", "-P", "\(pid)"])
+        return text.split(separator: "\n").compactMap { Int32($0) }
+    }
+
+    /// Waits until a checkpoint folder appears (the run is under way), at most `limit` seconds.
+    func waitFor(_ path: String, limit: Double = 60) {
+        let end = Date().addingTimeInterval(limit)
+        while !FileManager.default.fileExists(atPath: path) && Date() < end { usleep(50_000) }
+    }
+
+
+
+}
+
+/// Real `mpirun` runs: equivalence of placements, resume, failures, preemption, Slurm.
+final class DistributedTests: MPITestCase {
     /// 1 process running all tasks, 4 ranks with one task each, and 2 ranks with two tasks each
     /// reach the same parameters after 20 steps; the same N twice gives bit-identical files.
     func testPlacementsAgree() throws {
@@ -130,34 +167,6 @@ final class DistributedTests: XCTestCase {
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(text.contains("error on rank"), text)
         XCTAssertLessThan(Date().timeIntervalSince(start), 30)
-    }
-
-    /// Starts mpirun in the background; returns the process and a pipe of its output.
-    func start(_ mpirun: String, _ args: [String]) throws -> (Process, Pipe) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: mpirun)
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        env["OPENBLAS_NUM_THREADS"] = "1"
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        return (p, out)
-    }
-
-    func children(of pid: Int32) throws -> [Int32] {
-        let (_, text) = try run("/usr/bin/env", ["pgrep", "-P", "\(pid)"])
-        return text.split(separator: "\n").compactMap { Int32($0) }
-    }
-
-    /// Waits until a checkpoint folder appears (the run is under way), at most `limit` seconds.
-    func waitFor(_ path: String, limit: Double = 60) {
-        let end = Date().addingTimeInterval(limit)
-        while !FileManager.default.fileExists(atPath: path) && Date() < end { usleep(50_000) }
     }
 
     /// SIGKILL of one rank mid-run: the job ends with a non-zero status within seconds, naming
