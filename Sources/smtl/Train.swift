@@ -24,6 +24,8 @@ struct Train: ParsableCommand {
     @Flag(help: "Take examples in file order (no shuffling).") var noShuffle = false
     @Option(help: "Resume from a checkpoint folder, or `auto` for the newest one under OUT.") var resume: String?
     @Option(help: "Write one log file per rank and metrics.jsonl (rank 0) to this folder.") var logDir: String?
+    @Option(help: "Embedding gradient exchange: sparse (the touched rows, default) or dense (every row).")
+    var embeddingExchange = "sparse"
     @Option(help: "Compare the replicas of the shared tensors every N steps (0: only at start).") var checkReplicasEvery = 100
 
     func run() throws {
@@ -60,6 +62,8 @@ struct Train: ParsableCommand {
             }
             if world.rank == 0 { print(trainer.placement.describe(trainer.corpus.tasks.map(\.name))) }
             trainer.replicaCheckEvery = checkReplicasEvery
+            guard ["sparse", "dense"].contains(embeddingExchange) else { throw ValidationError("--embedding-exchange must be sparse or dense") }
+            trainer.denseEmbeddingExchange = embeddingExchange == "dense"
             var observers: [TrainingObserver] = world.rank == 0 ? [ConsoleReporter(logEvery: c.logEvery)] : []
             if let logDir { observers.append(try FileLogger(directory: logDir, rank: world.rank, logEvery: c.logEvery)) }
             // SIGTERM (preemption): checkpoint at the next step boundary on every rank, then exit.

@@ -85,14 +85,20 @@ public final class Model<S: Scalar> {
     /// ranks with one allreduce in Double, then rounded once. Only the union of the touched
     /// embedding rows (the same list on every rank) and the dense shared tensors are exchanged:
     /// a sparse exchange of the embedding gradient.
-    public func reduceSharedGradients(tasks hosted: [Int], communicator: Communicator) {
-        if communicator.size > 1 {
+    ///
+    /// With `denseEmbedding`, every embedding row is exchanged instead (the dense allreduce,
+    /// kept for measurement: `smtl train --embedding-exchange dense`).
+    public func reduceSharedGradients(tasks hosted: [Int], communicator: Communicator, denseEmbedding: Bool = false) {
+        if communicator.size > 1 && !denseEmbedding {
             var flags = touched.bytes()
             let n = flags.count
             flags.withUnsafeMutableBufferPointer { communicator.allreduceMax($0.baseAddress!, count: n) }
             touched.merge(flags)
         }
         let e = dims.embedding
+        if denseEmbedding && communicator.size > 1 {
+            for r in 0..<dims.vocabulary { touched.mark(r) }
+        }
         let rows = touched.rows.sorted()
         let embCount = dims.vocabulary * e
         let dense = shared.count - embCount

@@ -184,7 +184,7 @@ public final class Trainer {
         let local = model.accumulateGradients(batches, weights: weights, reduce: false)
         let commStart = DispatchTime.now().uptimeNanoseconds
         // The shared gradient: one allreduce over all ranks (touched rows and dense tensors).
-        model.reduceSharedGradients(tasks: hosted, communicator: communicator)
+        model.reduceSharedGradients(tasks: hosted, communicator: communicator, denseEmbedding: denseEmbeddingExchange)
         var stats = [Double](repeating: 0, count: corpus.tasks.count + 1)
         for m in hosted { stats[m] = Double(local[m]) / Double(samplers[m].shard.count) }
         stats[corpus.tasks.count] = Double(tokens)
@@ -331,6 +331,9 @@ public final class Trainer {
         saved(try save("final"))
         observers.forEach { $0.finished(self) }
     }
+
+    /// Exchange every embedding row each step (dense allreduce) instead of the touched rows.
+    public var denseEmbeddingExchange = false
 
     /// How often (in steps) the replicas of the shared tensors are compared.
     public var replicaCheckEvery = 100
