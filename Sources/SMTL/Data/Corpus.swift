@@ -25,7 +25,7 @@ public struct Corpus: Sendable {
             let known = try PretrainedEmbeddings.words(config.resolve(e))
             var counts: [String: Int] = [:]
             for raw in raws {
-                for x in raw.dev + raw.test {
+                for x in raw.train + raw.dev + raw.test {
                     for w in config.tokenizer.tokens(x.text) where vocab.index[String(w)] == nil && known.contains(String(w)) {
                         counts[String(w), default: 0] += 1
                     }
