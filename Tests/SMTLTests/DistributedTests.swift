@@ -22,7 +22,16 @@ class MPITestCase: XCTestCase {
 
     /// Runs a command; returns its exit status and combined output.
     @discardableResult
-    func run(_ exe: String, _ args: [String], timeout: Double = 120) throws -> (Int32, String) {
+    func run(_ exe: String, _ args: [String]) throws -> (Int32, String) {
+        let (p, out) = try start(exe, args)
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Starts a command in the background, with the environment mpirun needs as root and one
+    /// BLAS thread; returns the process and a pipe of its combined output.
+    func start(_ exe: String, _ args: [String]) throws -> (Process, Pipe) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args
@@ -35,9 +44,7 @@ class MPITestCase: XCTestCase {
         p.standardOutput = out
         p.standardError = out
         try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        return (p, out)
     }
 
     func config(_ dir: String, steps: Int = 20, extra: String = "") -> String {
@@ -84,23 +91,6 @@ class MPITestCase: XCTestCase {
 
 
 
-
-    /// Starts mpirun in the background; returns the process and a pipe of its output.
-    func start(_ mpirun: String, _ args: [String]) throws -> (Process, Pipe) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: mpirun)
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        env["OPENBLAS_NUM_THREADS"] = "1"
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        return (p, out)
-    }
 
     func children(of pid: Int32) throws -> [Int32] {
         let (_, text) = try run("/usr/bin/env", ["pgrep", "-P", "\(pid)"])
