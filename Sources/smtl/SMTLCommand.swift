@@ -38,9 +38,13 @@ struct ConfigOptions: ParsableArguments {
 
 /// In a distributed run an error on any rank ends the whole job with MPI_Abort, so that no rank
 /// is left waiting in a collective; the message names the rank.
+/// The tasks this rank runs, once the placement is known (for error messages).
+nonisolated(unsafe) var rankTasks = ""
+
 func failEverywhere(_ error: Error, _ world: Communicator) -> Never {
     if world.size == 1 { fail(error) }
-    FileHandle.standardError.write(Data("smtl: error on rank \(world.rank) of \(world.size): \(error)\n".utf8))
+    let tasks = rankTasks.isEmpty ? "" : " (tasks: \(rankTasks))"
+    FileHandle.standardError.write(Data("smtl: error on rank \(world.rank) of \(world.size)\(tasks): \(error)\n".utf8))
     world.abort(1)
 }
 

@@ -60,6 +60,7 @@ struct Train: ParsableCommand {
             } else {
                 trainer = try Trainer(config: c, outDir: out, communicator: world)
             }
+            rankTasks = trainer.hosted.map { trainer.corpus.tasks[$0].name }.joined(separator: ", ")
             if world.rank == 0 { print(trainer.placement.describe(trainer.corpus.tasks.map(\.name))) }
             trainer.replicaCheckEvery = checkReplicasEvery
             guard ["sparse", "dense"].contains(embeddingExchange) else { throw ValidationError("--embedding-exchange must be sparse or dense") }
