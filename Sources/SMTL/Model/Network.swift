@@ -270,26 +270,28 @@ public final class Network<S: Scalar> {
                 L.controlBackward(row0: r0, count: n, dInput: dh, stride: d, accumulate: true)
                 L.addressBackward(row0: r0, count: n)
             }
-            // 2. output and fusion gate
+            // 2. output and fusion gate: du = ∂L/∂(c + gate ⊙ q), computed once per unit
+            let hasFusion = fusionFR != nil
             for b in 0..<n {
                 let row = r0 + b
                 let o = z + row * G + 3 * d, tr = tu + row * d
                 let dhr = dh + b * d, dcr = dc + b * d, dzo = dz + row * G + 3 * d
-                for j in 0..<d {
-                    let g = dhr[j], v = tr[j], oj = o[j]
-                    let du = g * oj * (1 - v * v)
-                    dcr[j] += du
-                    dzo[j] = g * v * oj * (1 - oj)
-                }
-                if fusionFR != nil {
+                if hasFusion {
                     let q = qg + row * 2 * d, qgate = q + d
                     let dqr = dq + row * 2 * d, dqgate = dqr + d
                     for j in 0..<d {
-                        let v = tr[j]
-                        let du = dhr[j] * o[j] * (1 - v * v)
-                        let gate = qgate[j]
+                        let g = dhr[j], v = tr[j], oj = o[j], gate = qgate[j]
+                        let du = g * oj * (1 - v * v)
+                        dcr[j] += du
+                        dzo[j] = g * v * oj * (1 - oj)
                         dqr[j] = du * gate
                         dqgate[j] = du * q[j] * gate * (1 - gate)
+                    }
+                } else {
+                    for j in 0..<d {
+                        let g = dhr[j], v = tr[j], oj = o[j]
+                        dcr[j] += g * oj * (1 - v * v)
+                        dzo[j] = g * v * oj * (1 - oj)
                     }
                 }
             }
