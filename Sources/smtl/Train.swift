@@ -12,6 +12,10 @@ struct Train: ParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
+    @Option(help: "Override `architecture` (lstm, me-lstm, arc-i, arc-ii).") var architecture: String?
+    @Option(name: .customLong("task"), help: "Train only this task of the config (repeat for several); single-task runs of a group config.")
+    var onlyTasks: [String] = []
+    @Option(help: "Override `name`.") var name: String?
     @Option(help: "Override `training.steps` (0: use epochs).") var steps: Int?
     @Option(help: "Override `training.epochs`.") var epochs: Int?
     @Option(help: "Override `training.seed`.") var seed: Int?
@@ -19,6 +23,7 @@ struct Train: ParsableCommand {
     @Option(help: "Override `training.learning_rate`.") var learningRate: Double?
     @Option(help: "Override `training.l2`.") var l2: Double?
     @Option(help: "Override `training.eval_every`.") var evalEvery: Int?
+    @Option(help: "Override `training.patience` (evaluations without a better mean dev accuracy before stopping; 0: off).") var patience: Int?
     @Option(help: "Override `training.checkpoint_every`.") var checkpointEvery: Int?
     @Option(help: "Override `training.keep_checkpoints`.") var keepCheckpoints: Int?
     @Flag(help: "Take examples in file order (no shuffling).") var noShuffle = false
@@ -34,6 +39,21 @@ struct Train: ParsableCommand {
         do {
             try checkSlurm(worldSize: world.size)
             var c = try options.load()
+            if let architecture {
+                guard let a = Architecture(rawValue: architecture) else {
+                    throw ValidationError("--architecture must be one of: \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                c.architecture = a
+            }
+            if !onlyTasks.isEmpty {
+                let known = c.tasks.map(\.name)
+                for t in onlyTasks where !known.contains(t) {
+                    throw ValidationError("--task \(t): the config \(options.config) has no such task; it has \(known.joined(separator: ", "))")
+                }
+                c.tasks = c.tasks.filter { onlyTasks.contains($0.name) }
+            }
+            if let name { c.name = name }
+            if let patience { c.patience = patience }
             if let steps { c.steps = steps }
             if let epochs { c.epochs = epochs }
             if let seed { c.seed = UInt64(seed) }
@@ -66,6 +86,7 @@ struct Train: ParsableCommand {
             guard ["sparse", "dense"].contains(embeddingExchange) else { throw ValidationError("--embedding-exchange must be sparse or dense") }
             trainer.denseEmbeddingExchange = embeddingExchange == "dense"
             var observers: [TrainingObserver] = world.rank == 0 ? [ConsoleReporter(logEvery: c.logEvery)] : []
+            if world.rank == 0 { observers.append(ResultsWriter(outDir: out)) }
             if let logDir { observers.append(try FileLogger(directory: logDir, rank: world.rank, logEvery: c.logEvery)) }
             // SIGTERM (preemption): checkpoint at the next step boundary on every rank, then exit.
             signal(SIGTERM) { _ in Trainer.stopRequested = 1 }

@@ -43,6 +43,11 @@ public struct RunConfig: Equatable, Sendable {
     public var steps = 0
     /// Evaluate every this many steps; 0 means once per epoch.
     public var evalEvery = 0
+    /// Early stopping: end the run after this many evaluations in a row without a new best mean
+    /// dev accuracy (0: never; run the whole budget). Per-task model selection is unaffected.
+    public var patience = 0
+    /// Evaluate the test set at every evaluation, not only when the task's dev accuracy improves.
+    public var alwaysTest = false
     public var seed: UInt64 = 1
     /// Seed of the held-out dev/test splits, kept apart from `seed` so that every run of a study
     /// sees the same splits.
@@ -117,6 +122,8 @@ public struct RunConfig: Equatable, Sendable {
         c.epochs = try t.int("epochs", c.epochs, min: 0)
         c.steps = try t.int("steps", c.steps, min: 0)
         c.evalEvery = try t.int("eval_every", c.evalEvery, min: 0)
+        c.patience = try t.int("patience", c.patience, min: 0)
+        c.alwaysTest = try t.bool("always_test", c.alwaysTest)
         c.seed = UInt64(try t.int("seed", Int(c.seed), min: 0))
         c.splitSeed = UInt64(try t.int("split_seed", Int(c.splitSeed), min: 0))
         c.shuffle = try t.bool("shuffle", c.shuffle)
@@ -168,7 +175,7 @@ public struct RunConfig: Equatable, Sendable {
             "training": ["optimizer": optimizer.kind.rawValue, "learning_rate": optimizer.learningRate,
                          "l2": optimizer.l2, "beta1": optimizer.beta1, "beta2": optimizer.beta2,
                          "adam_epsilon": optimizer.adamEpsilon, "freeze_embeddings": optimizer.freezeEmbeddings, "batch_size": batchSize, "epochs": epochs,
-                         "steps": steps, "eval_every": evalEvery, "seed": Int(seed), "split_seed": Int(splitSeed),
+                         "steps": steps, "eval_every": evalEvery, "patience": patience, "always_test": alwaysTest, "seed": Int(seed), "split_seed": Int(splitSeed),
                          "shuffle": shuffle, "checkpoint_every": checkpointEvery, "keep_checkpoints": keepCheckpoints,
                          "log_every": logEvery],
             "tasks": tasks,

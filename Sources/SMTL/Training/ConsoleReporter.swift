@@ -87,7 +87,8 @@ public final class ConsoleReporter: TrainingObserver {
             out("stopped on request at step \(t.step) after \(Self.duration(secs)); resume with --resume auto")
             return
         }
-        out("done: \(t.step) steps in \(Self.duration(secs))")
+        out("done: \(t.step) steps in \(Self.duration(secs))"
+            + (t.stoppedByPatience ? " (early stop: mean dev accuracy did not improve for \(t.config.patience) evaluations)" : ""))
         let names = t.corpus.tasks.map(\.name)
         let test = names.compactMap { t.state.testAtBestDev[$0] }
         if !test.isEmpty {

@@ -1,0 +1,59 @@
+import Foundation
+
+/// Writes `OUT/results.json` when a run finishes (rank 0): per task the best dev accuracy, the
+/// test accuracy at that evaluation (per-task model selection) and its step, with the run's
+/// settings, wall-clock time and machine. `smtl report` reads these files.
+public final class ResultsWriter: TrainingObserver {
+    let path: String
+    let command: [String]
+
+    public init(outDir: String, command: [String] = CommandLine.arguments) {
+        path = (outDir as NSString).appendingPathComponent("results.json")
+        self.command = command
+    }
+
+    public func started(_ t: Trainer) {}
+    public func stepped(_ t: Trainer, losses: [Float], tokensPerSecond: Double) {}
+    public func evaluated(_ t: Trainer, _ report: EvaluationReport) {}
+    public func saved(_ t: Trainer, checkpoint: String) {}
+
+    public func finished(_ t: Trainer) {
+        // A run stopped by a signal is not finished; it resumes and writes the file later.
+        guard !t.stoppedEarly else { return }
+        var tasks: [String: Any] = [:]
+        for task in t.corpus.tasks {
+            var d: [String: Any] = ["train": task.train.count, "dev": task.dev.count, "test": task.test.count,
+                                    "classes": task.labels.count]
+            if let v = t.state.bestDev[task.name] { d["best_dev"] = v }
+            if let v = t.state.testAtBestDev[task.name] { d["test_at_best_dev"] = v }
+            if let v = t.state.bestStep[task.name] { d["best_step"] = v }
+            tasks[task.name] = d
+        }
+        let c = t.config
+        let d: [String: Any] = [
+            "name": c.name, "architecture": c.architecture.rawValue, "seed": Int(c.seed),
+            "task_order": t.corpus.tasks.map(\.name), "tasks": tasks,
+            "steps": t.step, "budget_steps": t.totalSteps, "steps_per_epoch": t.stepsPerEpoch,
+            "stopped_by_patience": t.stoppedByPatience, "training_seconds": t.state.trainingSeconds,
+            "ranks": t.communicator.size, "machine": Machine.describe(), "command": command,
+            "learning_rate": c.optimizer.learningRate, "l2": c.optimizer.l2, "epochs": c.epochs, "patience": c.patience,
+            "finished_at": ISO8601DateFormatter().string(from: Date()),
+        ]
+        guard let data = try? JSONSerialization.data(withJSONObject: d, options: [.prettyPrinted, .sortedKeys]) else { return }
+        let tmp = path + ".tmp"
+        if FileManager.default.createFile(atPath: tmp, contents: data) { _ = rename(tmp, path) }
+    }
+}
+
+/// The machine a run ran on, for results files.
+public enum Machine {
+    public static func describe() -> String {
+        var cpu = "unknown CPU"
+        if let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+           let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+           let colon = line.firstIndex(of: ":") {
+            cpu = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.hostName)"
+    }
+}
