@@ -7,7 +7,7 @@ struct SMTLCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "smtl",
         abstract: "Memory-augmented multi-task text classification (Liu, Qiu & Huang, EMNLP 2016).",
-        subcommands: [Train.self, Evaluate.self, Predict.self, Bench.self, Init.self])
+        subcommands: [Train.self, Evaluate.self, Predict.self, Explain.self, Report.self, Curves.self, Prepare.self, Bench.self, Init.self])
 }
 
 /// Prints an input error the way users should see it and exits with status 1.

@@ -371,6 +371,28 @@ public final class Network<S: Scalar> {
         }
     }
 
+    /// The classifier (20) applied to h_t of slot b at every step: softmax(W h_t + b), [length][C].
+    /// Row t is the prediction for the prefix w_1…w_t (the paper's Figure 3 curves).
+    public func prefixProbabilities(slot b: Int, in batch: Batch) -> [[S]] {
+        let (d, C, L) = (dims.hidden, classes, batch.lengths[b])
+        var states = [S](repeating: 0, count: L * d)
+        for t in 0..<L { for j in 0..<d { states[t * d + j] = hidden.pointer[(batch.offsets[t] + b) * d + j] } }
+        var logits = [S](repeating: 0, count: L * C)
+        for t in 0..<L { for k in 0..<C { logits[t * C + k] = classifierB[k] } }
+        states.withUnsafeBufferPointer { hs in
+            logits.withUnsafeMutableBufferPointer { lg in
+                S.gemm(false, true, L, C, d, 1, hs.baseAddress!, d, classifierW, d, 1, lg.baseAddress!, C)
+            }
+        }
+        return (0..<L).map { t in
+            let row = logits[(t * C)..<((t + 1) * C)]
+            let top = row.max()!
+            let e = row.map { S.activationExp($0 - top) }
+            let sum = e.reduce(0, +)
+            return e.map { $0 / sum }
+        }
+    }
+
     /// Class probabilities of slot b after the last forward.
     public func probabilities(slot b: Int) -> [S] {
         Array(UnsafeBufferPointer(start: probabilities.pointer + b * classes, count: classes))

@@ -35,14 +35,25 @@ public final class FileLogger: TrainingObserver {
         record(["event": "start", "tasks": t.corpus.tasks.map(\.name), "ranks": t.communicator.size, "total_steps": t.totalSteps])
     }
 
+    /// Loss sums since the last record, so that each record holds the mean over its window.
+    var lossSums: [Double] = []
+    var lossSteps = 0
+
     public func stepped(_ t: Trainer, losses: [Float], tokensPerSecond: Double) {
+        if lossSums.count != losses.count { lossSums = [Double](repeating: 0, count: losses.count); lossSteps = 0 }
+        for (m, l) in losses.enumerated() { lossSums[m] += Double(l) }
+        lossSteps += 1
         guard t.step % every == 0 || t.step == t.totalSteps else { return }
         let mine = t.hosted.map { "\(t.corpus.tasks[$0].name) \(String(format: "%.4f", losses[$0]))" }.joined(separator: " ")
         line(String(format: "step %d loss %@ step %.1f ms (communication %.1f ms)", t.step, mine as NSString,
                     t.lastStepSeconds * 1000, t.lastCommSeconds * 1000))
         var loss: [String: Double] = [:]
-        for (m, task) in t.corpus.tasks.enumerated() { loss[task.name] = Double(losses[m]) }
-        record(["event": "step", "step": t.step, "loss": loss, "tokens_per_second": tokensPerSecond])
+        for (m, task) in t.corpus.tasks.enumerated() { loss[task.name] = lossSums[m] / Double(max(lossSteps, 1)) }
+        // `loss`: each task's mean mini-batch loss over the steps since the previous record.
+        record(["event": "step", "step": t.step, "loss": loss, "last_loss": Dictionary(uniqueKeysWithValues: t.corpus.tasks.enumerated().map { ($1.name, Double(losses[$0])) }),
+                "tokens_per_second": tokensPerSecond])
+        lossSums = [Double](repeating: 0, count: losses.count)
+        lossSteps = 0
     }
 
     public func evaluated(_ t: Trainer, _ r: EvaluationReport) {
