@@ -1,0 +1,114 @@
+import Foundation
+import XCTest
+@testable import SMTL
+
+/// The study scripts end to end on tiny settings: launch/reproduce runs every cell through
+/// mpirun, skips finished runs when run again and writes the tables; launch/fetch-data turns
+/// unpacked releases into a data folder.
+final class StudyScriptTests: MPITestCase {
+    func tinyStudy(_ dir: String) -> String {
+        let configs = (dir as NSString).appendingPathComponent("configs")
+        try! FileManager.default.createDirectory(atPath: configs, withIntermediateDirectories: true)
+        for model in ["lstm", "me-lstm", "arc-i", "arc-ii"] {
+            writeFile(configs, "product-\(model).json", """
+                { "name": "product-\(model)", "architecture": "\(model)",
+                  "model": { "embedding_dim": 6, "hidden_dim": 6, "memory_rows": 3, "memory_width": 2 },
+                  "vocabulary": { "max_length": 20 },
+                  "training": { "learning_rate": 0.1, "batch_size": 4, "steps": 6, "eval_every": 3, "patience": 5 },
+                  "tasks": [
+                    { "name": "books", "train": "fdu-mtl/books/test.tsv", "test_size": 12, "dev_size": 12, "train_limit": 24 },
+                    { "name": "dvd", "train": "fdu-mtl/dvd/test.tsv", "test_size": 12, "dev_size": 12, "train_limit": 24 },
+                    { "name": "electronics", "train": "fdu-mtl/electronics/test.tsv", "test_size": 12, "dev_size": 12, "train_limit": 24 },
+                    { "name": "kitchen", "train": "fdu-mtl/kitchen_housewares/test.tsv", "test_size": 12, "dev_size": 12, "train_limit": 24 }
+                  ] }
+                """)
+        }
+        return configs
+    }
+
+    func reproduce(_ args: [String]) throws -> (Int32, String) {
+        try run("/usr/bin/env", ["SMTL_BIN=\(Self.binary)", "bash", Paths.root + "/launch/reproduce"] + args)
+    }
+
+    func testReproduceRunsSkipsAndReports() throws {
+        _ = try requireMPI()
+        let dir = Paths.temporaryDirectory()
+        let configs = tinyStudy(dir)
+        let out = dir + "/study"
+        let common = ["--table", "4", "--model", "lstm,arc-i", "--seeds", "1 2", "--configs", configs, "--data", Paths.sharedData, "--out", out]
+        let (status, text) = try reproduce(common)
+        XCTAssertEqual(status, 0, text)
+        // One single-task run per task and seed, one multi-task run per seed.
+        for seed in [1, 2] {
+            for task in ["books", "dvd", "electronics", "kitchen"] {
+                XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/product/lstm-\(task)/seed-\(seed)/results.json"), text)
+            }
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/product/arc-i/seed-\(seed)/results.json"), text)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/product/arc-i/seed-\(seed)/logs/metrics.jsonl"))
+        }
+        let report = try StudyReport.load([out])
+        XCTAssertEqual(report.runs.count, 10)
+        XCTAssertEqual(report.runs.filter { $0.architecture == .arc1 }.map(\.ranks), [4, 4])
+        XCTAssertEqual(report.cell(.lstm, "dvd")?.seeds, [1, 2])
+        let tables = try String(contentsOfFile: out + "/tables.md", encoding: .utf8)
+        XCTAssertTrue(tables.contains("| ARC-I (multi-task) | ours, 2 seeds |"), tables)
+        XCTAssertTrue(try String(contentsOfFile: out + "/results.csv", encoding: .utf8).hasPrefix("group,model"))
+        // Again: everything is done, nothing runs.
+        let before = try String(contentsOfFile: "\(out)/product/arc-i/seed-1/results.json", encoding: .utf8)
+        let (again, text2) = try reproduce(common)
+        XCTAssertEqual(again, 0, text2)
+        XCTAssertEqual(text2.components(separatedBy: "done, skipped").count - 1, 10, text2)
+        XCTAssertEqual(try String(contentsOfFile: "\(out)/product/arc-i/seed-1/results.json", encoding: .utf8), before)
+        // A bad option is refused with a message.
+        let (bad, text3) = try reproduce(["--model", "gru"])
+        XCTAssertEqual(bad, 2)
+        XCTAssertTrue(text3.contains("unknown model 'gru'"), text3)
+    }
+
+    func testFetchDataConvertsUnpackedReleases() throws {
+        let dir = Paths.temporaryDirectory()
+        let dl = dir + "/downloads", out = dir + "/data"
+        func put(_ rel: String, _ text: String) {
+            let p = (dl as NSString).appendingPathComponent(rel)
+            try! FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
+        }
+        // Archives "downloaded" and already unpacked, as fetch-data leaves them.
+        for name in ["trainDevTestTrees_PTB.zip", "rotten_imdb.tar.gz", "aclImdb_v1.tar.gz", "fudan-mtl-dataset.tar.gz", "glove.6B.zip"] {
+            put(name, "x")
+        }
+        put("unpacked/trainDevTestTrees_PTB/trees/train.txt", "(3 (3 Good) (2 fun))\n(0 (0 Bad))\n")
+        put("unpacked/trainDevTestTrees_PTB/trees/dev.txt", "(1 (1 Dull))\n")
+        put("unpacked/trainDevTestTrees_PTB/trees/test.txt", "(4 (4 Great))\n")
+        put("unpacked/rotten_imdb/quote.tok.gt9.5000", "a fun ride\n")
+        put("unpacked/rotten_imdb/plot.tok.gt9.5000", "he goes home\n")
+        put("unpacked/aclImdb_v1/aclImdb/train/neg/0_1.txt", "Bad film.")
+        put("unpacked/aclImdb_v1/aclImdb/train/pos/0_9.txt", "Good film!")
+        put("unpacked/aclImdb_v1/aclImdb/test/neg/0_2.txt", "Poor.")
+        put("unpacked/aclImdb_v1/aclImdb/test/pos/0_8.txt", "Fine.")
+        for d in Prepare.productDomains {
+            put("unpacked/fudan-mtl-dataset/mtl-dataset/\(d).task.train", "1\tgood \(d)\n0\tawful \(d)\n")
+            put("unpacked/fudan-mtl-dataset/mtl-dataset/\(d).task.test", "0\tbad\n")
+        }
+        put("unpacked/glove.6B/glove.6B.50d.txt", "good " + Array(repeating: "0.5", count: 50).joined(separator: " ") + "\n")
+        let (status, text) = try run("/usr/bin/env", ["SMTL_BIN=\(Self.binary)", "bash", Paths.root + "/launch/fetch-data",
+                                                      "--out", out, "--downloads", dl, "--skip-download"])
+        XCTAssertEqual(status, 0, text)
+        for f in ["sst-1/train.tsv", "sst-2/test.tsv", "subj/all.tsv", "imdb/train.tsv.gz", "imdb/test.tsv.gz",
+                  "fdu-mtl/kitchen_housewares/train.tsv", "fdu-mtl/books/test.tsv", "embeddings/glove.6B.50d.restricted.txt.gz"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + f), "\(f) missing: \(text)")
+        }
+        // The prepared folder trains: a config of the repository reads it.
+        var c = try RunConfig.load(Paths.root + "/configs/study/product-lstm.json")
+        c.dataDir = out
+        c.tasks = c.tasks.map { var t = $0; t.devSize = 0; t.devFraction = 0; return t }
+        let corpus = try Corpus.load(c)
+        XCTAssertEqual(corpus.tasks.map { $0.train.count }, [2, 2, 2, 2])
+        // Without the archives and with --skip-download, it says what is missing.
+        try FileManager.default.removeItem(atPath: dl + "/glove.6B.zip")
+        let (missing, text2) = try run("/usr/bin/env", ["SMTL_BIN=\(Self.binary)", "bash", Paths.root + "/launch/fetch-data",
+                                                        "--out", out, "--downloads", dl, "--skip-download"])
+        XCTAssertNotEqual(missing, 0)
+        XCTAssertTrue(text2.contains("glove.6B.zip is missing"), text2)
+    }
+}
