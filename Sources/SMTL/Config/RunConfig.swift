@@ -43,8 +43,8 @@ public struct RunConfig: Equatable, Sendable {
     public var steps = 0
     /// Evaluate every this many steps; 0 means once per epoch.
     public var evalEvery = 0
-    /// Early stopping: end the run after this many evaluations in a row without a new best mean
-    /// dev accuracy (0: never; run the whole budget). Per-task model selection is unaffected.
+    /// Early stopping: end the run after this many evaluations in a row in which no task reached
+    /// a new best dev accuracy (0: never; run the whole budget).
     public var patience = 0
     /// Evaluate the test set at every evaluation, not only when the task's dev accuracy improves.
     public var alwaysTest = false

@@ -9,6 +9,8 @@ public struct EvaluationReport: Sendable {
     /// The model-selection record after this evaluation (best dev so far and test at that point).
     public var bestDev: [Double?]
     public var testAtBestDev: [Double?]
+    /// The step of each task's best dev accuracy so far.
+    public var bestStep: [Int?] = []
     /// Step time and communication share of every rank since the previous evaluation.
     public var timing: RankTiming? = nil
 }
@@ -239,6 +241,7 @@ public final class Trainer {
             }
             report.bestDev.append(state.bestDev[task.name])
             report.testAtBestDev.append(state.testAtBestDev[task.name])
+            report.bestStep.append(state.bestStep[task.name])
         }
         return report
     }
@@ -326,7 +329,10 @@ public final class Trainer {
                 let devs = report.dev.compactMap { $0 }
                 let meanDev = devs.isEmpty ? 0 : devs.reduce(0, +) / Double(devs.count)
                 let improved = meanDev > state.bestMeanDev
-                if improved { state.bestMeanDev = meanDev; state.evaluationsWithoutImprovement = 0 } else { state.evaluationsWithoutImprovement += 1 }
+                if improved { state.bestMeanDev = meanDev }
+                // Patience counts evaluations in which no task reached a new best dev accuracy
+                // (per-task model selection), so a task still improving keeps the run going.
+                if report.bestStep.contains(state.step) { state.evaluationsWithoutImprovement = 0 } else { state.evaluationsWithoutImprovement += 1 }
                 observers.forEach { $0.evaluated(self, report) }
                 if improved { saved(try save("best")) }
                 windowTokens = 0; windowStart = DispatchTime.now().uptimeNanoseconds
