@@ -145,6 +145,15 @@ public struct StudyReport {
                 out.append("| | ours − paper | " + diffs.joined(separator: " | ") + " | \(avgDiff) |")
             }
             out.append("")
+            // The command that regenerates each row (launch/reproduce skips finished runs).
+            out.append("Regenerate (from the project folder; each row's runs, then the tables):\n")
+            for model in Study.models {
+                let seeds = Set(rowRuns(model).filter { r in r.taskOrder.allSatisfy { t in g.tasks.contains { $0.name == t } } }.map(\.seed)).sorted()
+                guard !seeds.isEmpty else { continue }
+                out.append("* \(model.displayName): `launch/reproduce --table \(g.table) --model \(model.rawValue) --seeds \"\(seeds.map(String.init).joined(separator: " "))\"`"
+                           + (model == .arc1 || model == .arc2 ? "" : " (one run per task; add `--task NAME` for one cell)"))
+            }
+            out.append("")
         }
         out.append("### Runs\n")
         out.append("| run | seed | ranks | steps (budget) | early stop | wall-clock | mean test |")
