@@ -151,6 +151,11 @@ final class StudyTests: XCTestCase {
         XCTAssertTrue(curves.windowedLoss)
         XCTAssertEqual(curves.dev["a"]?.count, 4)
         XCTAssertEqual(curves.loss["b"]?.count, t.totalSteps / 2)
+        // A resumed run appends to the logs instead of starting them again.
+        let again = try FileLogger(directory: dir + "/logs", rank: 0, logEvery: 2)
+        again.started(t)
+        again.finished(t)
+        XCTAssertEqual(try TrainingCurves.read(dir + "/logs/metrics.jsonl").dev["a"]?.count, 4)
         let svg = curves.svg(title: "run <1>")
         XCTAssertTrue(svg.hasPrefix("<?xml") && svg.contains("</svg>") && svg.contains("run &lt;1&gt;"))
         writeFile(dir, "bad.jsonl", "{\"event\": \"start\"}\nnot json\n")

@@ -42,9 +42,12 @@ public struct Explanation: Sendable {
     /// A plain-text table: one line a word, p(class) of each model's prefix.
     public static func table(_ models: [Explanation], className: String) -> String {
         guard let first = models.first else { return "" }
-        var lines = [pad("word", 18) + models.map { pad("p(\(className)) " + $0.model, 18, left: true) }.joined()]
+        let headers = models.map { "p(\(className)) " + $0.model }
+        let col = (headers.map(\.count).max() ?? 0) + 2
+        let wordCol = max(first.words.map(\.count).max() ?? 0, 4) + 3
+        var lines = [pad("word", wordCol) + headers.map { pad($0, col, left: true) }.joined()]
         for (t, w) in first.words.enumerated() {
-            lines.append(pad(w + (first.known[t] ? "" : " *"), 18) + models.map { pad(String(format: "%.3f", $0.curve[t]), 18, left: true) }.joined())
+            lines.append(pad(w + (first.known[t] ? "" : " *"), wordCol) + models.map { pad(String(format: "%.3f", $0.curve[t]), col, left: true) }.joined())
         }
         lines.append(models.map { "\($0.model): predicts \($0.predicted) (p = \(String(format: "%.3f", $0.confidence)))" }.joined(separator: "; "))
         if first.known.contains(false) { lines.append("* not in the vocabulary (read as <unk>)") }
@@ -55,7 +58,7 @@ public struct Explanation: Sendable {
     /// of the fusion gate (units × words) for each model that has one. One self-contained SVG.
     public static func svg(_ sentences: [[Explanation]], className: String, title: String) -> String {
         let maxWords = sentences.map { $0.first?.words.count ?? 0 }.max() ?? 1
-        let cw = 34.0, left = 80.0, right = 170.0
+        let cw = 34.0, left = 80.0, right = 270.0
         let chartH = 170.0, unitH = 2.0, gap = 26.0, wordsH = 95.0
         func blockHeight(_ s: [Explanation]) -> Double {
             let maps = s.filter { !$0.gates.isEmpty }

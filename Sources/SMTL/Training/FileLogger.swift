@@ -12,11 +12,14 @@ public final class FileLogger: TrainingObserver {
         self.rank = rank
         every = logEvery
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // Append: a resumed run continues the logs of the part before it.
         func open(_ name: String) throws -> FileHandle {
             let path = (directory as NSString).appendingPathComponent(name)
-            guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+            guard let h = FileHandle(forWritingAtPath: path) else {
                 throw InputError(file: path, "cannot be written", hint: "check --log-dir")
             }
+            h.seekToEndOfFile()
             return h
         }
         log = try open("rank-\(rank).log")
