@@ -53,6 +53,13 @@ final class StudyScriptTests: MPITestCase {
         let tables = try String(contentsOfFile: out + "/tables.md", encoding: .utf8)
         XCTAssertTrue(tables.contains("| ARC-I (multi-task) | ours, 2 seeds |"), tables)
         XCTAssertTrue(try String(contentsOfFile: out + "/results.csv", encoding: .utf8).hasPrefix("group,model"))
+        // Export: raw files copied, tables made from the copies.
+        let (exported, text4) = try reproduce(["--report-only", "--export", dir + "/docs", "--out", out])
+        XCTAssertEqual(exported, 0, text4)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/docs/runs/product/arc-i/seed-2/metrics.jsonl"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/docs/runs/product/lstm-books/seed-1/train.log"))
+        XCTAssertEqual(try StudyReport.load([dir + "/docs/runs"]).runs.count, 10)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/docs/cells.json"))
         // Again: everything is done, nothing runs.
         let before = try String(contentsOfFile: "\(out)/product/arc-i/seed-1/results.json", encoding: .utf8)
         let (again, text2) = try reproduce(common)
