@@ -72,6 +72,28 @@ final class StudyScriptTests: MPITestCase {
         XCTAssertTrue(text3.contains("unknown model 'gru'"), text3)
     }
 
+    /// `--task` and `--architecture` select a single-task run of a group config, and say what is wrong.
+    func testTaskAndArchitectureOverrides() throws {
+        _ = try requireMPI()
+        let dir = Paths.temporaryDirectory()
+        let configs = tinyStudy(dir)
+        let (bad, text) = try run(Self.binary, ["train", "--config", configs + "/product-arc-i.json", "--data-dir", Paths.sharedData,
+                                                "--task", "toys", "--out", dir + "/x"])
+        XCTAssertNotEqual(bad, 0)
+        XCTAssertTrue(text.contains("--task toys") && text.contains("books, dvd, electronics, kitchen"), text)
+        let (badArch, text2) = try run(Self.binary, ["train", "--config", configs + "/product-arc-i.json", "--architecture", "gru"])
+        XCTAssertNotEqual(badArch, 0)
+        XCTAssertTrue(text2.contains("--architecture must be one of"), text2)
+        let (ok, text3) = try run(Self.binary, ["train", "--config", configs + "/product-arc-i.json", "--data-dir", Paths.sharedData,
+                                                "--task", "dvd", "--architecture", "me-lstm", "--out", dir + "/one"])
+        XCTAssertEqual(ok, 0, text3)
+        let loaded = try Checkpoint.load(dir + "/one/checkpoints/final")
+        XCTAssertEqual(loaded.config.tasks.map(\.name), ["dvd"])
+        XCTAssertEqual(loaded.config.architecture, .meLSTM)
+        XCTAssertNil(loaded.tensors["global.memory0"])
+        XCTAssertNotNil(loaded.tensors["task.dvd.local.memory0"])
+    }
+
     func testFetchDataConvertsUnpackedReleases() throws {
         let dir = Paths.temporaryDirectory()
         let dl = dir + "/downloads", out = dir + "/data"
