@@ -20,9 +20,7 @@ struct Curves: ParsableCommand {
             }
             let curves = try TrainingCurves.read(path)
             let target = out ?? ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("curves.svg")
-            guard FileManager.default.createFile(atPath: target, contents: Data(curves.svg(title: title ?? path).utf8)) else {
-                throw InputError(file: target, "cannot be written", hint: "check the folder exists and is writable")
-            }
+            try FileWriter.write(Data(curves.svg(title: title ?? path).utf8), to: target)
             print("wrote \(target)")
         } catch {
             fail(error)

@@ -67,9 +67,7 @@ struct Explain: ParsableCommand {
             }
             if let svg {
                 let text = Explanation.svg(perSentence, className: self.className ?? "label \(className)", title: title)
-                guard FileManager.default.createFile(atPath: svg, contents: Data(text.utf8)) else {
-                    throw InputError(file: svg, "cannot be written", hint: "check the folder exists and is writable")
-                }
+                try FileWriter.write(Data(text.utf8), to: svg)
                 print("wrote \(svg)")
             }
         } catch let e as ValidationError {

@@ -21,17 +21,9 @@ struct Report: ParsableCommand {
             let report = try StudyReport.load(folders)
             if report.runs.isEmpty { throw InputError(file: folders.joined(separator: ", "), "holds no results.json", hint: "run launch/reproduce first") }
             let md = report.markdown()
-            if let markdown { try write(Data(md.utf8), markdown) } else { print(md, terminator: "") }
-            if let csv { try write(Data(report.csv().utf8), csv) }
-            if let json { try write(report.json(), json) }
+            if let markdown { try FileWriter.write(Data(md.utf8), to: markdown) } else { print(md, terminator: "") }
+            if let csv { try FileWriter.write(Data(report.csv().utf8), to: csv) }
+            if let json { try FileWriter.write(report.json(), to: json) }
         } catch let e as InputError { fail(e) }
-    }
-
-    func write(_ data: Data, _ path: String) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        guard FileManager.default.createFile(atPath: path, contents: data) else {
-            throw InputError(file: path, "cannot be written", hint: "check the folder exists and is writable")
-        }
     }
 }

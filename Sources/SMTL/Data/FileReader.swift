@@ -58,3 +58,14 @@ public enum FileReader {
         return result
     }
 }
+
+/// Writes an output file (a figure, a table, a converted dataset), creating its folder.
+public enum FileWriter {
+    public static func write(_ data: Data, to path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        guard FileManager.default.createFile(atPath: path, contents: data) else {
+            throw InputError(file: path, "cannot be written", hint: "check the folder is writable and the disk has space")
+        }
+    }
+}

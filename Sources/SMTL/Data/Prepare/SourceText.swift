@@ -55,9 +55,7 @@ public enum SourceText {
             bytes.removeAll()
             guard gzclose(f) == Z_OK, ok else { throw InputError(file: path, "could not be written completely", hint: "check free disk space") }
         } else {
-            guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
-                throw InputError(file: path, "cannot be written", hint: "check the output folder")
-            }
+            try FileWriter.write(Data(text.utf8), to: path)
         }
     }
 
