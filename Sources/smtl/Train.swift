@@ -99,11 +99,10 @@ struct Train: ParsableCommand {
     }
 
     func newestCheckpoint(_ out: String) throws -> String {
-        let dir = (out as NSString).appendingPathComponent("checkpoints")
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("step-") }.sorted()
-        guard let last = names.last else {
-            throw InputError(file: dir, "no step checkpoint to resume from", hint: "train with --checkpoint-every N first")
+        guard let last = Checkpoint.stepCheckpoints(in: out).last else {
+            throw InputError(file: (out as NSString).appendingPathComponent("checkpoints"), "no step checkpoint to resume from",
+                             hint: "train with --checkpoint-every N first")
         }
-        return (dir as NSString).appendingPathComponent(last)
+        return last
     }
 }

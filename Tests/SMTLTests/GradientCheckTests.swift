@@ -25,6 +25,7 @@ final class GradientCheckTests: XCTestCase {
         func loss() -> Double { model.losses(batches).reduce(0, +) }
         model.clearGradients()
         model.accumulateGradients(batches)
+        GradientSync(model: model).reduceSharedGradients()  // Σ over the tasks
         let analyticGrads = model.parameterSets.map { Array(UnsafeBufferPointer(start: $0.grads, count: $0.count)) }
         var checked = 0, overall = 0.0
         for (set, analytic) in zip(model.parameterSets, analyticGrads) {

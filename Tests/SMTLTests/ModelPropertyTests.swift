@@ -74,9 +74,11 @@ final class ModelPropertyTests: XCTestCase {
             model.initialize(seed: 11)
             let ba = Batch(sequences: sequences([4, 2, 6], seed: 1), labels: [0, 1, 1])
             let bb = Batch(sequences: sequences([3, 5], seed: 2), labels: [3, 0])
+            let sync = GradientSync(model: model)
             func grads(_ batches: [Batch?]) -> [[Double]] {
                 model.clearGradients()
                 model.accumulateGradients(batches)
+                sync.reduceSharedGradients()
                 return model.parameterSets.map { Array(UnsafeBufferPointer(start: $0.grads, count: $0.count)) }
             }
             let both = grads([ba, bb]), onlyA = grads([ba, nil]), onlyB = grads([nil, bb])
@@ -97,6 +99,7 @@ final class ModelPropertyTests: XCTestCase {
         let model = Model<Float>(architecture: .arc2, dims: dims, tasks: [TaskSpec(name: "a", classes: 2)])
         model.initialize(seed: 1)
         model.accumulateGradients([Batch(sequences: sequences([3, 4], seed: 3), labels: [0, 1])])
+        GradientSync(model: model).reduceSharedGradients()
         model.clearGradients()
         for set in model.parameterSets {
             XCTAssertTrue(UnsafeBufferPointer(start: set.grads, count: set.count).allSatisfy { $0 == 0 })

@@ -125,6 +125,13 @@ public enum Checkpoint {
         if fd >= 0 { fsync(fd); close(fd) }
     }
 
+    /// The step checkpoints (`step-N`) of a run's output folder, oldest first.
+    public static func stepCheckpoints(in outDir: String) -> [String] {
+        let dir = (outDir as NSString).appendingPathComponent("checkpoints")
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("step-") }
+        return names.sorted().map { (dir as NSString).appendingPathComponent($0) }
+    }
+
     public static func load(_ dir: String) throws -> Loaded {
         func path(_ n: String) -> String { (dir as NSString).appendingPathComponent(n) }
         var isDir: ObjCBool = false
@@ -159,8 +166,7 @@ public enum Checkpoint {
 
     /// Builds the model a checkpoint describes and fills in every tensor, checking names and shapes.
     public static func model(from c: Loaded) throws -> Model<Float> {
-        let dims = Dimensions(embedding: c.config.embeddingDim, hidden: c.config.hiddenDim, memoryRows: c.config.memoryRows,
-                              memoryWidth: c.config.memoryWidth, vocabulary: c.vocabulary.count)
+        let dims = c.config.dimensions(vocabulary: c.vocabulary.count)
         let specs = try c.config.tasks.map { t -> TaskSpec in
             guard let l = c.labels[t.name] else {
                 throw InputError(file: (c.directory as NSString).appendingPathComponent("labels.json"), "no labels for task \(t.name)",

@@ -63,7 +63,11 @@ public struct RunConfig: Equatable, Sendable {
 
     public init() {}
 
-    public var dimensions: (Int, Int, Int, Int) { (embeddingDim, hiddenDim, memoryRows, memoryWidth) }
+    /// The model's sizes for a vocabulary of `vocabulary` words.
+    public func dimensions(vocabulary: Int) -> Dimensions {
+        Dimensions(embedding: embeddingDim, hidden: hiddenDim, memoryRows: memoryRows, memoryWidth: memoryWidth,
+                   vocabulary: vocabulary)
+    }
 
     public static func load(_ path: String) throws -> RunConfig {
         let bytes = try FileReader.bytes(path)

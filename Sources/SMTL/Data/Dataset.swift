@@ -95,10 +95,6 @@ public struct Vocabulary: Sendable {
         tokenizer.tokens(text).map { index[String($0)] ?? Self.unknownID }
     }
 
-    public func save(to path: String) throws {
-        try (words.joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)
-    }
-
     public static func load(_ path: String) throws -> Vocabulary {
         let bytes = try FileReader.bytes(path)
         let lines = FileReader.lines(bytes)

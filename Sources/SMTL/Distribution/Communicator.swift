@@ -13,7 +13,6 @@ public protocol Communicator: AnyObject {
     func allreduceMax(_ data: UnsafeMutablePointer<Int32>, count: Int)
     /// Copies `bytes` bytes from `root` to every rank.
     func broadcast(_ data: UnsafeMutableRawPointer, bytes: Int, root: Int)
-    func barrier()
     /// Ranks with the same color form a new communicator, ordered by key.
     func split(color: Int, key: Int) -> Communicator
     /// Ends the whole job (every rank) with `code`.
@@ -48,7 +47,6 @@ public final class LocalCommunicator: Communicator {
     public func allreduceMax(_ data: UnsafeMutablePointer<UInt8>, count: Int) {}
     public func allreduceMax(_ data: UnsafeMutablePointer<Int32>, count: Int) {}
     public func broadcast(_ data: UnsafeMutableRawPointer, bytes: Int, root: Int) {}
-    public func barrier() {}
     public func split(color: Int, key: Int) -> Communicator { LocalCommunicator() }
     public func abort(_ code: Int32) -> Never { exit(code) }
 }
@@ -97,7 +95,6 @@ public final class MPICommunicator: Communicator {
     public func broadcast(_ data: UnsafeMutableRawPointer, bytes: Int, root: Int) {
         MPI_Bcast(data, Int32(bytes), MPI_CHAR, Int32(root), comm)
     }
-    public func barrier() { MPI_Barrier(comm) }
     public func split(color: Int, key: Int) -> Communicator {
         var out: MPI_Comm? = nil
         MPI_Comm_split(comm, Int32(color), Int32(key), &out)

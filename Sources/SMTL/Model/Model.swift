@@ -15,13 +15,11 @@ public final class Model<S: Scalar> {
     public let shared: ParameterSet<S>
     public let taskParameters: [ParameterSet<S>]
     public let networks: [Network<S>]
-    /// Embedding rows touched since the last `clearGradients`.
+    /// Embedding rows this process's backward touched since the last `clearGradients`.
     public let touched: SparseRows
     /// Each task's private gradient of the shared tensors, summed in task order by
-    /// `reduceSharedGradients` so the sum never depends on where tasks run.
+    /// `GradientSync` so the sum never depends on where tasks run.
     let taskSharedGrads: [UnsafeMutablePointer<S>]
-    /// The reduction buffer: touched embedding rows, then the dense shared tensors, in Double.
-    var reduction: [Double] = []
 
     public init(architecture: Architecture, dims: Dimensions, tasks: [TaskSpec]) {
         self.architecture = architecture
@@ -62,14 +60,12 @@ public final class Model<S: Scalar> {
     /// Every parameter set with its tensors, shared first.
     public var parameterSets: [ParameterSet<S>] { [shared] + taskParameters }
 
-    /// Forward and backward of one global step (SPEC §7): each task with a batch adds the gradient
-    /// of λ_m·L_m; shared tensors therefore receive Σ_m λ_m ∇L_m. Returns each task's loss.
-    ///
-    /// With a communicator, the shared gradient is also summed over ranks (one allreduce), so
-    /// every rank ends with the same Σ over all tasks.
+    /// Forward and backward of one global step (SPEC §7) on this process's tasks: each task with
+    /// a batch adds the gradient of λ_m·L_m (`weights[m]`, default 1) to its own tensors and to its
+    /// private buffer of the shared tensors. Summing those buffers into `shared.grads`, over the
+    /// tasks and over ranks, is `GradientSync`'s job. Returns each task's loss.
     @discardableResult
-    public func accumulateGradients(_ batches: [Batch?], weights: [S]? = nil,
-                                    communicator: Communicator = LocalCommunicator(), reduce: Bool = true) -> [S] {
+    public func accumulateGradients(_ batches: [Batch?], weights: [S]? = nil) -> [S] {
         var losses = [S](repeating: 0, count: tasks.count)
         for (m, batch) in batches.enumerated() {
             guard let batch else { continue }
@@ -77,54 +73,7 @@ public final class Model<S: Scalar> {
             losses[m] = net.forward(batch)
             net.backward(batch, scale: weights?[m] ?? 1)
         }
-        if reduce { reduceSharedGradients(tasks: batches.indices.filter { batches[$0] != nil }, communicator: communicator) }
         return losses
-    }
-
-    /// shared.grads = Σ_m (task m's shared gradient), summed in task order in Double and over
-    /// ranks with one allreduce in Double, then rounded once. Only the union of the touched
-    /// embedding rows (the same list on every rank) and the dense shared tensors are exchanged:
-    /// a sparse exchange of the embedding gradient.
-    ///
-    /// With `denseEmbedding`, every embedding row is exchanged instead (the dense allreduce,
-    /// kept for measurement: `smtl train --embedding-exchange dense`).
-    public func reduceSharedGradients(tasks hosted: [Int], communicator: Communicator, denseEmbedding: Bool = false) {
-        if communicator.size > 1 && !denseEmbedding {
-            var flags = touched.bytes()
-            let n = flags.count
-            flags.withUnsafeMutableBufferPointer { communicator.allreduceMax($0.baseAddress!, count: n) }
-            touched.merge(flags)
-        }
-        let e = dims.embedding
-        if denseEmbedding && communicator.size > 1 {
-            for r in 0..<dims.vocabulary { touched.mark(r) }
-        }
-        let rows = touched.rows.sorted()
-        let embCount = dims.vocabulary * e
-        let dense = shared.count - embCount
-        let total = rows.count * e + dense
-        if reduction.count < total { reduction = [Double](repeating: 0, count: total) }
-        reduction.withUnsafeMutableBufferPointer { buf in
-            let out = buf.baseAddress!
-            out.update(repeating: 0, count: total)
-            for m in hosted {
-                let g = taskSharedGrads[m]
-                for (k, r) in rows.enumerated() {
-                    let src = g + Int(r) * e, dst = out + k * e
-                    for j in 0..<e { dst[j] += Double(src[j]) }
-                }
-                let src = g + embCount, dst = out + rows.count * e
-                for j in 0..<dense { dst[j] += Double(src[j]) }
-            }
-            if communicator.size > 1 { communicator.allreduceSum(out, count: total) }
-            let sg = shared.grads
-            for (k, r) in rows.enumerated() {
-                let dst = sg + Int(r) * e, src = out + k * e
-                for j in 0..<e { dst[j] = S(src[j]) }
-            }
-            let dst = sg + embCount, src = out + rows.count * e
-            for j in 0..<dense { dst[j] = S(src[j]) }
-        }
     }
 
     /// Forward only: each task's mean cross-entropy on its batch.
@@ -132,7 +81,8 @@ public final class Model<S: Scalar> {
         batches.enumerated().map { m, batch in batch.map { networks[m].forward($0) } ?? 0 }
     }
 
-    /// Zeroes every gradient; the embedding gradient only in the rows that were touched.
+    /// Zeroes every gradient the backward wrote (and `shared.grads` in the same rows); the
+    /// embedding gradient only in the rows that were touched.
     public func clearGradients() {
         let e = dims.embedding
         let embCount = dims.vocabulary * e

@@ -27,7 +27,7 @@ public struct ParameterLayout: Sendable {
         var l = ParameterLayout()
         l.add("embedding.weight", [dims.vocabulary, dims.embedding])
         if arch.hasGlobalMemory {
-            let u = arch == .arc1 ? dims.hidden : dims.memoryWidth
+            let u = arch.globalControllerWidth(dims)
             l.add("global.memory0", [dims.memoryRows, dims.memoryWidth])
             l.add("global.control.weight", [3 * dims.memoryWidth, u])
             l.add("global.control.bias", [3 * dims.memoryWidth])

@@ -89,7 +89,7 @@ public struct StudyReport {
     /// The runs that fill the paper's row for a model: single-task runs for LSTM and ME-LSTM,
     /// multi-task runs for ARC-I and ARC-II.
     func rowRuns(_ model: Architecture) -> [Run] {
-        let multi = model == .arc1 || model == .arc2
+        let multi = model.isMultiTask
         return runs.filter { $0.architecture == model && $0.multiTask == multi }
     }
 
@@ -134,7 +134,7 @@ public struct StudyReport {
                 let cells = g.tasks.map { cell(model, $0.name) }
                 let avg = average(model, g)
                 let n = Set(cells.compactMap { $0?.values.count }).sorted().map(String.init).joined(separator: "/")
-                let label = model.displayName + (model == .arc1 || model == .arc2 ? " (multi-task)" : " (single task)")
+                let label = model.displayName + (model.isMultiTask ? " (multi-task)" : " (single task)")
                 out.append("| \(label) | ours" + (n.isEmpty ? "" : ", \(n) seed\(n == "1" ? "" : "s")") + " | "
                            + cells.map(Self.fmt).joined(separator: " | ") + " | " + Self.fmt(avg) + " |")
                 let paper = g.tasks.map { Study.paper[model]![$0.name]! }
@@ -151,7 +151,7 @@ public struct StudyReport {
                 let seeds = Set(rowRuns(model).filter { r in r.taskOrder.allSatisfy { t in g.tasks.contains { $0.name == t } } }.map(\.seed)).sorted()
                 guard !seeds.isEmpty else { continue }
                 out.append("* \(model.displayName): `launch/reproduce --table \(g.table) --model \(model.rawValue) --seeds \"\(seeds.map(String.init).joined(separator: " "))\"`"
-                           + (model == .arc1 || model == .arc2 ? "" : " (one run per task; add `--task NAME` for one cell)"))
+                           + (model.isMultiTask ? "" : " (one run per task; add `--task NAME` for one cell)"))
             }
             out.append("")
         }

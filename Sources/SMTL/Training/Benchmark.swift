@@ -22,6 +22,7 @@ public enum Benchmark {
         var settings = OptimizerSettings()
         settings.kind = optimizer
         let opt = Optimizer(settings: settings, model: model)
+        let sync = GradientSync(model: model)
         var rng = SplitMix64(seed: seed)
         // A pool of pre-built batches, so the timing holds only the training step.
         let batches: [Batch] = (0..<16).map { _ in
@@ -32,7 +33,8 @@ public enum Benchmark {
         }
         func step(_ b: Batch) {
             model.accumulateGradients([b])
-            opt.step(model)
+            sync.reduceSharedGradients()
+            opt.step(model, embeddingRows: sync.rows)
             model.clearGradients()
         }
         for i in 0..<warmup { step(batches[i % batches.count]) }

@@ -33,9 +33,9 @@ public final class FileLogger: TrainingObserver {
     }
 
     public func started(_ t: Trainer) {
-        line("rank \(rank) of \(t.communicator.size): tasks \(t.hosted.map { t.corpus.tasks[$0].name }.joined(separator: ", "))")
+        line("rank \(rank) of \(t.ranks): tasks \(t.hosted.map { t.corpus.tasks[$0].name }.joined(separator: ", "))")
         line(t.placement.describe(t.corpus.tasks.map(\.name)))
-        record(["event": "start", "tasks": t.corpus.tasks.map(\.name), "ranks": t.communicator.size, "total_steps": t.totalSteps])
+        record(["event": "start", "tasks": t.corpus.tasks.map(\.name), "ranks": t.ranks, "total_steps": t.totalSteps])
     }
 
     /// Loss sums since the last record, so that each record holds the mean over its window.

@@ -47,17 +47,23 @@ public final class Optimizer<S: Scalar> {
 
     public func restore(stepCount: Int) { self.stepCount = stepCount }
 
-    /// One update from the gradients now in the model's buffers.
-    /// `sets` limits the update to some parameter sets (0 is the shared set, m+1 task m): a
-    /// rank updates the shared tensors and the tasks it runs.
-    public func step(_ model: Model<S>, sets: [Int]? = nil) {
+    /// The state buffers of parameter set k (0 shared, m+1 task m), laid out like its values.
+    public func state(ofSet k: Int) -> [UnsafeMutablePointer<S>] {
+        [first, second].filter { !$0.isEmpty }.map { $0[k] }
+    }
+
+    /// One update from the gradients now in the model's buffers. `embeddingRows` are the rows of
+    /// `embedding.weight` whose gradient the step computed (`GradientSync.rows`); the others stay
+    /// as they are. `sets` limits the update to some parameter sets (0 is the shared set, m+1
+    /// task m): a rank updates the shared tensors and the tasks it runs.
+    public func step(_ model: Model<S>, embeddingRows: SparseRows, sets: [Int]? = nil) {
         stepCount += 1
         let e = model.dims.embedding
         let embeddingCount = model.dims.vocabulary * e
         for (k, set) in model.parameterSets.enumerated() where sets?.contains(k) ?? true {
             let denseStart = k == 0 ? embeddingCount : 0
             if k == 0 && !settings.freezeEmbeddings {
-                for r in model.touched.rows {
+                for r in embeddingRows.rows {
                     let lo = Int(r) * e
                     update(set: k, values: set.values, grads: set.grads, range: lo..<(lo + e), l2: 0)
                 }

@@ -39,15 +39,19 @@ public final class Trainer {
     public let outDir: String
     public private(set) var pretrainedRows = 0
     public private(set) var lastLosses: [Float]
-    /// The world, the placement of tasks on its ranks, and this rank's tasks.
-    public let communicator: Communicator
-    public let placement: Placement
-    public let hosted: [Int]
-    /// The ranks serving this rank's task, when there are several (N > T); else nil.
-    let taskCommunicator: Communicator?
+    /// Everything that crosses ranks: placement, gradient sync, replicas, checkpoint gather.
+    public let sync: GradientSync<Float>
+    /// The placement of tasks on ranks, and this rank's tasks.
+    public var placement: Placement { sync.placement }
+    public var hosted: [Int] { sync.hosted }
+    /// The number of ranks in the run.
+    public var ranks: Int { sync.world.size }
+    public var rank: Int { sync.world.rank }
     /// Seconds spent in collectives and in the whole step, for the last step.
     public private(set) var lastCommSeconds = 0.0
     public private(set) var lastStepSeconds = 0.0
+    /// Some rank asked to stop at the last step.
+    private var stopAgreed = false
 
     public var labels: [String: [Int]] {
         Dictionary(uniqueKeysWithValues: corpus.tasks.map { ($0.name, $0.labels) })
@@ -62,20 +66,12 @@ public final class Trainer {
     public init(config: RunConfig, corpus: Corpus, outDir: String, resume: Checkpoint.Loaded?,
                 communicator: Communicator = LocalCommunicator()) throws {
         self.config = config
-        self.communicator = communicator
-        placement = Placement(taskTokens: corpus.tasks.map(\.trainTokens), ranks: communicator.size)
-        hosted = placement.tasksOfRank[communicator.rank]
-        let served = placement.ranksOfTask[hosted[0]]
-        // Every rank takes part in the split; ranks sharing a task get a task communicator.
-        let sub = communicator.size > 1 ? communicator.split(color: served[0], key: communicator.rank) : nil
-        taskCommunicator = served.count > 1 ? sub : nil
         self.corpus = corpus
         self.outDir = outDir
         for t in corpus.tasks where t.train.isEmpty {
             throw InputError(file: config.resolve(config.tasks.first { $0.name == t.name }!.train), "no training examples left after hold-outs", task: t.name)
         }
-        let dims = Dimensions(embedding: config.embeddingDim, hidden: config.hiddenDim, memoryRows: config.memoryRows,
-                              memoryWidth: config.memoryWidth, vocabulary: corpus.vocabulary.count)
+        let dims = config.dimensions(vocabulary: corpus.vocabulary.count)
         if let resume {
             model = try Checkpoint.model(from: resume)
             precondition(model.dims == dims)
@@ -96,75 +92,34 @@ public final class Trainer {
         stepsPerEpoch = corpus.tasks.map { ($0.train.count + config.batchSize - 1) / config.batchSize }.max() ?? 1
         totalSteps = config.steps > 0 ? config.steps : config.epochs * stepsPerEpoch
         evalEvery = config.evalEvery > 0 ? config.evalEvery : stepsPerEpoch
+        let placement = Placement(taskTokens: corpus.tasks.map(\.trainTokens), ranks: communicator.size)
+        sync = GradientSync(model: model, world: communicator, placement: placement)
         let st = state
-        let (pl, rank) = (placement, communicator.rank)
-        samplers = corpus.tasks.enumerated().map { m, task in
+        samplers = corpus.tasks.enumerated().map { [sync] m, task in
             TaskSampler(count: task.train.count, batchSize: config.batchSize, seed: config.seed, task: task.name,
                         shuffle: config.shuffle, cursor: st.cursors[task.name] ?? TaskCursor(),
-                        shard: (pl.ranksOfTask[m].firstIndex(of: rank) ?? 0, pl.ranksOfTask[m].count))
+                        shard: sync.shard(of: m))
         }
         lastLosses = [Float](repeating: 0, count: corpus.tasks.count)
         if communicator.size > 1 {
             // Identical replicas from the first step: rank 0's shared tensors (and, on resume,
             // optimizer state) go to every rank, then the checksums are compared.
-            broadcastShared(root: 0)
-            try checkReplicas()
-        }
-    }
-
-    // MARK: distribution
-
-    func broadcastShared(root: Int) {
-        let set = model.shared
-        communicator.broadcast(set.values, bytes: set.count * 4, root: root)
-        for buffers in [optimizer.first, optimizer.second] where !buffers.isEmpty {
-            communicator.broadcast(buffers[0], bytes: set.count * 4, root: root)
+            sync.broadcastShared(optimizerState: optimizer.state(ofSet: 0))
+            try sync.checkReplicas(step: state.step)
         }
     }
 
     /// Brings every task's tensors and optimizer state from its lead rank to all ranks, so that
     /// any rank holds the whole model (for checkpoints).
     public func gatherTasks() {
-        if communicator.size == 1 { return }
-        for m in 0..<corpus.tasks.count {
-            let set = model.taskParameters[m]
-            let root = placement.lead(of: m)
-            communicator.broadcast(set.values, bytes: set.count * 4, root: root)
-            for buffers in [optimizer.first, optimizer.second] where !buffers.isEmpty {
-                communicator.broadcast(buffers[m + 1], bytes: set.count * 4, root: root)
-            }
-        }
-    }
-
-    /// A checksum of the shared tensors; every rank must have rank 0's.
-    public func sharedChecksum() -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        let p = model.shared.values
-        for i in 0..<model.shared.count { h = (h ^ UInt64(p[i].bitPattern)) &* 0x100_0000_01B3 }
-        return h
-    }
-
-    /// Stops the job with a clear message if the replicas of the shared tensors differ.
-    public func checkReplicas() throws {
-        if communicator.size == 1 { return }
-        let mine = sharedChecksum()
-        var root = mine
-        withUnsafeMutableBytes(of: &root) { communicator.broadcast($0.baseAddress!, bytes: 8, root: 0) }
-        var differs: Int32 = root == mine ? 0 : 1
-        communicator.allreduceMax(&differs, count: 1)
-        if differs != 0 {
-            throw DistributedError(rank: communicator.rank, task: nil,
-                                   message: "the replicas of the shared tensors differ at step \(state.step)" + (root == mine ? "" : " (this rank differs from rank 0)"),
-                                   hint: "this is a bug or a faulty node; resume from the last checkpoint")
-        }
+        sync.gatherTasks(optimizerState: corpus.tasks.indices.map { optimizer.state(ofSet: $0 + 1) })
     }
 
     public var step: Int { state.step }
 
     /// One global step over every task; returns the per-task losses and the tokens processed
-    /// (over all ranks). Collectives, in the same order on every rank: the task gradients over
-    /// the task communicator (N > T), one allreduce of the flat shared gradient, the union of the
-    /// touched embedding rows, then the loss and token counts.
+    /// (over all ranks). The rank computes its tasks' gradients, `GradientSync` makes them the
+    /// step's gradient on every rank, and the optimizer applies it.
     @discardableResult
     public func trainStep() -> (losses: [Float], tokens: Int) {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -183,28 +138,20 @@ public final class Trainer {
             // Ranks serving one task average their gradients (SPEC §7).
             weights[m] = Float(config.tasks[m].weight) / Float(samplers[m].shard.count)
         }
-        let local = model.accumulateGradients(batches, weights: weights, reduce: false)
+        let local = model.accumulateGradients(batches, weights: weights)
         let commStart = DispatchTime.now().uptimeNanoseconds
-        // The shared gradient: one allreduce over all ranks (touched rows and dense tensors).
-        model.reduceSharedGradients(tasks: hosted, communicator: communicator, denseEmbedding: denseEmbeddingExchange)
-        var stats = [Double](repeating: 0, count: corpus.tasks.count + 1)
-        for m in hosted { stats[m] = Double(local[m]) / Double(samplers[m].shard.count) }
-        stats[corpus.tasks.count] = Double(tokens)
-        if let tc = taskCommunicator {
-            let set = model.taskParameters[hosted[0]]
-            tc.allreduceSum(set.grads, count: set.count)
-        }
-        if communicator.size > 1 { communicator.allreduceSum(&stats) }
+        let reduced = sync.synchronize(localLosses: local, tokens: tokens, stopRequested: Trainer.stopRequested != 0)
         let commEnd = DispatchTime.now().uptimeNanoseconds
-        optimizer.step(model, sets: [0] + hosted.map { $0 + 1 })
+        optimizer.step(model, embeddingRows: sync.rows, sets: sync.updatedSets)
         model.clearGradients()
         state.step += 1
         for (m, task) in corpus.tasks.enumerated() { state.cursors[task.name] = samplers[m].cursor }
-        lastLosses = (0..<corpus.tasks.count).map { Float(stats[$0]) }
+        lastLosses = reduced.losses
+        stopAgreed = reduced.stop
         let end = DispatchTime.now().uptimeNanoseconds
         lastCommSeconds = Double(commEnd - commStart) / 1e9
         lastStepSeconds = Double(end - start) / 1e9
-        return (lastLosses, Int(stats[corpus.tasks.count]))
+        return (lastLosses, reduced.tokens)
     }
 
     /// Dev accuracy of every task, the test accuracy of the tasks whose dev accuracy improved (or
@@ -217,18 +164,19 @@ public final class Trainer {
         // (slots: accuracy, has a value). First dev, then test where needed.
         let T = corpus.tasks.count
         var devs = [Double](repeating: 0, count: 2 * T)
-        for (m, task) in corpus.tasks.enumerated() where placement.lead(of: m) == communicator.rank {
+        for (m, task) in corpus.tasks.enumerated() where sync.leads(m) {
             if let a = Evaluation.accuracy(model.networks[m], task.dev) { devs[2 * m] = a; devs[2 * m + 1] = 1 }
         }
-        communicator.allreduceSum(&devs)
+        sync.sumOverRanks(&devs)
         let improved = corpus.tasks.enumerated().map { m, task in
             devs[2 * m + 1] > 0 && devs[2 * m] > (state.bestDev[task.name] ?? -1)
         }
         var tests = [Double](repeating: 0, count: 2 * T)
-        for (m, task) in corpus.tasks.enumerated() where placement.lead(of: m) == communicator.rank && (improved[m] || config.alwaysTest || task.dev.isEmpty) {
+        for (m, task) in corpus.tasks.enumerated()
+        where sync.leads(m) && (improved[m] || config.alwaysTest || task.dev.isEmpty) {
             if let a = Evaluation.accuracy(model.networks[m], task.test) { tests[2 * m] = a; tests[2 * m + 1] = 1 }
         }
-        communicator.allreduceSum(&tests)
+        sync.sumOverRanks(&tests)
         for (m, task) in corpus.tasks.enumerated() {
             let dev = devs[2 * m + 1] > 0 ? devs[2 * m] : nil
             let test = tests[2 * m + 1] > 0 ? tests[2 * m] : nil
@@ -255,30 +203,29 @@ public final class Trainer {
     public func save(_ name: String) throws -> String {
         let path = checkpointPath(name)
         gatherTasks()
-        var failed: Int32 = 0
         var failure: Error?
-        if communicator.rank == 0 {
+        if sync.isRoot {
             do {
                 try Checkpoint.write(to: path, model: model, optimizer: optimizer, vocabulary: corpus.vocabulary,
                                      labels: labels, config: config, state: state)
             } catch {
-                failed = 1
                 failure = error
             }
         }
-        communicator.allreduceMax(&failed, count: 1)
+        let failed = sync.anyRank(failure != nil)
         if let failure { throw failure }
-        if failed != 0 { throw DistributedError(rank: communicator.rank, task: nil, message: "rank 0 could not write checkpoint \(path)", hint: "see rank 0's message") }
+        if failed {
+            throw DistributedError(rank: rank, task: nil, message: "rank 0 could not write checkpoint \(path)",
+                                   hint: "see rank 0's message")
+        }
         return path
     }
 
     /// Removes all but the newest `keepCheckpoints` step checkpoints.
     func pruneCheckpoints() {
-        if communicator.rank != 0 { return }
-        let dir = (outDir as NSString).appendingPathComponent("checkpoints")
-        let steps = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("step-") }.sorted()
-        for old in steps.dropLast(config.keepCheckpoints) {
-            try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(old))
+        guard sync.isRoot else { return }
+        for old in Checkpoint.stepCheckpoints(in: outDir).dropLast(config.keepCheckpoints) {
+            try? FileManager.default.removeItem(atPath: old)
         }
     }
 
@@ -347,11 +294,9 @@ public final class Trainer {
                 saved(try save(String(format: "step-%08d", state.step)))
                 pruneCheckpoints()
             }
-            if replicaCheckEvery > 0 && state.step % replicaCheckEvery == 0 { try checkReplicas() }
-            // A stop request on any rank stops every rank at this same step.
-            var stop = Trainer.stopRequested
-            communicator.allreduceMax(&stop, count: 1)
-            if stop != 0 {
+            if replicaCheckEvery > 0 && state.step % replicaCheckEvery == 0 { try sync.checkReplicas(step: state.step) }
+            // A stop request on any rank (agreed in the step's sync) stops every rank at this step.
+            if stopAgreed {
                 stoppedEarly = true
                 saved(try save(String(format: "step-%08d", state.step)))
                 pruneCheckpoints()
@@ -364,18 +309,21 @@ public final class Trainer {
     }
 
     /// Exchange every embedding row each step (dense allreduce) instead of the touched rows.
-    public var denseEmbeddingExchange = false
+    public var denseEmbeddingExchange: Bool {
+        get { sync.denseEmbedding }
+        set { sync.denseEmbedding = newValue }
+    }
 
     /// How often (in steps) the replicas of the shared tensors are compared.
     public var replicaCheckEvery = 100
 
     /// Per-rank mean step time and communication share since the last evaluation.
     func gatherTiming(_ t: [Double]) -> RankTiming {
-        let n = communicator.size, r = communicator.rank
+        let n = ranks, r = rank
         var all = [Double](repeating: 0, count: 2 * n)
         all[2 * r] = t[2] > 0 ? t[0] / t[2] : 0
         all[2 * r + 1] = t[0] > 0 ? t[1] / t[0] : 0
-        communicator.allreduceSum(&all)
+        sync.sumOverRanks(&all)
         return RankTiming(stepSeconds: (0..<n).map { all[2 * $0] }, commShare: (0..<n).map { all[2 * $0 + 1] })
     }
 }
