@@ -389,11 +389,3 @@ public final class Network<S: Scalar> {
         Array(UnsafeBufferPointer(start: probabilities.pointer + b * classes, count: classes))
     }
 }
-
-@inline(__always) func applySigmoid<S: Scalar>(_ p: UnsafeMutablePointer<S>, _ n: Int) {
-    for j in 0..<n { p[j] = sigmoid(p[j]) }
-}
-
-@inline(__always) func applyTanh<S: Scalar>(_ p: UnsafeMutablePointer<S>, _ n: Int) {
-    for j in 0..<n { p[j] = S.activationTanh(p[j]) }
-}

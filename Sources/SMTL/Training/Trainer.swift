@@ -341,14 +341,3 @@ public struct RankTiming: Sendable {
                       a * 1000, b * 1000, c * 1000, d * 100, e * 100, f * 100)
     }
 }
-
-/// A failure in a distributed run, naming the rank and task.
-public struct DistributedError: Error, CustomStringConvertible {
-    public var rank: Int
-    public var task: String?
-    public var message: String
-    public var hint: String?
-    public var description: String {
-        "rank \(rank)" + (task.map { " (task \($0))" } ?? "") + ": " + message + (hint.map { ". " + $0 } ?? "")
-    }
-}
