@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import SMTL
 
-struct Bench: ParsableCommand {
+struct Bench: Subcommand {
     static let configuration = CommandConfiguration(
         abstract: "Time the training step (forward, backward, update) of each architecture, in tokens per second.",
         discussion: "Synthetic token ids; build with `swift build -c release` and run with OPENBLAS_NUM_THREADS=1 for one-core figures.")
@@ -14,17 +14,22 @@ struct Bench: ParsableCommand {
     @Option(help: "Memory row width W.") var memoryWidth = 20
     @Option(help: "Vocabulary size.") var vocabulary = 20_000
     @Option(help: "Seconds to time each case.") var seconds = 3.0
-    @Option(help: "Only these architectures (comma-separated: lstm,me-lstm,arc-i,arc-ii).") var architectures: String?
-    @Option(help: "Optimizer (adagrad, sgd, adam).") var optimizer = "adagrad"
+    @Option(help: "Only these architectures, comma-separated (\(Architecture.allCases.map(\.rawValue).joined(separator: ", "))).",
+            transform: Bench.architectureList)
+    var architectures: [Architecture] = Architecture.allCases
+    @Option(help: "Optimizer.") var optimizer = OptimizerSettings.Kind.adagrad
 
-    func run() throws {
-        guard let opt = OptimizerSettings.Kind(rawValue: optimizer) else { throw ValidationError("unknown optimizer \(optimizer)") }
-        let archs = try architectures.map { s in
-            try s.split(separator: ",").map { n in
-                guard let a = Architecture(rawValue: String(n)) else { throw ValidationError("unknown architecture \(n)") }
-                return a
+    static func architectureList(_ s: String) throws -> [Architecture] {
+        try s.split(separator: ",").map { n in
+            guard let a = Architecture(rawValue: String(n)) else {
+                throw ValidationError("unknown architecture '\(n)'; choose from \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-        } ?? Architecture.allCases
+            return a
+        }
+    }
+
+    func execute() throws {
+        let (opt, archs) = (optimizer, architectures)
         let dims = Dimensions(embedding: embedding, hidden: hidden, memoryRows: memoryRows, memoryWidth: memoryWidth, vocabulary: vocabulary)
         let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset"
         print("smtl bench: batch \(batchSize), E=\(embedding) d=\(hidden), memory \(memoryRows)x\(memoryWidth), vocabulary \(vocabulary), \(opt.rawValue), OPENBLAS_NUM_THREADS=\(threads)")

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import SMTL
 
-struct Curves: ParsableCommand {
+struct Curves: Subcommand {
     static let configuration = CommandConfiguration(
         abstract: "Draw a run's training curves (loss and dev accuracy per task over steps) as SVG.",
         discussion: "Reads the metrics.jsonl that `smtl train --log-dir DIR` writes (rank 0), also while the run is going.")
@@ -11,19 +11,15 @@ struct Curves: ParsableCommand {
     @Option(help: "Output SVG file (default: beside the metrics, curves.svg).") var out: String?
     @Option(help: "Chart title (default: the metrics path).") var title: String?
 
-    func run() throws {
-        do {
-            var path = metrics
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-                path = (path as NSString).appendingPathComponent("metrics.jsonl")
-            }
-            let curves = try TrainingCurves.read(path)
-            let target = out ?? ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("curves.svg")
-            try FileWriter.write(Data(curves.svg(title: title ?? path).utf8), to: target)
-            print("wrote \(target)")
-        } catch {
-            fail(error)
+    func execute() throws {
+        var path = metrics
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            path = (path as NSString).appendingPathComponent("metrics.jsonl")
         }
+        let curves = try TrainingCurves.read(path)
+        let target = out ?? ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("curves.svg")
+        try FileWriter.write(Data(curves.svg(title: title ?? path).utf8), to: target)
+        print("wrote \(target)")
     }
 }

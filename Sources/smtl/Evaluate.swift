@@ -2,39 +2,34 @@ import ArgumentParser
 import Foundation
 import SMTL
 
-struct Evaluate: ParsableCommand {
+struct Evaluate: Subcommand {
     static let configuration = CommandConfiguration(abstract: "Accuracy of a checkpoint on a split of each task.")
 
     @Option(help: "Checkpoint folder (e.g. runs/NAME/checkpoints/best).") var checkpoint: String
-    @Option(help: "Split: train, dev or test.") var split = "test"
+    @Option(help: "The split to evaluate.") var split = Split.test
     @Option(help: "Only this task.") var task: String?
     @Option(help: "Folder the data paths are relative to (overrides the checkpoint's `data_dir`).") var dataDir: String?
 
-    func run() throws {
-        guard ["train", "dev", "test"].contains(split) else { throw ValidationError("--split must be train, dev or test") }
-        do {
-            var loaded = try Checkpoint.load(checkpoint)
-            if let dataDir { loaded.config.dataDir = dataDir }
-            if let task {
-                guard loaded.config.tasks.contains(where: { $0.name == task }) else {
-                    throw InputError(file: checkpoint, "no task \(task)", hint: "tasks: \(loaded.config.tasks.map(\.name).joined(separator: ", "))")
-                }
+    func execute() throws {
+        var loaded = try Checkpoint.load(checkpoint)
+        if let dataDir { loaded.config.dataDir = dataDir }
+        if let task {
+            guard loaded.config.tasks.contains(where: { $0.name == task }) else {
+                throw InputError(file: checkpoint, "no task \(task)", hint: "tasks: \(loaded.config.tasks.map(\.name).joined(separator: ", "))")
             }
-            let model = try Checkpoint.model(from: loaded)
-            let corpus = try Corpus.load(loaded.config, vocabulary: loaded.vocabulary, labels: loaded.labels)
-            print("checkpoint \(checkpoint) (step \(loaded.state.step)), split \(split)")
-            var accs: [Double] = []
-            for (m, t) in corpus.tasks.enumerated() where task == nil || t.name == task {
-                let data = split == "train" ? t.train : split == "dev" ? t.dev : t.test
-                guard let acc = Evaluation.accuracy(model.networks[m], data) else {
-                    print("  " + pad(t.name, 20) + " (no \(split) examples)"); continue
-                }
-                accs.append(acc)
-                print("  " + pad(t.name, 20) + String(format: " %6d examples  accuracy %6.2f%%", data.count, acc))
-            }
-            if accs.count > 1 { print("  " + pad("mean", 20) + String(format: "                 accuracy %6.2f%%", accs.reduce(0, +) / Double(accs.count))) }
-        } catch {
-            fail(error)
         }
+        let model = try Checkpoint.model(from: loaded)
+        let corpus = try Corpus.load(loaded.config, vocabulary: loaded.vocabulary, labels: loaded.labels)
+        print("checkpoint \(checkpoint) (step \(loaded.state.step)), split \(split)")
+        var accs: [Double] = []
+        for (m, t) in corpus.tasks.enumerated() where task == nil || t.name == task {
+            let data = t.examples(split)
+            guard let acc = Evaluation.accuracy(model.networks[m], data) else {
+                print("  " + pad(t.name, 20) + " (no \(split) examples)"); continue
+            }
+            accs.append(acc)
+            print("  " + pad(t.name, 20) + String(format: " %6d examples  accuracy %6.2f%%", data.count, acc))
+        }
+        if accs.count > 1 { print("  " + pad("mean", 20) + String(format: "                 accuracy %6.2f%%", accs.reduce(0, +) / Double(accs.count))) }
     }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import SMTL
 
-struct Explain: ParsableCommand {
+struct Explain: Subcommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what models see in sentences: prefix predictions and fusion gates (the paper's Figure 3).",
         discussion: """
@@ -26,54 +26,48 @@ struct Explain: ParsableCommand {
     @Option(help: "Write the figure to this SVG file.") var svg: String?
     @Option(help: "Figure title.") var title = "Prefix predictions and fusion gates"
 
-    func run() throws {
-        do {
-            var texts = sentences
-            if let input {
-                for (i, line) in FileReader.lines(try FileReader.bytes(input)).enumerated() {
-                    guard let s = String(validating: line, as: UTF8.self) else {
-                        throw InputError(file: input, line: i + 1, "not valid UTF-8", hint: "convert the file to UTF-8")
-                    }
-                    if !s.trimmingCharacters(in: .whitespaces).isEmpty { texts.append(s) }
+    func execute() throws {
+        var texts = sentences
+        if let input {
+            for (i, line) in FileReader.lines(try FileReader.bytes(input)).enumerated() {
+                guard let s = String(validating: line, as: UTF8.self) else {
+                    throw InputError(file: input, line: i + 1, "not valid UTF-8", hint: "convert the file to UTF-8")
                 }
+                if !s.trimmingCharacters(in: .whitespaces).isEmpty { texts.append(s) }
             }
-            guard !texts.isEmpty else { throw ValidationError("give at least one --sentence or --input FILE") }
-            guard labels.isEmpty || labels.count == checkpoints.count else {
-                throw ValidationError("give one --label per --checkpoint (\(checkpoints.count)), or none")
+        }
+        guard !texts.isEmpty else { throw ValidationError("give at least one --sentence or --input FILE") }
+        guard labels.isEmpty || labels.count == checkpoints.count else {
+            throw ValidationError("give one --label per --checkpoint (\(checkpoints.count)), or none")
+        }
+        var perSentence = [[Explanation]](repeating: [], count: texts.count)
+        var className = ""
+        for (k, dir) in checkpoints.enumerated() {
+            let loaded = try Checkpoint.load(dir)
+            let model = try Checkpoint.model(from: loaded)
+            let name = task ?? loaded.config.tasks[0].name
+            guard let values = loaded.labels[name] else {
+                throw InputError(file: dir, "has no task '\(name)'", hint: "its tasks: \(loaded.config.tasks.map(\.name).joined(separator: ", "))")
             }
-            var perSentence = [[Explanation]](repeating: [], count: texts.count)
-            var className = ""
-            for (k, dir) in checkpoints.enumerated() {
-                let loaded = try Checkpoint.load(dir)
-                let model = try Checkpoint.model(from: loaded)
-                let name = task ?? loaded.config.tasks[0].name
-                guard let values = loaded.labels[name] else {
-                    throw InputError(file: dir, "has no task '\(name)'", hint: "its tasks: \(loaded.config.tasks.map(\.name).joined(separator: ", "))")
-                }
-                let wanted = classLabel ?? values.max()!
-                guard let c = values.firstIndex(of: wanted) else {
-                    throw InputError(file: dir, "task \(name) has no label \(wanted)", hint: "its labels: \(values.map(String.init).joined(separator: ", "))")
-                }
-                className = "\(wanted)"
-                let label = labels.isEmpty ? model.architecture.displayName : labels[k]
-                for (i, s) in texts.enumerated() {
-                    perSentence[i].append(try Explanation.make(model: model, loaded: loaded, task: name, sentence: s, classIndex: c, label: label))
-                }
+            let wanted = classLabel ?? values.max()!
+            guard let c = values.firstIndex(of: wanted) else {
+                throw InputError(file: dir, "task \(name) has no label \(wanted)", hint: "its labels: \(values.map(String.init).joined(separator: ", "))")
             }
-            for (i, models) in perSentence.enumerated() {
-                if i > 0 { print("") }
-                print("sentence \(i + 1): \(texts[i])")
-                print(Explanation.table(models, className: className))
+            className = "\(wanted)"
+            let label = labels.isEmpty ? model.architecture.displayName : labels[k]
+            for (i, s) in texts.enumerated() {
+                perSentence[i].append(try Explanation.make(model: model, loaded: loaded, task: name, sentence: s, classIndex: c, label: label))
             }
-            if let svg {
-                let text = Explanation.svg(perSentence, className: self.className ?? "label \(className)", title: title)
-                try FileWriter.write(Data(text.utf8), to: svg)
-                print("wrote \(svg)")
-            }
-        } catch let e as ValidationError {
-            throw e
-        } catch {
-            fail(error)
+        }
+        for (i, models) in perSentence.enumerated() {
+            if i > 0 { print("") }
+            print("sentence \(i + 1): \(texts[i])")
+            print(Explanation.table(models, className: className))
+        }
+        if let svg {
+            let text = Explanation.svg(perSentence, className: self.className ?? "label \(className)", title: title)
+            try FileWriter.write(Data(text.utf8), to: svg)
+            print("wrote \(svg)")
         }
     }
 }

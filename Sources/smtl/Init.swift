@@ -2,22 +2,18 @@ import ArgumentParser
 import Foundation
 import SMTL
 
-struct Init: ParsableCommand {
+struct Init: Subcommand {
     static let configuration = CommandConfiguration(
         abstract: "Initialise a model from a run config and save it as a checkpoint, without training.",
         discussion: "Writes OUT/checkpoints/final, with the vocabulary, labels and config, as `smtl train` would.")
 
     @OptionGroup var options: ConfigOptions
 
-    func run() throws {
-        do {
-            var c = try options.load()
-            c.steps = 0
-            c.epochs = 0
-            let t = try Trainer(config: c, outDir: options.outDir(c))
-            print(try t.save("final"))
-        } catch {
-            fail(error)
-        }
+    func execute() throws {
+        var c = try options.load()
+        c.steps = 0
+        c.epochs = 0
+        let t = try Trainer(config: c, outDir: options.outDir(c))
+        print(try t.save("final"))
     }
 }

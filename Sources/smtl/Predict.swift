@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import SMTL
 
-struct Predict: ParsableCommand {
+struct Predict: Subcommand {
     static let configuration = CommandConfiguration(
         abstract: "Label texts with a checkpoint.",
         discussion: "Reads one text a line from --input or stdin; prints `label<TAB>p(label 0) p(label 1) …` for each.")
@@ -11,37 +11,33 @@ struct Predict: ParsableCommand {
     @Option(help: "Task whose classifier to use (default: the first).") var task: String?
     @Option(help: "File of texts, one a line (default: stdin).") var input: String?
 
-    func run() throws {
-        do {
-            let loaded = try Checkpoint.load(checkpoint)
-            let model = try Checkpoint.model(from: loaded)
-            let name = task ?? loaded.config.tasks[0].name
-            guard let m = model.taskIndex(name), let labels = loaded.labels[name] else {
-                throw InputError(file: checkpoint, "no task \(name)", hint: "tasks: \(loaded.config.tasks.map(\.name).joined(separator: ", "))")
+    func execute() throws {
+        let loaded = try Checkpoint.load(checkpoint)
+        let model = try Checkpoint.model(from: loaded)
+        let name = task ?? loaded.config.tasks[0].name
+        guard let m = model.taskIndex(name), let labels = loaded.labels[name] else {
+            throw InputError(file: checkpoint, "no task \(name)", hint: "tasks: \(loaded.config.tasks.map(\.name).joined(separator: ", "))")
+        }
+        let bytes: [UInt8]
+        if let input { bytes = try FileReader.bytes(input) } else {
+            bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+        }
+        let file = input ?? "<stdin>"
+        var texts: [String] = []
+        for (i, line) in FileReader.lines(bytes).enumerated() {
+            guard let s = String(validating: line, as: UTF8.self) else {
+                throw InputError(file: file, line: i + 1, "not valid UTF-8", hint: "convert the input to UTF-8")
             }
-            let bytes: [UInt8]
-            if let input { bytes = try FileReader.bytes(input) } else {
-                bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
-            }
-            let file = input ?? "<stdin>"
-            var texts: [String] = []
-            for (i, line) in FileReader.lines(bytes).enumerated() {
-                guard let s = String(validating: line, as: UTF8.self) else {
-                    throw InputError(file: file, line: i + 1, "not valid UTF-8", hint: "convert the input to UTF-8")
-                }
-                texts.append(s)
-            }
-            let ids = texts.map { loaded.vocabulary.encode($0, tokenizer: loaded.config.tokenizer) }
-            print("# task \(name); columns: label, then p(label) for labels \(labels.map(String.init).joined(separator: " "))")
-            let net = model.networks[m]
-            for (i, seq) in ids.enumerated() {
-                net.forward(Batch(sequences: [seq.isEmpty ? [Vocabulary.unknownID] : seq]))
-                let p = net.probabilities(slot: 0)
-                let best = p.indices.max { p[$0] < p[$1] }!
-                print("\(labels[best])\t" + p.map { String(format: "%.4f", $0) }.joined(separator: " ") + (texts[i].isEmpty ? "\t(empty text)" : ""))
-            }
-        } catch {
-            fail(error)
+            texts.append(s)
+        }
+        let ids = texts.map { loaded.vocabulary.encode($0, tokenizer: loaded.config.tokenizer) }
+        print("# task \(name); columns: label, then p(label) for labels \(labels.map(String.init).joined(separator: " "))")
+        let net = model.networks[m]
+        for (i, seq) in ids.enumerated() {
+            net.forward(Batch(sequences: [seq.isEmpty ? [Vocabulary.unknownID] : seq]))
+            let p = net.probabilities(slot: 0)
+            let best = p.indices.max { p[$0] < p[$1] }!
+            print("\(labels[best])\t" + p.map { String(format: "%.4f", $0) }.joined(separator: " ") + (texts[i].isEmpty ? "\t(empty text)" : ""))
         }
     }
 }

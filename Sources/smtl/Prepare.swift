@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import SMTL
 
-struct Prepare: ParsableCommand {
+struct Prepare: Subcommand {
     static let configuration = CommandConfiguration(
         abstract: "Convert an original dataset release into the data folder's `label<TAB>text` layout.",
         discussion: """
@@ -17,29 +17,29 @@ struct Prepare: ParsableCommand {
             launch/fetch-data downloads the archives and runs `smtl prepare all`.
             """)
 
-    @Argument(help: "sst, subj, imdb, fdu-mtl, blitzer, glove or all.") var source: String
+    /// The original releases `prepare` converts.
+    enum Source: String, CaseIterable, ExpressibleByArgument {
+        case sst, subj, imdb
+        case fduMTL = "fdu-mtl"
+        case blitzer, glove, all
+    }
+
+    @Argument(help: "The release to convert.") var source: Source
     @Option(help: "The unpacked original release (for glove: the GloVe .txt file).") var input: String
     @Option(help: "The data folder to write into.") var out: String
 
-    func run() throws {
-        do {
-            var written: SMTL.Prepare.Written = []
-            switch source {
-            case "sst": written = try SMTL.Prepare.sst(input: input, out: out)
-            case "subj": written = try SMTL.Prepare.subj(input: input, out: out)
-            case "imdb": written = try SMTL.Prepare.imdb(input: input, out: out)
-            case "fdu-mtl": written = try SMTL.Prepare.fduMTL(input: input, out: out)
-            case "blitzer": written = try SMTL.Prepare.blitzer(input: input, out: out)
-            case "glove": written = try SMTL.Prepare.glove(input: input, dataDir: out)
-            case "all": written = try all()
-            default: throw ValidationError("unknown source '\(source)': choose sst, subj, imdb, fdu-mtl, blitzer, glove or all")
-            }
-            for w in written { print("wrote \(w.file) (\(w.lines) lines)") }
-        } catch let e as ValidationError {
-            throw e
-        } catch {
-            fail(error)
+    func execute() throws {
+        var written: SMTL.Prepare.Written = []
+        switch source {
+        case .sst: written = try SMTL.Prepare.sst(input: input, out: out)
+        case .subj: written = try SMTL.Prepare.subj(input: input, out: out)
+        case .imdb: written = try SMTL.Prepare.imdb(input: input, out: out)
+        case .fduMTL: written = try SMTL.Prepare.fduMTL(input: input, out: out)
+        case .blitzer: written = try SMTL.Prepare.blitzer(input: input, out: out)
+        case .glove: written = try SMTL.Prepare.glove(input: input, dataDir: out)
+        case .all: written = try all()
         }
+        for w in written { print("wrote \(w.file) (\(w.lines) lines)") }
     }
 
     /// Every release found under the download folder, in the order glove needs (datasets first).

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import SMTL
 
-struct Report: ParsableCommand {
+struct Report: Subcommand {
     static let configuration = CommandConfiguration(
         abstract: "Summarise a study: the paper's Tables 3 and 4 with our results beside the paper's.",
         discussion: """
@@ -16,14 +16,14 @@ struct Report: ParsableCommand {
     @Option(help: "Write one CSV row per run and task here.") var csv: String?
     @Option(help: "Write the table cells as JSON here.") var json: String?
 
-    func run() throws {
-        do {
-            let report = try StudyReport.load(folders)
-            if report.runs.isEmpty { throw InputError(file: folders.joined(separator: ", "), "holds no results.json", hint: "run launch/reproduce first") }
-            let md = report.markdown()
-            if let markdown { try FileWriter.write(Data(md.utf8), to: markdown) } else { print(md, terminator: "") }
-            if let csv { try FileWriter.write(Data(report.csv().utf8), to: csv) }
-            if let json { try FileWriter.write(report.json(), to: json) }
-        } catch let e as InputError { fail(e) }
+    func execute() throws {
+        let report = try StudyReport.load(folders)
+        if report.runs.isEmpty {
+            throw InputError(file: folders.joined(separator: ", "), "holds no results.json", hint: "run launch/reproduce first")
+        }
+        let md = report.markdown()
+        if let markdown { try FileWriter.write(Data(md.utf8), to: markdown) } else { print(md, terminator: "") }
+        if let csv { try FileWriter.write(Data(report.csv().utf8), to: csv) }
+        if let json { try FileWriter.write(report.json(), to: json) }
     }
 }

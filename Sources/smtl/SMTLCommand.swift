@@ -7,13 +7,52 @@ struct SMTLCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "smtl",
         abstract: "Memory-augmented multi-task text classification (Liu, Qiu & Huang, EMNLP 2016).",
-        subcommands: [Train.self, Evaluate.self, Predict.self, Explain.self, Report.self, Curves.self, Prepare.self, Bench.self, Init.self])
+        subcommands: [Train.self, Evaluate.self, Predict.self, Explain.self, Report.self, Curves.self, Prepare.self,
+                      Bench.self, Init.self])
 }
 
-/// Prints an input error the way users should see it and exits with status 1.
+/// A subcommand whose errors are shown the way users should see them: a usage error
+/// (`ValidationError`) goes back to the parser, which prints it with the usage; any other error
+/// is printed as `smtl: error: …` and the process exits with status 1 (in a distributed run,
+/// every rank ends with MPI_Abort). Each command writes `execute()`; this is the one `run()`.
+protocol Subcommand: ParsableCommand {
+    func execute() throws
+}
+
+extension Subcommand {
+    func run() throws {
+        do {
+            try execute()
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            fail(error)
+        }
+    }
+}
+
+// The choices of the typed options: `--help` lists them and the parser refuses anything else.
+extension Architecture: ExpressibleByArgument {}
+extension OptimizerSettings.Kind: ExpressibleByArgument {}
+extension EmbeddingExchange: ExpressibleByArgument {}
+extension Split: ExpressibleByArgument {}
+
+/// The world of a distributed run, once `train` has started MPI: an error then ends every rank.
+nonisolated(unsafe) var activeWorld: Communicator?
+/// The tasks this rank runs, once the placement is known (for error messages).
+nonisolated(unsafe) var rankTasks = ""
+
+/// Prints an error the way users should see it and ends the process with status 1. In a
+/// distributed run an error on any rank ends the whole job with MPI_Abort, so that no rank is
+/// left waiting in a collective; the message names the rank and its tasks.
 func fail(_ error: Error) -> Never {
-    FileHandle.standardError.write(Data("smtl: error: \(error)\n".utf8))
-    exit(1)
+    guard let world = activeWorld, world.size > 1 else {
+        FileHandle.standardError.write(Data("smtl: error: \(error)\n".utf8))
+        exit(1)
+    }
+    let tasks = rankTasks.isEmpty ? "" : " (tasks: \(rankTasks))"
+    FileHandle.standardError.write(Data("smtl: error on rank \(world.rank) of \(world.size)\(tasks): \(error)\n".utf8))
+    world.abort(1)
 }
 
 /// The common `--config` / `--data-dir` handling.
@@ -34,18 +73,6 @@ struct ConfigOptions: ParsableArguments {
     }
 
     func outDir(_ c: RunConfig) -> String { out ?? c.outDir ?? "runs/\(c.name)" }
-}
-
-/// In a distributed run an error on any rank ends the whole job with MPI_Abort, so that no rank
-/// is left waiting in a collective; the message names the rank.
-/// The tasks this rank runs, once the placement is known (for error messages).
-nonisolated(unsafe) var rankTasks = ""
-
-func failEverywhere(_ error: Error, _ world: Communicator) -> Never {
-    if world.size == 1 { fail(error) }
-    let tasks = rankTasks.isEmpty ? "" : " (tasks: \(rankTasks))"
-    FileHandle.standardError.write(Data("smtl: error on rank \(world.rank) of \(world.size)\(tasks): \(error)\n".utf8))
-    world.abort(1)
 }
 
 /// Under Slurm the world must have SLURM_NTASKS ranks; a plain `smtl train` inside a batch

@@ -81,111 +81,104 @@ public struct RunConfig: Equatable, Sendable {
         return try parse(ConfigSection(file: path, path: "", dict: dict))
     }
 
+    // The keys of the config file, section by section. Each table drives both reading
+    // (`parse`) and writing (`json`).
+
+    static let topKeys: [ConfigKey<RunConfig>] = [
+        .string("name", \.name),
+        .string("data_dir", \.dataDir),
+        .optional("embeddings", \.embeddings),
+        .choice("architecture", \.architecture, where: "architecture"),
+        .optional("out_dir", \.outDir),
+    ]
+
+    static let modelKeys: [ConfigKey<RunConfig>] = [
+        .int("embedding_dim", \.embeddingDim, min: 1),
+        .int("hidden_dim", \.hiddenDim, min: 1),
+        .int("memory_rows", \.memoryRows, min: 1),
+        .int("memory_width", \.memoryWidth, min: 1),
+    ]
+
+    static let vocabularyKeys: [ConfigKey<RunConfig>] = [
+        .int("min_count", \.minCount, min: 1),
+        .bool("extend_with_pretrained", \.extendWithPretrained),
+        .bool("lowercase", \.tokenizer.lowercase),
+        .int("max_length", \.tokenizer.maxLength, min: 0),
+    ]
+
+    static let trainingKeys: [ConfigKey<RunConfig>] = [
+        .choice("optimizer", \.optimizer.kind, where: "training.optimizer"),
+        .number("learning_rate", \.optimizer.learningRate),
+        .number("l2", \.optimizer.l2),
+        .number("beta1", \.optimizer.beta1),
+        .number("beta2", \.optimizer.beta2),
+        .number("adam_epsilon", \.optimizer.adamEpsilon),
+        .bool("freeze_embeddings", \.optimizer.freezeEmbeddings),
+        .int("batch_size", \.batchSize, min: 1),
+        .int("epochs", \.epochs, min: 0),
+        .int("steps", \.steps, min: 0),
+        .int("eval_every", \.evalEvery, min: 0),
+        .int("patience", \.patience, min: 0),
+        .bool("always_test", \.alwaysTest),
+        .seed("seed", \.seed),
+        .seed("split_seed", \.splitSeed),
+        .bool("shuffle", \.shuffle),
+        .int("checkpoint_every", \.checkpointEvery, min: 0),
+        .int("keep_checkpoints", \.keepCheckpoints, min: 1),
+        .int("log_every", \.logEvery, min: 1),
+    ]
+
+    static let taskKeys: [ConfigKey<TaskConfig>] = [
+        .required("name", \.name),
+        .required("train", \.train),
+        .optional("dev", \.dev),
+        .optional("test", \.test),
+        .int("dev_size", \.devSize, min: 0),
+        .number("dev_fraction", \.devFraction),
+        .int("test_size", \.testSize, min: 0),
+        .number("test_fraction", \.testFraction),
+        .number("weight", \.weight),
+        .int("train_limit", \.trainLimit, min: 0),
+    ]
+
+    /// The sections of the file and their keys (nil: the top level).
+    static let sections: [(name: String, keys: [ConfigKey<RunConfig>])] = [
+        ("model", modelKeys), ("vocabulary", vocabularyKeys), ("training", trainingKeys),
+    ]
+
     static func parse(_ root: ConfigSection) throws -> RunConfig {
         var r = root
         var c = RunConfig()
         let file = r.file
-        c.name = try r.string("name", c.name)
-        c.dataDir = try r.string("data_dir", c.dataDir)
-        c.embeddings = try r.optionalString("embeddings")
-        let arch = try r.string("architecture", c.architecture.rawValue)
-        guard let a = Architecture(rawValue: arch) else {
-            throw InputError(file: file, "`architecture` is '\(arch)'",
-                             hint: "choose one of: \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))")
+        try r.read(topKeys, into: &c)
+        for (name, keys) in sections {
+            var s = try r.section(name)
+            try s.read(keys, into: &c)
+            try s.finish()
         }
-        c.architecture = a
-        c.outDir = try r.optionalString("out_dir")
-
-        var m = try r.section("model")
-        c.embeddingDim = try m.int("embedding_dim", c.embeddingDim, min: 1)
-        c.hiddenDim = try m.int("hidden_dim", c.hiddenDim, min: 1)
-        c.memoryRows = try m.int("memory_rows", c.memoryRows, min: 1)
-        c.memoryWidth = try m.int("memory_width", c.memoryWidth, min: 1)
-        try m.finish()
-
-        var v = try r.section("vocabulary")
-        c.minCount = try v.int("min_count", c.minCount, min: 1)
-        c.extendWithPretrained = try v.bool("extend_with_pretrained", c.extendWithPretrained)
-        c.tokenizer.lowercase = try v.bool("lowercase", c.tokenizer.lowercase)
-        c.tokenizer.maxLength = try v.int("max_length", c.tokenizer.maxLength, min: 0)
-        try v.finish()
-
-        var t = try r.section("training")
-        let opt = try t.string("optimizer", c.optimizer.kind.rawValue)
-        guard let kind = OptimizerSettings.Kind(rawValue: opt) else {
-            throw InputError(file: file, "`training.optimizer` is '\(opt)'", hint: "choose adagrad, sgd or adam")
-        }
-        c.optimizer.kind = kind
-        c.optimizer.learningRate = try t.number("learning_rate", c.optimizer.learningRate)
-        c.optimizer.l2 = try t.number("l2", c.optimizer.l2)
-        c.optimizer.beta1 = try t.number("beta1", c.optimizer.beta1)
-        c.optimizer.beta2 = try t.number("beta2", c.optimizer.beta2)
-        c.optimizer.adamEpsilon = try t.number("adam_epsilon", c.optimizer.adamEpsilon)
-        c.optimizer.freezeEmbeddings = try t.bool("freeze_embeddings", c.optimizer.freezeEmbeddings)
-        c.batchSize = try t.int("batch_size", c.batchSize, min: 1)
-        c.epochs = try t.int("epochs", c.epochs, min: 0)
-        c.steps = try t.int("steps", c.steps, min: 0)
-        c.evalEvery = try t.int("eval_every", c.evalEvery, min: 0)
-        c.patience = try t.int("patience", c.patience, min: 0)
-        c.alwaysTest = try t.bool("always_test", c.alwaysTest)
-        c.seed = UInt64(try t.int("seed", Int(c.seed), min: 0))
-        c.splitSeed = UInt64(try t.int("split_seed", Int(c.splitSeed), min: 0))
-        c.shuffle = try t.bool("shuffle", c.shuffle)
-        c.checkpointEvery = try t.int("checkpoint_every", c.checkpointEvery, min: 0)
-        c.keepCheckpoints = try t.int("keep_checkpoints", c.keepCheckpoints, min: 1)
-        c.logEvery = try t.int("log_every", c.logEvery, min: 1)
-        try t.finish()
-
         for var s in try r.sections("tasks") {
-            var task = TaskConfig(name: try s.string("name"), train: try s.string("train"))
+            var task = TaskConfig(name: "", train: "")
+            try s.read(taskKeys, into: &task)
             guard !task.name.isEmpty, task.name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
                 throw InputError(file: file, "task name '\(task.name)' is not allowed", hint: "use letters, digits, _ and - only")
             }
-            task.dev = try s.optionalString("dev")
-            task.test = try s.optionalString("test")
-            task.devSize = try s.int("dev_size", 0, min: 0)
-            task.devFraction = try s.number("dev_fraction", task.devFraction)
-            task.testSize = try s.int("test_size", 0, min: 0)
-            task.testFraction = try s.number("test_fraction", task.testFraction)
-            task.weight = try s.number("weight", task.weight)
-            task.trainLimit = try s.int("train_limit", 0, min: 0)
             try s.finish()
             c.tasks.append(task)
         }
         try r.finish()
         if c.tasks.isEmpty { throw InputError(file: file, "`tasks` is empty", hint: "name at least one task") }
         let names = c.tasks.map(\.name)
-        if Set(names).count != names.count { throw InputError(file: file, "two tasks have the same name", hint: "task names must be unique") }
+        if Set(names).count != names.count {
+            throw InputError(file: file, "two tasks have the same name", hint: "task names must be unique")
+        }
         return c
     }
 
     /// The resolved config, every default filled in, as JSON (saved with every checkpoint).
     public func json() -> [String: Any] {
-        var tasks: [[String: Any]] = []
-        for t in self.tasks {
-            var d: [String: Any] = ["name": t.name, "train": t.train, "weight": t.weight,
-                                    "dev_size": t.devSize, "dev_fraction": t.devFraction,
-                                    "test_size": t.testSize, "test_fraction": t.testFraction,
-                                    "train_limit": t.trainLimit]
-            if let dev = t.dev { d["dev"] = dev }
-            if let test = t.test { d["test"] = test }
-            tasks.append(d)
-        }
-        var d: [String: Any] = [
-            "name": name, "data_dir": dataDir, "architecture": architecture.rawValue,
-            "model": ["embedding_dim": embeddingDim, "hidden_dim": hiddenDim, "memory_rows": memoryRows,
-                      "memory_width": memoryWidth],
-            "vocabulary": ["min_count": minCount, "extend_with_pretrained": extendWithPretrained, "lowercase": tokenizer.lowercase, "max_length": tokenizer.maxLength],
-            "training": ["optimizer": optimizer.kind.rawValue, "learning_rate": optimizer.learningRate,
-                         "l2": optimizer.l2, "beta1": optimizer.beta1, "beta2": optimizer.beta2,
-                         "adam_epsilon": optimizer.adamEpsilon, "freeze_embeddings": optimizer.freezeEmbeddings, "batch_size": batchSize, "epochs": epochs,
-                         "steps": steps, "eval_every": evalEvery, "patience": patience, "always_test": alwaysTest, "seed": Int(seed), "split_seed": Int(splitSeed),
-                         "shuffle": shuffle, "checkpoint_every": checkpointEvery, "keep_checkpoints": keepCheckpoints,
-                         "log_every": logEvery],
-            "tasks": tasks,
-        ]
-        if let e = embeddings { d["embeddings"] = e }
-        if let o = outDir { d["out_dir"] = o }
+        var d = configJSON(Self.topKeys, self)
+        for (name, keys) in Self.sections { d[name] = configJSON(keys, self) }
+        d["tasks"] = tasks.map { configJSON(Self.taskKeys, $0) }
         return d
     }
 

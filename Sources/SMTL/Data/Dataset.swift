@@ -109,4 +109,15 @@ public struct TaskData: Sendable {
     public var dev: [EncodedExample]
     public var test: [EncodedExample]
     public var trainTokens: Int { train.reduce(0) { $0 + $1.tokens.count } }
+
+    public func examples(_ split: Split) -> [EncodedExample] {
+        switch split {
+        case .train: return train
+        case .dev: return dev
+        case .test: return test
+        }
+    }
 }
+
+/// The three parts of a task's data.
+public enum Split: String, CaseIterable, Sendable { case train, dev, test }

@@ -24,8 +24,8 @@ public final class GradientSync<S: Scalar> {
     public let hosted: [Int]
     /// The ranks serving this rank's task, when there are several (N > T); else nil.
     let taskCommunicator: Communicator?
-    /// Exchange every embedding row each step (dense allreduce) instead of the touched rows.
-    public var denseEmbedding = false
+    /// How the embedding gradient crosses ranks: its touched rows (default) or every row.
+    public var embeddingExchange = EmbeddingExchange.sparse
     /// The embedding rows of the last reduction (the union over ranks): the rows the optimizer
     /// updates, and the only rows of `embedding.weight`'s gradient that are not zero.
     public let rows: SparseRows
@@ -86,7 +86,7 @@ public final class GradientSync<S: Scalar> {
     /// shared.grads = Σ_m (task m's shared gradient) over every task of every rank, summed in
     /// task order in Double and over ranks with one allreduce in Double, then rounded once. Only
     /// the union of the touched embedding rows (the same list on every rank) and the dense shared
-    /// tensors are exchanged: a sparse exchange of the embedding gradient. With `denseEmbedding`,
+    /// tensors are exchanged: a sparse exchange of the embedding gradient. With `.dense`,
     /// every embedding row is exchanged instead (kept for measurement).
     public func reduceSharedGradients() {
         let e = model.dims.embedding
@@ -96,7 +96,7 @@ public final class GradientSync<S: Scalar> {
         // this reduction.
         for r in rows.rows { (shared.grads + Int(r) * e).update(repeating: 0, count: e) }
         rows.clear()
-        if denseEmbedding && world.size > 1 {
+        if embeddingExchange == .dense && world.size > 1 {
             for r in 0..<model.dims.vocabulary { rows.mark(r) }
         } else if world.size > 1 {
             var flags = model.touched.bytes()
@@ -215,3 +215,7 @@ public final class GradientSync<S: Scalar> {
     public func leads(_ m: Int) -> Bool { placement.lead(of: m) == world.rank }
     public var isRoot: Bool { world.rank == 0 }
 }
+
+/// How the embedding gradient crosses ranks: the union of the touched rows (sparse), or every
+/// row (dense, a plain allreduce of the whole table, kept for measurement).
+public enum EmbeddingExchange: String, CaseIterable, Sendable { case sparse, dense }

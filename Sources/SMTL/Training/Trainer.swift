@@ -308,10 +308,10 @@ public final class Trainer {
         observers.forEach { $0.finished(self) }
     }
 
-    /// Exchange every embedding row each step (dense allreduce) instead of the touched rows.
-    public var denseEmbeddingExchange: Bool {
-        get { sync.denseEmbedding }
-        set { sync.denseEmbedding = newValue }
+    /// How the embedding gradient crosses ranks (sparse: the touched rows; dense: every row).
+    public var embeddingExchange: EmbeddingExchange {
+        get { sync.embeddingExchange }
+        set { sync.embeddingExchange = newValue }
     }
 
     /// How often (in steps) the replicas of the shared tensors are compared.

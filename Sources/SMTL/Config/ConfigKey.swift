@@ -1,0 +1,71 @@
+/// One key of a config file: its name, how it is read (type-checked, with the current value as
+/// the default) and how it is written back into the resolved config. The tables of keys in
+/// `RunConfig` drive both `parse` and `json()`, so the two can never disagree.
+struct ConfigKey<Root> {
+    let name: String
+    let read: (inout ConfigSection, inout Root) throws -> Void
+    /// The value to write, or nil to leave the key out.
+    let write: (Root) -> Any?
+
+    static func int(_ name: String, _ kp: WritableKeyPath<Root, Int>, min: Int = Int.min) -> ConfigKey {
+        ConfigKey(name: name, read: { s, r in r[keyPath: kp] = try s.int(name, r[keyPath: kp], min: min) },
+                  write: { $0[keyPath: kp] })
+    }
+
+    static func seed(_ name: String, _ kp: WritableKeyPath<Root, UInt64>) -> ConfigKey {
+        ConfigKey(name: name, read: { s, r in r[keyPath: kp] = UInt64(try s.int(name, Int(r[keyPath: kp]), min: 0)) },
+                  write: { Int($0[keyPath: kp]) })
+    }
+
+    static func number(_ name: String, _ kp: WritableKeyPath<Root, Double>) -> ConfigKey {
+        ConfigKey(name: name, read: { s, r in r[keyPath: kp] = try s.number(name, r[keyPath: kp]) },
+                  write: { $0[keyPath: kp] })
+    }
+
+    static func bool(_ name: String, _ kp: WritableKeyPath<Root, Bool>) -> ConfigKey {
+        ConfigKey(name: name, read: { s, r in r[keyPath: kp] = try s.bool(name, r[keyPath: kp]) },
+                  write: { $0[keyPath: kp] })
+    }
+
+    /// A string that must be present (no default).
+    static func required(_ name: String, _ kp: WritableKeyPath<Root, String>) -> ConfigKey {
+        ConfigKey(name: name, read: { s, r in r[keyPath: kp] = try s.string(name) }, write: { $0[keyPath: kp] })
+    }
+
+    static func string(_ name: String, _ kp: WritableKeyPath<Root, String>) -> ConfigKey {
+        ConfigKey(name: name, read: { s, r in r[keyPath: kp] = try s.string(name, r[keyPath: kp]) },
+                  write: { $0[keyPath: kp] })
+    }
+
+    /// A string that may be left out (written only when set).
+    static func optional(_ name: String, _ kp: WritableKeyPath<Root, String?>) -> ConfigKey {
+        ConfigKey(name: name, read: { s, r in r[keyPath: kp] = try s.optionalString(name) }, write: { $0[keyPath: kp] })
+    }
+
+    /// One of an enum's raw values; a wrong one is refused with the list of choices.
+    static func choice<E: RawRepresentable & CaseIterable>(_ name: String, _ kp: WritableKeyPath<Root, E>,
+                                                           where place: String) -> ConfigKey where E.RawValue == String {
+        ConfigKey(name: name, read: { s, r in
+            let raw = try s.string(name, r[keyPath: kp].rawValue)
+            guard let v = E(rawValue: raw) else {
+                throw InputError(file: s.file, "`\(place)` is '\(raw)'",
+                                 hint: "choose one of: \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            r[keyPath: kp] = v
+        }, write: { $0[keyPath: kp].rawValue })
+    }
+}
+
+extension ConfigSection {
+    /// Reads every key of a table into `root`.
+    mutating func read<Root>(_ keys: [ConfigKey<Root>], into root: inout Root) throws {
+        for k in keys { try k.read(&self, &root) }
+    }
+}
+
+/// The keys of a table with their values, for JSON.
+func configJSON<Root>(_ keys: [ConfigKey<Root>], _ root: Root) -> [String: Any] {
+    var d: [String: Any] = [:]
+    for k in keys { if let v = k.write(root) { d[k.name] = v } }
+    return d
+}

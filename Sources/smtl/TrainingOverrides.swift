@@ -1,0 +1,47 @@
+import ArgumentParser
+import SMTL
+
+/// The `train` options that override the run config, applied in one place.
+struct TrainingOverrides: ParsableArguments {
+    @Option(help: "Override `architecture`.") var architecture: Architecture?
+    @Option(name: .customLong("task"),
+            help: "Train only this task of the config (repeat for several); single-task runs of a group config.")
+    var onlyTasks: [String] = []
+    @Option(help: "Override `name`.") var name: String?
+    @Option(help: "Override `training.steps` (0: use epochs).") var steps: Int?
+    @Option(help: "Override `training.epochs`.") var epochs: Int?
+    @Option(help: "Override `training.seed`.") var seed: Int?
+    @Option(help: "Override `training.optimizer`.") var optimizer: OptimizerSettings.Kind?
+    @Option(help: "Override `training.learning_rate`.") var learningRate: Double?
+    @Option(help: "Override `training.l2`.") var l2: Double?
+    @Option(help: "Override `training.eval_every`.") var evalEvery: Int?
+    @Option(help: "Override `training.patience` (evaluations in a row without a new best dev accuracy of any task before stopping; 0: off).")
+    var patience: Int?
+    @Option(help: "Override `training.checkpoint_every`.") var checkpointEvery: Int?
+    @Option(help: "Override `training.keep_checkpoints`.") var keepCheckpoints: Int?
+    @Flag(help: "Take examples in file order (no shuffling).") var noShuffle = false
+
+    /// Applies every override given on the command line to `c`.
+    func apply(to c: inout RunConfig, configFile: String) throws {
+        if let architecture { c.architecture = architecture }
+        if !onlyTasks.isEmpty {
+            let known = c.tasks.map(\.name)
+            for t in onlyTasks where !known.contains(t) {
+                throw ValidationError("--task \(t): the config \(configFile) has no such task; it has \(known.joined(separator: ", "))")
+            }
+            c.tasks = c.tasks.filter { onlyTasks.contains($0.name) }
+        }
+        if let name { c.name = name }
+        if let patience { c.patience = patience }
+        if let steps { c.steps = steps }
+        if let epochs { c.epochs = epochs }
+        if let seed { c.seed = UInt64(seed) }
+        if let optimizer { c.optimizer.kind = optimizer }
+        if let learningRate { c.optimizer.learningRate = learningRate }
+        if let l2 { c.optimizer.l2 = l2 }
+        if let evalEvery { c.evalEvery = evalEvery }
+        if let checkpointEvery { c.checkpointEvery = checkpointEvery }
+        if let keepCheckpoints { c.keepCheckpoints = keepCheckpoints }
+        if noShuffle { c.shuffle = false }
+    }
+}
