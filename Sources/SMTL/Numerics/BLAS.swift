@@ -49,3 +49,10 @@ extension Double {
             Int32(lda), x, 1, beta, y, 1)
     }
 }
+
+/// The BLAS library itself.
+public enum BLASLibrary {
+    /// Threads OpenBLAS may use inside one call (the launch scripts set OPENBLAS_NUM_THREADS=1;
+    /// the in-process tests, whose ranks are threads, set 1 here).
+    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+}

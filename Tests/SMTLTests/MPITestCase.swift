@@ -1,0 +1,102 @@
+import Foundation
+import XCTest
+@testable import SMTL
+
+/// Helpers for real `mpirun` runs of the `smtl` binary on tiny slices of the real data.
+class MPITestCase: XCTestCase {
+    static var binary: String {
+        // The test bundle sits beside the products (on Linux the bundle URL is that folder).
+        var dir = Bundle(for: MPITestCase.self).bundleURL
+        if dir.pathExtension == "xctest" { dir = dir.deletingLastPathComponent() }
+        return dir.appendingPathComponent("smtl").path
+    }
+
+    func requireMPI() throws -> String {
+        guard FileManager.default.fileExists(atPath: Paths.sharedData + "/README.md") else { throw XCTSkip("no ../shared/data") }
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let p = "\(dir)/mpirun"
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        throw XCTSkip("mpirun is not installed (launch/install-deps installs openmpi-bin)")
+    }
+
+    /// Runs a command; returns its exit status and combined output.
+    @discardableResult
+    func run(_ exe: String, _ args: [String]) throws -> (Int32, String) {
+        let (p, out) = try start(exe, args)
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Starts a command in the background, with the environment mpirun needs as root and one
+    /// BLAS thread; returns the process and a pipe of its combined output.
+    func start(_ exe: String, _ args: [String]) throws -> (Process, Pipe) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        return (p, out)
+    }
+
+    func config(_ dir: String, steps: Int = 20, extra: String = "") -> String {
+        writeFile(dir, "config.json", """
+            { "name": "tiny", "architecture": "arc-ii",
+              "model": { "embedding_dim": 8, "hidden_dim": 8, "memory_rows": 4, "memory_width": 3 },
+              "vocabulary": { "max_length": 20 },
+              "training": { "optimizer": "adagrad", "learning_rate": 0.05, "batch_size": 4, "steps": \(steps),
+                            "eval_every": 10 \(extra) },
+              "tasks": [
+                { "name": "sst2", "train": "sst-2/dev.tsv", "test_size": 20, "dev_size": 20, "train_limit": 60 },
+                { "name": "subj", "train": "subj/all.tsv", "test_size": 20, "dev_size": 20, "train_limit": 60 },
+                { "name": "kitchen", "train": "fdu-mtl/kitchen_housewares/test.tsv", "test_size": 20, "dev_size": 20, "train_limit": 60 },
+                { "name": "books", "train": "fdu-mtl/books/test.tsv", "test_size": 20, "dev_size": 20, "train_limit": 40 }
+              ] }
+            """)
+    }
+
+    func train(_ mpirun: String?, ranks: Int, _ cfg: String, out: String, _ more: [String] = []) throws -> String {
+        let args = ["train", "--config", cfg, "--data-dir", Paths.sharedData, "--out", out] + more
+        let (status, text) = mpirun.map { m in
+            (try? run(m, ["-np", "\(ranks)", "--oversubscribe", Self.binary] + args)) ?? (-1, "mpirun failed to start")
+        } ?? ((try? run(Self.binary, args)) ?? (-1, "smtl failed to start"))
+        XCTAssertEqual(status, 0, text)
+        return text
+    }
+
+    func tensors(_ out: String, _ name: String = "final") throws -> [String: SafeTensors.Tensor] {
+        try Checkpoint.load(out + "/checkpoints/" + name).tensors
+    }
+
+    /// Worst relative difference over tensors: max|a−b| / max|b| per tensor.
+    func worst(_ a: [String: SafeTensors.Tensor], _ b: [String: SafeTensors.Tensor]) -> Double {
+        XCTAssertEqual(Set(a.keys), Set(b.keys))
+        var w = 0.0
+        for (k, x) in a {
+            guard let y = b[k] else { continue }
+            let diff = zip(x.values, y.values).map { Double(abs($0 - $1)) }.max() ?? 0
+            let scale = y.values.map { Double(abs($0)) }.max() ?? 1
+            w = max(w, diff / max(scale, 1e-30))
+        }
+        return w
+    }
+
+    func children(of pid: Int32) throws -> [Int32] {
+        let (_, text) = try run("/usr/bin/env", ["pgrep", "-P", "\(pid)"])
+        return text.split(separator: "\n").compactMap { Int32($0) }
+    }
+
+    /// Waits until a checkpoint folder appears (the run is under way), at most `limit` seconds.
+    func waitFor(_ path: String, limit: Double = 60) {
+        let end = Date().addingTimeInterval(limit)
+        while !FileManager.default.fileExists(atPath: path) && Date() < end { usleep(50_000) }
+    }
+}
