@@ -5,7 +5,10 @@ import SMTL
 struct Bench: Subcommand {
     static let configuration = CommandConfiguration(
         abstract: "Time the training step (forward, backward, update) of each architecture, in tokens per second.",
-        discussion: "Synthetic token ids; build with `swift build -c release` and run with OPENBLAS_NUM_THREADS=1 for one-core figures.")
+        discussion:
+            "Synthetic token ids; build with `swift build -c release` and run with OPENBLAS_NUM_THREADS=1 "
+            + "for one-core figures."
+    )
 
     @Option(help: "Sequences per batch.") var batchSize = 16
     @Option(help: "Embedding width E.") var embedding = 100
@@ -14,15 +17,21 @@ struct Bench: Subcommand {
     @Option(help: "Memory row width W.") var memoryWidth = 20
     @Option(help: "Vocabulary size.") var vocabulary = 20_000
     @Option(help: "Seconds to time each case.") var seconds = 3.0
-    @Option(help: "Only these architectures, comma-separated (\(Architecture.allCases.map(\.rawValue).joined(separator: ", "))).",
-            transform: Bench.architectureList)
+    @Option(
+        help:
+            "Only these architectures, comma-separated (\(Bench.choices)).",
+        transform: Bench.architectureList)
     var architectures: [Architecture] = Architecture.allCases
     @Option(help: "Optimizer.") var optimizer = OptimizerSettings.Kind.adagrad
+
+    static let choices = Architecture.allCases.map(\.rawValue).joined(separator: ", ")
 
     static func architectureList(_ s: String) throws -> [Architecture] {
         try s.split(separator: ",").map { n in
             guard let a = Architecture(rawValue: String(n)) else {
-                throw ValidationError("unknown architecture '\(n)'; choose from \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ValidationError(
+                    "unknown architecture '\(n)'; choose from \(choices)"
+                )
             }
             return a
         }
@@ -30,15 +39,25 @@ struct Bench: Subcommand {
 
     func execute() throws {
         let (opt, archs) = (optimizer, architectures)
-        let dims = Dimensions(embedding: embedding, hidden: hidden, memoryRows: memoryRows, memoryWidth: memoryWidth, vocabulary: vocabulary)
+        let dims = Dimensions(
+            embedding: embedding, hidden: hidden, memoryRows: memoryRows, memoryWidth: memoryWidth,
+            vocabulary: vocabulary)
         let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset"
-        print("smtl bench: batch \(batchSize), E=\(embedding) d=\(hidden), memory \(memoryRows)x\(memoryWidth), vocabulary \(vocabulary), \(opt.rawValue), OPENBLAS_NUM_THREADS=\(threads)")
-        print(pad("model", 8) + " " + pad("length", 18) + " " + pad("steps", 8, left: true) + " " + pad("tokens", 10, left: true) + " " + pad("tokens/s", 12, left: true))
+        print(
+            "smtl bench: batch \(batchSize), E=\(embedding) d=\(hidden), memory \(memoryRows)x\(memoryWidth), "
+                + "vocabulary \(vocabulary), \(opt.rawValue), OPENBLAS_NUM_THREADS=\(threads)"
+        )
+        print(
+            pad("model", 8) + " " + pad("length", 18) + " " + pad("steps", 8, left: true) + " "
+                + pad("tokens", 10, left: true) + " " + pad("tokens/s", 12, left: true))
         for a in archs {
             for (label, range) in [("sentence", 10...30), ("document", 200...400)] {
-                let r = Benchmark.run(architecture: a, dims: dims, batchSize: batchSize, lengths: range, optimizer: opt, minSeconds: seconds)
-                print(pad(a.displayName, 8) + " " + pad("\(label) \(range.lowerBound)-\(range.upperBound)", 18)
-                    + String(format: " %8d %10d %12.0f", r.steps, r.tokens, r.tokensPerSecond))
+                let r = Benchmark.run(
+                    architecture: a, dims: dims, batchSize: batchSize, lengths: range, optimizer: opt,
+                    minSeconds: seconds)
+                print(
+                    pad(a.displayName, 8) + " " + pad("\(label) \(range.lowerBound)-\(range.upperBound)", 18)
+                        + String(format: " %8d %10d %12.0f", r.steps, r.tokens, r.tokensPerSecond))
                 fflush(stdout)
             }
         }

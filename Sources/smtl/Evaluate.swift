@@ -15,7 +15,9 @@ struct Evaluate: Subcommand {
         if let dataDir { loaded.config.dataDir = dataDir }
         if let task {
             guard loaded.config.tasks.contains(where: { $0.name == task }) else {
-                throw InputError(file: checkpoint, "no task \(task)", hint: "tasks: \(loaded.config.tasks.map(\.name).joined(separator: ", "))")
+                throw InputError(
+                    file: checkpoint, "no task \(task)",
+                    hint: "tasks: \(loaded.config.tasks.map(\.name).joined(separator: ", "))")
             }
         }
         let model = try Checkpoint.model(from: loaded)
@@ -30,6 +32,10 @@ struct Evaluate: Subcommand {
             accs.append(acc)
             print("  " + pad(t.name, 20) + String(format: " %6d examples  accuracy %6.2f%%", data.count, acc))
         }
-        if accs.count > 1 { print("  " + pad("mean", 20) + String(format: "                 accuracy %6.2f%%", accs.reduce(0, +) / Double(accs.count))) }
+        if accs.count > 1 {
+            print(
+                "  " + pad("mean", 20)
+                    + String(format: "                 accuracy %6.2f%%", accs.reduce(0, +) / Double(accs.count)))
+        }
     }
 }

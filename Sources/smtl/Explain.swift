@@ -15,12 +15,16 @@ struct Explain: Subcommand {
                            --sentence "it is a cookie-cutter movie , a cut-and-paste job ." --svg fig.svg
             """)
 
-    @Option(name: .customLong("checkpoint"), help: "Checkpoint folder (repeat to compare models).") var checkpoints: [String]
-    @Option(name: .customLong("label"), help: "Legend label of each checkpoint, in order (default: its architecture).") var labels: [String] = []
+    @Option(name: .customLong("checkpoint"), help: "Checkpoint folder (repeat to compare models).") var checkpoints:
+        [String]
+    @Option(name: .customLong("label"), help: "Legend label of each checkpoint, in order (default: its architecture).")
+    var labels: [String] = []
     @Option(help: "Task whose classifier to use (default: each checkpoint's first task).") var task: String?
     @Option(name: .customLong("sentence"), help: "A sentence (repeat for several).") var sentences: [String] = []
     @Option(help: "File of sentences, one a line.") var input: String?
-    @Option(name: .customLong("class"), help: "Label value whose probability the curves show (default: the largest, i.e. positive for SST-2).")
+    @Option(
+        name: .customLong("class"),
+        help: "Label value whose probability the curves show (default: the largest, i.e. positive for SST-2).")
     var classLabel: Int?
     @Option(help: "Name of that class in the figure (default: `label N`).") var className: String?
     @Option(help: "Write the figure to this SVG file.") var svg: String?
@@ -47,16 +51,22 @@ struct Explain: Subcommand {
             let model = try Checkpoint.model(from: loaded)
             let name = task ?? loaded.config.tasks[0].name
             guard let values = loaded.labels[name] else {
-                throw InputError(file: dir, "has no task '\(name)'", hint: "its tasks: \(loaded.config.tasks.map(\.name).joined(separator: ", "))")
+                throw InputError(
+                    file: dir, "has no task '\(name)'",
+                    hint: "its tasks: \(loaded.config.tasks.map(\.name).joined(separator: ", "))")
             }
             let wanted = classLabel ?? values.max()!
             guard let c = values.firstIndex(of: wanted) else {
-                throw InputError(file: dir, "task \(name) has no label \(wanted)", hint: "its labels: \(values.map(String.init).joined(separator: ", "))")
+                throw InputError(
+                    file: dir, "task \(name) has no label \(wanted)",
+                    hint: "its labels: \(values.map(String.init).joined(separator: ", "))")
             }
             className = "\(wanted)"
             let label = labels.isEmpty ? model.architecture.displayName : labels[k]
             for (i, s) in texts.enumerated() {
-                perSentence[i].append(try Explanation.make(model: model, loaded: loaded, task: name, sentence: s, classIndex: c, label: label))
+                perSentence[i].append(
+                    try Explanation.make(
+                        model: model, loaded: loaded, task: name, sentence: s, classIndex: c, label: label))
             }
         }
         for (i, models) in perSentence.enumerated() {

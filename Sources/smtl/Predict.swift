@@ -5,7 +5,8 @@ import SMTL
 struct Predict: Subcommand {
     static let configuration = CommandConfiguration(
         abstract: "Label texts with a checkpoint.",
-        discussion: "Reads one text a line from --input or stdin; prints `label<TAB>p(label 0) p(label 1) …` for each.")
+        discussion:
+            "Reads one text a line from --input or stdin; prints `label<TAB>p(label 0) p(label 1) …` for each.")
 
     @Option(help: "Checkpoint folder.") var checkpoint: String
     @Option(help: "Task whose classifier to use (default: the first).") var task: String?
@@ -16,10 +17,14 @@ struct Predict: Subcommand {
         let model = try Checkpoint.model(from: loaded)
         let name = task ?? loaded.config.tasks[0].name
         guard let m = model.taskIndex(name), let labels = loaded.labels[name] else {
-            throw InputError(file: checkpoint, "no task \(name)", hint: "tasks: \(loaded.config.tasks.map(\.name).joined(separator: ", "))")
+            throw InputError(
+                file: checkpoint, "no task \(name)",
+                hint: "tasks: \(loaded.config.tasks.map(\.name).joined(separator: ", "))")
         }
         let bytes: [UInt8]
-        if let input { bytes = try FileReader.bytes(input) } else {
+        if let input {
+            bytes = try FileReader.bytes(input)
+        } else {
             bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
         }
         let file = input ?? "<stdin>"
@@ -31,13 +36,17 @@ struct Predict: Subcommand {
             texts.append(s)
         }
         let ids = texts.map { loaded.vocabulary.encode($0, tokenizer: loaded.config.tokenizer) }
-        print("# task \(name); columns: label, then p(label) for labels \(labels.map(String.init).joined(separator: " "))")
+        print(
+            "# task \(name); columns: label, then p(label) for labels \(labels.map(String.init).joined(separator: " "))"
+        )
         let net = model.networks[m]
         for (i, seq) in ids.enumerated() {
             net.forward(Batch(sequences: [seq.isEmpty ? [Vocabulary.unknownID] : seq]))
             let p = net.probabilities(slot: 0)
             let best = p.indices.max { p[$0] < p[$1] }!
-            print("\(labels[best])\t" + p.map { String(format: "%.4f", $0) }.joined(separator: " ") + (texts[i].isEmpty ? "\t(empty text)" : ""))
+            print(
+                "\(labels[best])\t" + p.map { String(format: "%.4f", $0) }.joined(separator: " ")
+                    + (texts[i].isEmpty ? "\t(empty text)" : ""))
         }
     }
 }

@@ -51,8 +51,14 @@ struct Prepare: Subcommand {
         if has("train/neg") { written += try SMTL.Prepare.imdb(input: input, out: out) }
         if has("books.task.train") { written += try SMTL.Prepare.fduMTL(input: input, out: out) }
         if has("books/positive.review") { written += try SMTL.Prepare.blitzer(input: input, out: out) }
-        if written.isEmpty { throw InputError(file: input, "holds none of the original releases", hint: "run launch/fetch-data, or unpack the archives there") }
-        if let g = try? SourceText.find("glove.6B.50d.txt", under: input) { written += try SMTL.Prepare.glove(input: g, dataDir: out) }
+        if written.isEmpty {
+            throw InputError(
+                file: input, "holds none of the original releases",
+                hint: "run launch/fetch-data, or unpack the archives there")
+        }
+        if let g = try? SourceText.find("glove.6B.50d.txt", under: input) {
+            written += try SMTL.Prepare.glove(input: g, dataDir: out)
+        }
         return written
     }
 }

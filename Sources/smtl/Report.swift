@@ -19,7 +19,8 @@ struct Report: Subcommand {
     func execute() throws {
         let report = try StudyReport.load(folders)
         if report.runs.isEmpty {
-            throw InputError(file: folders.joined(separator: ", "), "holds no results.json", hint: "run launch/reproduce first")
+            throw InputError(
+                file: folders.joined(separator: ", "), "holds no results.json", hint: "run launch/reproduce first")
         }
         let md = report.markdown()
         if let markdown { try FileWriter.write(Data(md.utf8), to: markdown) } else { print(md, terminator: "") }

@@ -7,8 +7,10 @@ struct SMTLCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "smtl",
         abstract: "Memory-augmented multi-task text classification (Liu, Qiu & Huang, EMNLP 2016).",
-        subcommands: [Train.self, Evaluate.self, Predict.self, Explain.self, Report.self, Curves.self, Prepare.self,
-                      Bench.self, Init.self])
+        subcommands: [
+            Train.self, Evaluate.self, Predict.self, Explain.self, Report.self, Curves.self, Prepare.self,
+            Bench.self, Init.self,
+        ])
 }
 
 /// A subcommand whose errors are shown the way users should see them: a usage error
@@ -81,7 +83,8 @@ func checkSlurm(worldSize: Int) throws {
     let env = ProcessInfo.processInfo.environment
     guard let s = env["SLURM_NTASKS"], let n = Int(s), env["SLURM_JOB_ID"] != nil else { return }
     if n != worldSize {
-        throw InputError(file: "SLURM_NTASKS", "the job has \(n) Slurm tasks but MPI sees a world of \(worldSize)",
-                         hint: "launch with `srun --mpi=pmix smtl train …`, or with `mpirun smtl train …` inside the allocation")
+        throw InputError(
+            file: "SLURM_NTASKS", "the job has \(n) Slurm tasks but MPI sees a world of \(worldSize)",
+            hint: "launch with `srun --mpi=pmix smtl train …`, or with `mpirun smtl train …` inside the allocation")
     }
 }

@@ -17,7 +17,8 @@ struct Train: Subcommand {
     @Option(help: "Write one log file per rank and metrics.jsonl (rank 0) to this folder.") var logDir: String?
     @Option(help: "Embedding gradient exchange: the touched rows (sparse) or every row (dense).")
     var embeddingExchange = EmbeddingExchange.sparse
-    @Option(help: "Compare the replicas of the shared tensors every N steps (0: only at start).") var checkReplicasEvery = 100
+    @Option(help: "Compare the replicas of the shared tensors every N steps (0: only at start).")
+    var checkReplicasEvery = 100
 
     func execute() throws {
         let world = MPICommunicator.world()
@@ -51,8 +52,9 @@ struct Train: Subcommand {
 
     func newestCheckpoint(_ out: String) throws -> String {
         guard let last = Checkpoint.stepCheckpoints(in: out).last else {
-            throw InputError(file: (out as NSString).appendingPathComponent("checkpoints"), "no step checkpoint to resume from",
-                             hint: "train with --checkpoint-every N first")
+            throw InputError(
+                file: (out as NSString).appendingPathComponent("checkpoints"), "no step checkpoint to resume from",
+                hint: "train with --checkpoint-every N first")
         }
         return last
     }

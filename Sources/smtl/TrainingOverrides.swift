@@ -4,8 +4,9 @@ import SMTL
 /// The `train` options that override the run config, applied in one place.
 struct TrainingOverrides: ParsableArguments {
     @Option(help: "Override `architecture`.") var architecture: Architecture?
-    @Option(name: .customLong("task"),
-            help: "Train only this task of the config (repeat for several); single-task runs of a group config.")
+    @Option(
+        name: .customLong("task"),
+        help: "Train only this task of the config (repeat for several); single-task runs of a group config.")
     var onlyTasks: [String] = []
     @Option(help: "Override `name`.") var name: String?
     @Option(help: "Override `training.steps` (0: use epochs).") var steps: Int?
@@ -15,7 +16,12 @@ struct TrainingOverrides: ParsableArguments {
     @Option(help: "Override `training.learning_rate`.") var learningRate: Double?
     @Option(help: "Override `training.l2`.") var l2: Double?
     @Option(help: "Override `training.eval_every`.") var evalEvery: Int?
-    @Option(help: "Override `training.patience` (evaluations in a row without a new best dev accuracy of any task before stopping; 0: off).")
+    @Option(
+        help:
+            ArgumentHelp(
+                "Override `training.patience` (evaluations in a row without a new best dev accuracy of any task "
+                    + "before stopping; 0: off).")
+    )
     var patience: Int?
     @Option(help: "Override `training.checkpoint_every`.") var checkpointEvery: Int?
     @Option(help: "Override `training.keep_checkpoints`.") var keepCheckpoints: Int?
@@ -27,7 +33,8 @@ struct TrainingOverrides: ParsableArguments {
         if !onlyTasks.isEmpty {
             let known = c.tasks.map(\.name)
             for t in onlyTasks where !known.contains(t) {
-                throw ValidationError("--task \(t): the config \(configFile) has no such task; it has \(known.joined(separator: ", "))")
+                throw ValidationError(
+                    "--task \(t): the config \(configFile) has no such task; it has \(known.joined(separator: ", "))")
             }
             c.tasks = c.tasks.filter { onlyTasks.contains($0.name) }
         }

@@ -21,7 +21,8 @@ final class BadInputTests: XCTestCase {
 
     func testInvalidUTF8() {
         let dir = Paths.temporaryDirectory()
-        let f = writeFile(dir, "train.tsv", bytes: Array("1\tfine\n0\tbad ".utf8) + [0xFF, 0xFE] + Array(" bytes\n".utf8))
+        let f = writeFile(
+            dir, "train.tsv", bytes: Array("1\tfine\n0\tbad ".utf8) + [0xFF, 0xFE] + Array(" bytes\n".utf8))
         assertInputError([f + ":2", "UTF-8"]) { _ = try LabelledFile.read(f) }
     }
 
@@ -56,13 +57,15 @@ final class BadInputTests: XCTestCase {
 
     func testUnknownConfigKey() {
         let dir = Paths.temporaryDirectory()
-        let f = writeFile(dir, "c.json", #"{"tasks": [{"name": "a", "train": "a.tsv"}], "training": {"learning_rat": 0.1}}"#)
+        let f = writeFile(
+            dir, "c.json", #"{"tasks": [{"name": "a", "train": "a.tsv"}], "training": {"learning_rat": 0.1}}"#)
         assertInputError([f, "unknown key `training.learning_rat`", "learning_rate"]) { _ = try RunConfig.load(f) }
         let g = writeFile(dir, "d.json", #"{"tasks": [{"name": "a", "train": "a.tsv", "dve": "x"}]}"#)
         assertInputError([g, "unknown key `tasks[0].dve`"]) { _ = try RunConfig.load(g) }
         let h = writeFile(dir, "e.json", #"{"tasks": [{"name": "a", "train": "a.tsv"}], "architecture": "arc-3"}"#)
         assertInputError([h, "arc-3", "arc-ii"]) { _ = try RunConfig.load(h) }
-        let i = writeFile(dir, "f.json", #"{"tasks": [{"name": "a", "train": "a.tsv"}], "training": {"batch_size": true}}"#)
+        let i = writeFile(
+            dir, "f.json", #"{"tasks": [{"name": "a", "train": "a.tsv"}], "training": {"batch_size": true}}"#)
         assertInputError([i, "batch_size", "number"]) { _ = try RunConfig.load(i) }
         let j = writeFile(dir, "g.json", #"{"tasks": [ }"#)
         assertInputError([j, "not valid JSON"]) { _ = try RunConfig.load(j) }
@@ -77,8 +80,10 @@ final class BadInputTests: XCTestCase {
         c.dataDir = dir
         c.architecture = .arc2
         c.embeddingDim = 4; c.hiddenDim = 4; c.memoryRows = 2; c.memoryWidth = 2
-        c.tasks = [TaskConfig(name: "good", train: "good.tsv", dev: "good.tsv", test: "good.tsv"),
-                   TaskConfig(name: "bad", train: "bad.tsv", dev: "good.tsv", test: "good.tsv")]
+        c.tasks = [
+            TaskConfig(name: "good", train: "good.tsv", dev: "good.tsv", test: "good.tsv"),
+            TaskConfig(name: "bad", train: "bad.tsv", dev: "good.tsv", test: "good.tsv"),
+        ]
         let out = (dir as NSString).appendingPathComponent("out")
         assertInputError([bad + ":3", "task bad"]) { _ = try Trainer(config: c, outDir: out) }
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))

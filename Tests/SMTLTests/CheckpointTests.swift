@@ -11,8 +11,10 @@ final class CheckpointTests: XCTestCase {
         c.architecture = arch
         c.embeddingDim = 4; c.hiddenDim = 5; c.memoryRows = 3; c.memoryWidth = 2
         c.batchSize = 2
-        c.tasks = [TaskConfig(name: "a", train: "a.tsv", dev: "a.tsv", test: "a.tsv"),
-                   TaskConfig(name: "b", train: "b.tsv", dev: "b.tsv", test: "b.tsv")]
+        c.tasks = [
+            TaskConfig(name: "a", train: "a.tsv", dev: "a.tsv", test: "a.tsv"),
+            TaskConfig(name: "b", train: "b.tsv", dev: "b.tsv", test: "b.tsv"),
+        ]
         return try Trainer(config: c, outDir: dir + "/out")
     }
 
@@ -35,7 +37,8 @@ final class CheckpointTests: XCTestCase {
                     continue
                 a, b = e['data_offsets']
                 arr = np.frombuffer(raw[8 + n + a:8 + n + b], dtype='<f4').reshape(e['shape'])
-                out[name] = {'shape': list(arr.shape), 'sum': float(arr.astype(np.float64).sum()), 'first_bits': int(arr.view('<u4').flat[0])}
+                out[name] = {'shape': list(arr.shape), 'sum': float(arr.astype(np.float64).sum()),
+                             'first_bits': int(arr.view('<u4').flat[0])}
             print(json.dumps(out))
             """
         let py = writeFile(dir, "read.py", script)
@@ -49,11 +52,13 @@ final class CheckpointTests: XCTestCase {
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)
         let seen = try JSONSerialization.jsonObject(with: data) as! [String: [String: Any]]
-        let expected = ["embedding.weight", "global.memory0", "global.control.weight", "global.control.bias",
-                        "task.a.lstm.weight_ih", "task.a.lstm.weight_hh", "task.a.lstm.bias",
-                        "task.a.fusion.weight_f", "task.a.fusion.weight_r", "task.a.fusion.weight_c",
-                        "task.a.local.memory0", "task.a.local.control.weight", "task.a.local.control.bias",
-                        "task.a.classifier.weight", "task.a.classifier.bias"]
+        let expected = [
+            "embedding.weight", "global.memory0", "global.control.weight", "global.control.bias",
+            "task.a.lstm.weight_ih", "task.a.lstm.weight_hh", "task.a.lstm.bias",
+            "task.a.fusion.weight_f", "task.a.fusion.weight_r", "task.a.fusion.weight_c",
+            "task.a.local.memory0", "task.a.local.control.weight", "task.a.local.control.bias",
+            "task.a.classifier.weight", "task.a.classifier.bias",
+        ]
         for name in expected { XCTAssertNotNil(seen[name], name) }
         XCTAssertEqual(seen.count, expected.count + 11)  // task b has the same 11 task tensors
         XCTAssertEqual(seen["global.control.weight"]?["shape"] as? [Int], [6, 2])
@@ -77,7 +82,9 @@ final class CheckpointTests: XCTestCase {
         let loaded = try Checkpoint.load(ck)
         let m = try Checkpoint.model(from: loaded)
         for (a, b) in zip(t.model.parameterSets, m.parameterSets) {
-            XCTAssertEqual(Array(UnsafeBufferPointer(start: a.values, count: a.count)), Array(UnsafeBufferPointer(start: b.values, count: b.count)))
+            XCTAssertEqual(
+                Array(UnsafeBufferPointer(start: a.values, count: a.count)),
+                Array(UnsafeBufferPointer(start: b.values, count: b.count)))
         }
         XCTAssertEqual(loaded.vocabulary.words, t.corpus.vocabulary.words)
         XCTAssertEqual(loaded.labels, ["a": [0, 1], "b": [0, 1, 2]])
@@ -99,7 +106,9 @@ final class CheckpointTests: XCTestCase {
         let resumed = try Trainer(config: loaded.config, corpus: corpus, outDir: d2 + "/out", resume: loaded)
         for _ in 0..<4 { resumed.trainStep() }
         for (a, b) in zip(straight.model.parameterSets, resumed.model.parameterSets) {
-            XCTAssertEqual(Array(UnsafeBufferPointer(start: a.values, count: a.count)), Array(UnsafeBufferPointer(start: b.values, count: b.count)))
+            XCTAssertEqual(
+                Array(UnsafeBufferPointer(start: a.values, count: a.count)),
+                Array(UnsafeBufferPointer(start: b.values, count: b.count)))
         }
     }
 }

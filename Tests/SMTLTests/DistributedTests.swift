@@ -47,8 +47,12 @@ final class DistributedTests: MPITestCase {
         let dir = Paths.temporaryDirectory()
         let cfg = config(dir)
         let start = Date()
-        let (status, text) = try run(mpirun, ["-np", "2", "--oversubscribe", Self.binary, "train", "--config", cfg,
-                                              "--data-dir", dir + "/missing", "--out", dir + "/out"])
+        let (status, text) = try run(
+            mpirun,
+            [
+                "-np", "2", "--oversubscribe", Self.binary, "train", "--config", cfg,
+                "--data-dir", dir + "/missing", "--out", dir + "/out",
+            ])
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(text.contains("error on rank"), text)
         XCTAssertLessThan(Date().timeIntervalSince(start), 30)
@@ -60,8 +64,12 @@ final class DistributedTests: MPITestCase {
         let mpirun = try requireMPI()
         let dir = Paths.temporaryDirectory()
         let cfg = config(dir, steps: 100_000, extra: #", "checkpoint_every": 20, "keep_checkpoints": 2"#)
-        let (job, pipe) = try start(mpirun, ["-np", "2", "--oversubscribe", Self.binary, "train", "--config", cfg,
-                                             "--data-dir", Paths.sharedData, "--out", dir + "/out"])
+        let (job, pipe) = try start(
+            mpirun,
+            [
+                "-np", "2", "--oversubscribe", Self.binary, "train", "--config", cfg,
+                "--data-dir", Paths.sharedData, "--out", dir + "/out",
+            ])
         waitFor(dir + "/out/checkpoints/step-00000040")
         let ranks = try children(of: job.processIdentifier)
         XCTAssertEqual(ranks.count, 2, "rank processes of mpirun")
@@ -87,24 +95,33 @@ final class DistributedTests: MPITestCase {
         let mpirun = try requireMPI()
         let dir = Paths.temporaryDirectory()
         let cfg = config(dir, steps: 100_000, extra: #", "checkpoint_every": 20"#)
-        let (job, pipe) = try start(mpirun, ["-np", "2", "--oversubscribe", Self.binary, "train", "--config", cfg,
-                                             "--data-dir", Paths.sharedData, "--out", dir + "/out", "--log-dir", dir + "/logs"])
+        let (job, pipe) = try start(
+            mpirun,
+            [
+                "-np", "2", "--oversubscribe", Self.binary, "train", "--config", cfg,
+                "--data-dir", Paths.sharedData, "--out", dir + "/out", "--log-dir", dir + "/logs",
+            ])
         waitFor(dir + "/out/checkpoints/step-00000020")
         job.terminate()
         let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         job.waitUntilExit()
         XCTAssertTrue(text.contains("stopped on request at step"), text)
-        let names = try FileManager.default.contentsOfDirectory(atPath: dir + "/out/checkpoints").filter { $0.hasPrefix("step-") }.sorted()
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir + "/out/checkpoints").filter {
+            $0.hasPrefix("step-")
+        }.sorted()
         let last = try Checkpoint.load(dir + "/out/checkpoints/" + names.last!)
         XCTAssertGreaterThan(last.state.step, 20)
         // The stop checkpoint is written at the step the run reports stopping at (which may
         // also be a multiple of checkpoint_every by chance).
-        let stopped = text.components(separatedBy: "stopped on request at step ").dropFirst().first?.split(separator: " ").first.flatMap { Int($0) }
+        let stopped = text.components(separatedBy: "stopped on request at step ").dropFirst().first?.split(
+            separator: " "
+        ).first.flatMap { Int($0) }
         XCTAssertEqual(last.state.step, stopped, "the stop checkpoint is written at the stop step: \(text)")
         for f in ["rank-0.log", "rank-1.log", "metrics.jsonl"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/logs/" + f), f)
         }
-        let metrics = String(decoding: FileManager.default.contents(atPath: dir + "/logs/metrics.jsonl") ?? Data(), as: UTF8.self)
+        let metrics = String(
+            decoding: FileManager.default.contents(atPath: dir + "/logs/metrics.jsonl") ?? Data(), as: UTF8.self)
         XCTAssertTrue(metrics.contains(#""event":"stopped""#), metrics)
     }
 
@@ -113,8 +130,12 @@ final class DistributedTests: MPITestCase {
         _ = try requireMPI()
         let dir = Paths.temporaryDirectory()
         let cfg = config(dir)
-        let (status, text) = try run("/usr/bin/env", ["SLURM_JOB_ID=1", "SLURM_NTASKS=4", Self.binary, "train", "--config", cfg,
-                                                      "--data-dir", Paths.sharedData, "--out", dir + "/out"])
+        let (status, text) = try run(
+            "/usr/bin/env",
+            [
+                "SLURM_JOB_ID=1", "SLURM_NTASKS=4", Self.binary, "train", "--config", cfg,
+                "--data-dir", Paths.sharedData, "--out", dir + "/out",
+            ])
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(text.contains("srun --mpi=pmix"), text)
     }

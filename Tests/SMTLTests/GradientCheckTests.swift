@@ -36,8 +36,9 @@ final class GradientCheckTests: XCTestCase {
                     // Sixth-order central difference: truncation error O(h⁶), round-off ~1e-13.
                     let h = 1e-3
                     func at(_ v: Double) -> Double { set.values[i] = v; return loss() }
-                    let numeric = (at(w + 3 * h) - 9 * at(w + 2 * h) + 45 * at(w + h)
-                        - 45 * at(w - h) + 9 * at(w - 2 * h) - at(w - 3 * h)) / (60 * h)
+                    let numeric =
+                        (at(w + 3 * h) - 9 * at(w + 2 * h) + 45 * at(w + h)
+                            - 45 * at(w - h) + 9 * at(w - 2 * h) - at(w - 3 * h)) / (60 * h)
                     set.values[i] = w
                     let a = analytic[i]
                     let err = abs(a - numeric) / max(abs(a), abs(numeric), 1e-6)
@@ -45,10 +46,15 @@ final class GradientCheckTests: XCTestCase {
                     checked += 1
                 }
                 overall = max(overall, worst)
-                XCTAssertLessThanOrEqual(worst, 1e-6, "\(arch.rawValue) \(entry.name)[\(worstAt)] relative error \(worst)", file: file, line: line)
+                XCTAssertLessThanOrEqual(
+                    worst, 1e-6, "\(arch.rawValue) \(entry.name)[\(worstAt)] relative error \(worst)", file: file,
+                    line: line)
             }
         }
-        print("gradient check \(arch.rawValue) tasks=\(specs.count): \(checked) parameters, worst relative error \(overall)")
+        print(
+            "gradient check \(arch.rawValue) tasks=\(specs.count): \(checked) parameters, "
+                + "worst relative error \(overall)"
+        )
         // Every tensor of the layout was checked.
         XCTAssertEqual(checked, model.parameterSets.map(\.count).reduce(0, +))
     }
@@ -57,6 +63,10 @@ final class GradientCheckTests: XCTestCase {
     func testMELSTM() { check(.meLSTM, tasks: [TaskSpec(name: "a", classes: 3)]) }
     func testARCI() { check(.arc1, tasks: [TaskSpec(name: "a", classes: 3)]) }
     func testARCII() { check(.arc2, tasks: [TaskSpec(name: "a", classes: 2)]) }
-    func testARCIMultiTask() { check(.arc1, tasks: [TaskSpec(name: "a", classes: 3), TaskSpec(name: "b", classes: 2)]) }
-    func testARCIIMultiTask() { check(.arc2, tasks: [TaskSpec(name: "a", classes: 2), TaskSpec(name: "b", classes: 5)]) }
+    func testARCIMultiTask() {
+        check(.arc1, tasks: [TaskSpec(name: "a", classes: 3), TaskSpec(name: "b", classes: 2)])
+    }
+    func testARCIIMultiTask() {
+        check(.arc2, tasks: [TaskSpec(name: "a", classes: 2), TaskSpec(name: "b", classes: 5)])
+    }
 }

@@ -4,7 +4,8 @@ import XCTest
 
 /// The package root and the shared data folder beside it.
 enum Paths {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
     static var sharedData: String { (root as NSString).appendingPathComponent("../shared/data") }
 
     static func temporaryDirectory(_ name: String = #function) -> String {
@@ -32,13 +33,17 @@ func writeFile(_ dir: String, _ name: String, bytes: [UInt8]) -> String {
 }
 
 /// Asserts that `body` throws an InputError whose message contains every fragment.
-func assertInputError(_ fragments: [String], file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) {
+func assertInputError(
+    _ fragments: [String], file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void
+) {
     do {
         try body()
         XCTFail("expected an error containing \(fragments)", file: file, line: line)
     } catch let e as InputError {
         let text = e.description
-        for f in fragments { XCTAssertTrue(text.contains(f), "'\(text)' does not contain '\(f)'", file: file, line: line) }
+        for f in fragments {
+            XCTAssertTrue(text.contains(f), "'\(text)' does not contain '\(f)'", file: file, line: line)
+        }
     } catch {
         XCTFail("expected an InputError, got \(error)", file: file, line: line)
     }

@@ -107,10 +107,13 @@ final class InProcessDistributionTests: XCTestCase {
             }
         }
         let tasks = Self.specs.enumerated().map { m, spec in
-            TaskData(name: spec.name, labels: Array(0..<spec.classes), train: examples(20 + 6 * m, classes: spec.classes),
-                     dev: examples(8, classes: spec.classes), test: examples(8, classes: spec.classes))
+            TaskData(
+                name: spec.name, labels: Array(0..<spec.classes), train: examples(20 + 6 * m, classes: spec.classes),
+                dev: examples(8, classes: spec.classes), test: examples(8, classes: spec.classes))
         }
-        return Corpus(vocabulary: Vocabulary(words: [Vocabulary.unknownToken] + (1..<Self.dims.vocabulary).map { "w\($0)" }), tasks: tasks)
+        return Corpus(
+            vocabulary: Vocabulary(words: [Vocabulary.unknownToken] + (1..<Self.dims.vocabulary).map { "w\($0)" }),
+            tasks: tasks)
     }
 
     static func config() -> RunConfig {
@@ -148,8 +151,9 @@ final class InProcessDistributionTests: XCTestCase {
             print("threads: \(ranks) ranks against 1 process after 12 steps, worst relative difference \(worst)")
             XCTAssertLessThanOrEqual(worst, 1e-5, name)
         }
-        XCTAssertEqual(FileManager.default.contents(atPath: dir + "/four/checkpoints/final/model.safetensors"),
-                       FileManager.default.contents(atPath: dir + "/four-again/checkpoints/final/model.safetensors"))
+        XCTAssertEqual(
+            FileManager.default.contents(atPath: dir + "/four/checkpoints/final/model.safetensors"),
+            FileManager.default.contents(atPath: dir + "/four-again/checkpoints/final/model.safetensors"))
     }
 
     /// 6 ranks for 4 tasks (two tasks served by two ranks each): the checkpoint that rank 0 writes
@@ -158,15 +162,20 @@ final class InProcessDistributionTests: XCTestCase {
     func testCheckpointGatherTakesEachTaskFromItsLeadRank() throws {
         let dir = Paths.temporaryDirectory()
         let (corpus, config) = (Self.corpus(), Self.config())
-        let got = try ThreadCommunicator.run(ranks: 6) { c -> (lead: [String: [Float]], shared: [Float], tasks: [Int]) in
+        let got = try ThreadCommunicator.run(ranks: 6) {
+            c -> (lead: [String: [Float]], shared: [Float], tasks: [Int]) in
             let t = try Trainer(config: config, corpus: corpus, outDir: dir, resume: nil, communicator: c)
             // Tasks the rank does not run start from the seed's values, which the gather replaces.
             try t.run(observers: [])
             var lead: [String: [Float]] = [:]
             for m in t.hosted where t.placement.lead(of: m) == c.rank {
-                for e in t.model.taskParameters[m].layout.entries { lead[e.name] = t.model.taskParameters[m].array(e.name) }
+                for e in t.model.taskParameters[m].layout.entries {
+                    lead[e.name] = t.model.taskParameters[m].array(e.name)
+                }
             }
-            return (lead, Array(UnsafeBufferPointer(start: t.model.shared.values, count: t.model.shared.count)), t.hosted)
+            return (
+                lead, Array(UnsafeBufferPointer(start: t.model.shared.values, count: t.model.shared.count)), t.hosted
+            )
         }
         XCTAssertEqual(Set(got.map(\.tasks)).count, 4, "every task is placed")
         XCTAssertEqual(got.filter { $0.tasks.count == 1 }.count, 6)

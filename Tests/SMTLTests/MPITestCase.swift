@@ -12,7 +12,9 @@ class MPITestCase: XCTestCase {
     }
 
     func requireMPI() throws -> String {
-        guard FileManager.default.fileExists(atPath: Paths.sharedData + "/README.md") else { throw XCTSkip("no ../shared/data") }
+        guard FileManager.default.fileExists(atPath: Paths.sharedData + "/README.md") else {
+            throw XCTSkip("no ../shared/data")
+        }
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
             let p = "\(dir)/mpirun"
             if FileManager.default.isExecutableFile(atPath: p) { return p }
@@ -48,7 +50,9 @@ class MPITestCase: XCTestCase {
     }
 
     func config(_ dir: String, steps: Int = 20, extra: String = "") -> String {
-        writeFile(dir, "config.json", """
+        writeFile(
+            dir, "config.json",
+            """
             { "name": "tiny", "architecture": "arc-ii",
               "model": { "embedding_dim": 8, "hidden_dim": 8, "memory_rows": 4, "memory_width": 3 },
               "vocabulary": { "max_length": 20 },
@@ -57,17 +61,22 @@ class MPITestCase: XCTestCase {
               "tasks": [
                 { "name": "sst2", "train": "sst-2/dev.tsv", "test_size": 20, "dev_size": 20, "train_limit": 60 },
                 { "name": "subj", "train": "subj/all.tsv", "test_size": 20, "dev_size": 20, "train_limit": 60 },
-                { "name": "kitchen", "train": "fdu-mtl/kitchen_housewares/test.tsv", "test_size": 20, "dev_size": 20, "train_limit": 60 },
-                { "name": "books", "train": "fdu-mtl/books/test.tsv", "test_size": 20, "dev_size": 20, "train_limit": 40 }
+                { "name": "kitchen", "train": "fdu-mtl/kitchen_housewares/test.tsv",
+                  "test_size": 20, "dev_size": 20, "train_limit": 60 },
+                { "name": "books", "train": "fdu-mtl/books/test.tsv",
+                  "test_size": 20, "dev_size": 20, "train_limit": 40 }
               ] }
             """)
     }
 
     func train(_ mpirun: String?, ranks: Int, _ cfg: String, out: String, _ more: [String] = []) throws -> String {
         let args = ["train", "--config", cfg, "--data-dir", Paths.sharedData, "--out", out] + more
-        let (status, text) = mpirun.map { m in
-            (try? run(m, ["-np", "\(ranks)", "--oversubscribe", Self.binary] + args)) ?? (-1, "mpirun failed to start")
-        } ?? ((try? run(Self.binary, args)) ?? (-1, "smtl failed to start"))
+        let (status, text) =
+            mpirun.map { m in
+                (try? run(m, ["-np", "\(ranks)", "--oversubscribe", Self.binary] + args)) ?? (
+                    -1, "mpirun failed to start"
+                )
+            } ?? ((try? run(Self.binary, args)) ?? (-1, "smtl failed to start"))
         XCTAssertEqual(status, 0, text)
         return text
     }

@@ -69,8 +69,9 @@ final class ModelPropertyTests: XCTestCase {
     /// gradients; each task's own tensors get only its own gradient.
     func testSharedGradientIsSumOfTaskGradients() {
         for arch in [Architecture.arc1, .arc2] {
-            let model = Model<Double>(architecture: arch, dims: dims,
-                                      tasks: [TaskSpec(name: "a", classes: 2), TaskSpec(name: "b", classes: 4)])
+            let model = Model<Double>(
+                architecture: arch, dims: dims,
+                tasks: [TaskSpec(name: "a", classes: 2), TaskSpec(name: "b", classes: 4)])
             model.initialize(seed: 11)
             let ba = Batch(sequences: sequences([4, 2, 6], seed: 1), labels: [0, 1, 1])
             let bb = Batch(sequences: sequences([3, 5], seed: 2), labels: [3, 0])

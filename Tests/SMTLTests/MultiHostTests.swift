@@ -21,13 +21,17 @@ final class MultiHostTests: MPITestCase {
 
     func buildNetwork() throws {
         guard getuid() == 0 else { throw XCTSkip("network namespaces need root") }
-        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip") else {
+        guard
+            FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip")
+                || FileManager.default.isExecutableFile(atPath: "/sbin/ip")
+        else {
             throw XCTSkip("no `ip` (iproute2)")
         }
         try sh("ip link add \(bridge) type bridge && ip link set \(bridge) up")
         for (i, ns) in namespaces.enumerated() {
             let veth = "\(bridge)v\(i)"
-            try sh("""
+            try sh(
+                """
                 ip netns add \(ns) && ip link add \(veth) type veth peer name eth0 netns \(ns) && \
                 ip link set \(veth) master \(bridge) && ip link set \(veth) up && \
                 ip netns exec \(ns) ip addr add \(addresses[i])/24 dev eth0 && \
@@ -49,7 +53,9 @@ final class MultiHostTests: MPITestCase {
         defer { tearDown() }
         try buildNetwork()
         let dir = Paths.temporaryDirectory()
-        let agent = writeFile(dir, "ns-agent.sh", """
+        let agent = writeFile(
+            dir, "ns-agent.sh",
+            """
             #!/bin/sh
             # rsh agent: run the "remote" command in the namespace that owns the host address.
             while [ $# -gt 0 ]; do case "$1" in -*) shift ;; *) break ;; esac; done
@@ -64,15 +70,25 @@ final class MultiHostTests: MPITestCase {
         chmod(agent, 0o755)
         let hostfile = writeFile(dir, "hostfile", addresses.map { "\($0) slots=2" }.joined(separator: "\n") + "\n")
         let cfg = config(dir)
-        let net = ["--mca", "plm_rsh_agent", agent, "--mca", "btl", "tcp,self",
-                   "--mca", "btl_tcp_if_include", "10.77.0.0/24", "--mca", "oob_tcp_if_include", "10.77.0.0/24"]
+        let net = [
+            "--mca", "plm_rsh_agent", agent, "--mca", "btl", "tcp,self",
+            "--mca", "btl_tcp_if_include", "10.77.0.0/24", "--mca", "oob_tcp_if_include", "10.77.0.0/24",
+        ]
         // Where do the ranks run? One address each, alternating.
-        let (_, where_) = try run("/usr/sbin/ip", ["netns", "exec", namespaces[0], mpirun, "--hostfile", hostfile, "-np", "4",
-                                                   "--map-by", "node"] + net + ["/bin/sh", "-c", "ip -o -4 addr show eth0"])
+        let (_, where_) = try run(
+            "/usr/sbin/ip",
+            [
+                "netns", "exec", namespaces[0], mpirun, "--hostfile", hostfile, "-np", "4",
+                "--map-by", "node",
+            ] + net + ["/bin/sh", "-c", "ip -o -4 addr show eth0"])
         XCTAssertTrue(where_.contains(addresses[0]) && where_.contains(addresses[1]), where_)
-        let (status, text) = try run("/usr/sbin/ip", ["netns", "exec", namespaces[0], mpirun, "--hostfile", hostfile, "-np", "4",
-                                                      "--map-by", "node"] + net
-                                     + [Self.binary, "train", "--config", cfg, "--data-dir", Paths.sharedData, "--out", dir + "/cluster"])
+        let (status, text) = try run(
+            "/usr/sbin/ip",
+            [
+                "netns", "exec", namespaces[0], mpirun, "--hostfile", hostfile, "-np", "4",
+                "--map-by", "node",
+            ] + net
+                + [Self.binary, "train", "--config", cfg, "--data-dir", Paths.sharedData, "--out", dir + "/cluster"])
         XCTAssertEqual(status, 0, text)
         _ = try train(nil, ranks: 1, cfg, out: dir + "/one")
         let w = worst(try tensors(dir + "/cluster"), try tensors(dir + "/one"))

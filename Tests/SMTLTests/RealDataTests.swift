@@ -15,8 +15,10 @@ final class RealDataTests: XCTestCase {
 
     func testEveryDatasetFormatLoads() throws {
         let d = try dataDir()
-        let counts: [(String, Int)] = [("sst-1/train.tsv", 8544), ("sst-2/dev.tsv", 872), ("subj/all.tsv", 10000),
-                                       ("fdu-mtl/dvd/train.tsv", 1600), ("imdb/test.tsv.gz", 25000)]
+        let counts: [(String, Int)] = [
+            ("sst-1/train.tsv", 8544), ("sst-2/dev.tsv", 872), ("subj/all.tsv", 10000),
+            ("fdu-mtl/dvd/train.tsv", 1600), ("imdb/test.tsv.gz", 25000),
+        ]
         for (f, n) in counts {
             let rows = try LabelledFile.read(d + "/" + f)
             XCTAssertEqual(rows.count, n, f)
@@ -51,8 +53,11 @@ final class RealDataTests: XCTestCase {
         c.optimizer.kind = .adagrad
         c.optimizer.learningRate = 0.05
         c.epochs = 3
-        c.tasks = [TaskConfig(name: "sst2", train: "sst-2/train.tsv", dev: "sst-2/dev.tsv", test: "sst-2/test.tsv", trainLimit: 1500),
-                   TaskConfig(name: "subj", train: "subj/all.tsv", devSize: 500, testSize: 500, trainLimit: 1500)]
+        c.tasks = [
+            TaskConfig(
+                name: "sst2", train: "sst-2/train.tsv", dev: "sst-2/dev.tsv", test: "sst-2/test.tsv", trainLimit: 1500),
+            TaskConfig(name: "subj", train: "subj/all.tsv", devSize: 500, testSize: 500, trainLimit: 1500),
+        ]
         let out = Paths.temporaryDirectory()
         let t = try Trainer(config: c, outDir: out)
         XCTAssertGreaterThan(t.pretrainedRows, 5000)

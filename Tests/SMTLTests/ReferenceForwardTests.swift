@@ -56,7 +56,8 @@ struct ReferenceModel {
     func controlAndWrite(_ mem: inout Memory, _ prefix: String, _ u: [Double], _ alpha: [Double]) {
         let W = dims.memoryWidth
         let v = matvec(t(prefix + "control.weight"), u, t(prefix + "control.bias"))
-        let k = (0..<W).map { tanh(v[$0]) }, e = (0..<W).map { sigma(v[W + $0]) }, a = (0..<W).map { tanh(v[2 * W + $0]) }
+        let k = (0..<W).map { tanh(v[$0]) }, e = (0..<W).map { sigma(v[W + $0]) },
+            a = (0..<W).map { tanh(v[2 * W + $0]) }
         for r in 0..<mem.m.count {
             for j in 0..<W { mem.m[r][j] = mem.m[r][j] * (1 - alpha[r] * e[j]) + alpha[r] * a[j] }
         }
@@ -113,7 +114,9 @@ final class ReferenceForwardTests: XCTestCase {
     func testBatchedForwardMatchesReference() {
         let dims = Dimensions(embedding: 4, hidden: 5, memoryRows: 3, memoryWidth: 2, vocabulary: 9)
         for arch in Architecture.allCases {
-            let model = Model<Double>(architecture: arch, dims: dims, tasks: [TaskSpec(name: "a", classes: 3), TaskSpec(name: "b", classes: 2)])
+            let model = Model<Double>(
+                architecture: arch, dims: dims,
+                tasks: [TaskSpec(name: "a", classes: 3), TaskSpec(name: "b", classes: 2)])
             for set in model.parameterSets { set.initializeUniform(seed: 21, scale: 0.7) }
             var tensors: [String: [Double]] = [:]
             for set in model.parameterSets { for e in set.layout.entries { tensors[e.name] = set.array(e.name) } }
@@ -126,7 +129,9 @@ final class ReferenceForwardTests: XCTestCase {
                 for b in 0..<batch.size {
                     let expected = ref.probabilities(seqs[batch.source[b]])
                     let got = model.networks[m].probabilities(slot: b)
-                    for (x, y) in zip(got, expected) { XCTAssertEqual(x, y, accuracy: 1e-12, "\(arch.rawValue) task \(task)") }
+                    for (x, y) in zip(got, expected) {
+                        XCTAssertEqual(x, y, accuracy: 1e-12, "\(arch.rawValue) task \(task)")
+                    }
                     // Not a trivial agreement: the prediction is far from uniform.
                     XCTAssertGreaterThan(expected.max()! - expected.min()!, 1e-3)
                 }

@@ -10,16 +10,22 @@ final class StudyScriptTests: MPITestCase {
         let configs = (dir as NSString).appendingPathComponent("configs")
         try! FileManager.default.createDirectory(atPath: configs, withIntermediateDirectories: true)
         for model in ["lstm", "me-lstm", "arc-i", "arc-ii"] {
-            writeFile(configs, "product-\(model).json", """
+            writeFile(
+                configs, "product-\(model).json",
+                """
                 { "name": "product-\(model)", "architecture": "\(model)",
                   "model": { "embedding_dim": 6, "hidden_dim": 6, "memory_rows": 3, "memory_width": 2 },
                   "vocabulary": { "max_length": 20 },
                   "training": { "learning_rate": 0.1, "batch_size": 4, "steps": 6, "eval_every": 3, "patience": 5 },
                   "tasks": [
-                    { "name": "books", "train": "fdu-mtl/books/test.tsv", "test_size": 12, "dev_size": 12, "train_limit": 24 },
-                    { "name": "dvd", "train": "fdu-mtl/dvd/test.tsv", "test_size": 12, "dev_size": 12, "train_limit": 24 },
-                    { "name": "electronics", "train": "fdu-mtl/electronics/test.tsv", "test_size": 12, "dev_size": 12, "train_limit": 24 },
-                    { "name": "kitchen", "train": "fdu-mtl/kitchen_housewares/test.tsv", "test_size": 12, "dev_size": 12, "train_limit": 24 }
+                    { "name": "books", "train": "fdu-mtl/books/test.tsv",
+                      "test_size": 12, "dev_size": 12, "train_limit": 24 },
+                    { "name": "dvd", "train": "fdu-mtl/dvd/test.tsv",
+                      "test_size": 12, "dev_size": 12, "train_limit": 24 },
+                    { "name": "electronics", "train": "fdu-mtl/electronics/test.tsv",
+                      "test_size": 12, "dev_size": 12, "train_limit": 24 },
+                    { "name": "kitchen", "train": "fdu-mtl/kitchen_housewares/test.tsv",
+                      "test_size": 12, "dev_size": 12, "train_limit": 24 }
                   ] }
                 """)
         }
@@ -35,16 +41,23 @@ final class StudyScriptTests: MPITestCase {
         let dir = Paths.temporaryDirectory()
         let configs = tinyStudy(dir)
         let out = dir + "/study"
-        let common = ["--table", "4", "--model", "lstm,arc-i", "--seeds", "1 2", "--configs", configs, "--data", Paths.sharedData, "--out", out]
+        let common = [
+            "--table", "4", "--model", "lstm,arc-i", "--seeds", "1 2", "--configs", configs, "--data", Paths.sharedData,
+            "--out", out,
+        ]
         let (status, text) = try reproduce(common)
         XCTAssertEqual(status, 0, text)
         // One single-task run per task and seed, one multi-task run per seed.
         for seed in [1, 2] {
             for task in ["books", "dvd", "electronics", "kitchen"] {
-                XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/product/lstm-\(task)/seed-\(seed)/results.json"), text)
+                XCTAssertTrue(
+                    FileManager.default.fileExists(atPath: "\(out)/product/lstm-\(task)/seed-\(seed)/results.json"),
+                    text)
             }
-            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/product/arc-i/seed-\(seed)/results.json"), text)
-            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/product/arc-i/seed-\(seed)/logs/metrics.jsonl"))
+            XCTAssertTrue(
+                FileManager.default.fileExists(atPath: "\(out)/product/arc-i/seed-\(seed)/results.json"), text)
+            XCTAssertTrue(
+                FileManager.default.fileExists(atPath: "\(out)/product/arc-i/seed-\(seed)/logs/metrics.jsonl"))
         }
         let report = try StudyReport.load([out])
         XCTAssertEqual(report.runs.count, 10)
@@ -77,17 +90,26 @@ final class StudyScriptTests: MPITestCase {
         _ = try requireMPI()
         let dir = Paths.temporaryDirectory()
         let configs = tinyStudy(dir)
-        let (bad, text) = try run(Self.binary, ["train", "--config", configs + "/product-arc-i.json", "--data-dir", Paths.sharedData,
-                                                "--task", "toys", "--out", dir + "/x"])
+        let (bad, text) = try run(
+            Self.binary,
+            [
+                "train", "--config", configs + "/product-arc-i.json", "--data-dir", Paths.sharedData,
+                "--task", "toys", "--out", dir + "/x",
+            ])
         XCTAssertNotEqual(bad, 0)
         XCTAssertTrue(text.contains("--task toys") && text.contains("books, dvd, electronics, kitchen"), text)
-        let (badArch, text2) = try run(Self.binary, ["train", "--config", configs + "/product-arc-i.json", "--architecture", "gru"])
+        let (badArch, text2) = try run(
+            Self.binary, ["train", "--config", configs + "/product-arc-i.json", "--architecture", "gru"])
         XCTAssertNotEqual(badArch, 0)
         // The parser refuses it (a typed option) and lists the choices.
         XCTAssertTrue(text2.contains("'gru' is invalid for '--architecture"), text2)
         XCTAssertTrue(text2.contains("'arc-ii'"), text2)
-        let (ok, text3) = try run(Self.binary, ["train", "--config", configs + "/product-arc-i.json", "--data-dir", Paths.sharedData,
-                                                "--task", "dvd", "--architecture", "me-lstm", "--out", dir + "/one"])
+        let (ok, text3) = try run(
+            Self.binary,
+            [
+                "train", "--config", configs + "/product-arc-i.json", "--data-dir", Paths.sharedData,
+                "--task", "dvd", "--architecture", "me-lstm", "--out", dir + "/one",
+            ])
         XCTAssertEqual(ok, 0, text3)
         let loaded = try Checkpoint.load(dir + "/one/checkpoints/final")
         XCTAssertEqual(loaded.config.tasks.map(\.name), ["dvd"])
@@ -101,11 +123,15 @@ final class StudyScriptTests: MPITestCase {
         let dl = dir + "/downloads", out = dir + "/data"
         func put(_ rel: String, _ text: String) {
             let p = (dl as NSString).appendingPathComponent(rel)
-            try! FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try! FileManager.default.createDirectory(
+                atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
         }
         // Archives "downloaded" and already unpacked, as fetch-data leaves them.
-        for name in ["trainDevTestTrees_PTB.zip", "rotten_imdb.tar.gz", "aclImdb_v1.tar.gz", "fudan-mtl-dataset.tar.gz", "glove.6B.zip"] {
+        for name in [
+            "trainDevTestTrees_PTB.zip", "rotten_imdb.tar.gz", "aclImdb_v1.tar.gz", "fudan-mtl-dataset.tar.gz",
+            "glove.6B.zip",
+        ] {
             put(name, "x")
         }
         put("unpacked/trainDevTestTrees_PTB/trees/train.txt", "(3 (3 Good) (2 fun))\n(0 (0 Bad))\n")
@@ -121,24 +147,39 @@ final class StudyScriptTests: MPITestCase {
             put("unpacked/fudan-mtl-dataset/mtl-dataset/\(d).task.train", "1\tgood \(d)\n0\tawful \(d)\n")
             put("unpacked/fudan-mtl-dataset/mtl-dataset/\(d).task.test", "0\tbad\n")
         }
-        put("unpacked/glove.6B/glove.6B.50d.txt", "good " + Array(repeating: "0.5", count: 50).joined(separator: " ") + "\n")
-        let (status, text) = try run("/usr/bin/env", ["SMTL_BIN=\(Self.binary)", "bash", Paths.root + "/launch/fetch-data",
-                                                      "--out", out, "--downloads", dl, "--skip-download"])
+        put(
+            "unpacked/glove.6B/glove.6B.50d.txt",
+            "good " + Array(repeating: "0.5", count: 50).joined(separator: " ") + "\n")
+        let (status, text) = try run(
+            "/usr/bin/env",
+            [
+                "SMTL_BIN=\(Self.binary)", "bash", Paths.root + "/launch/fetch-data",
+                "--out", out, "--downloads", dl, "--skip-download",
+            ])
         XCTAssertEqual(status, 0, text)
-        for f in ["sst-1/train.tsv", "sst-2/test.tsv", "subj/all.tsv", "imdb/train.tsv.gz", "imdb/test.tsv.gz",
-                  "fdu-mtl/kitchen_housewares/train.tsv", "fdu-mtl/books/test.tsv", "embeddings/glove.6B.50d.restricted.txt.gz"] {
+        for f in [
+            "sst-1/train.tsv", "sst-2/test.tsv", "subj/all.tsv", "imdb/train.tsv.gz", "imdb/test.tsv.gz",
+            "fdu-mtl/kitchen_housewares/train.tsv", "fdu-mtl/books/test.tsv",
+            "embeddings/glove.6B.50d.restricted.txt.gz",
+        ] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + f), "\(f) missing: \(text)")
         }
         // The prepared folder trains: a config of the repository reads it.
         var c = try RunConfig.load(Paths.root + "/configs/study/product-lstm.json")
         c.dataDir = out
-        c.tasks = c.tasks.map { var t = $0; t.devSize = 0; t.devFraction = 0; return t }
+        c.tasks = c.tasks.map {
+            var t = $0; t.devSize = 0; t.devFraction = 0; return t
+        }
         let corpus = try Corpus.load(c)
         XCTAssertEqual(corpus.tasks.map { $0.train.count }, [2, 2, 2, 2])
         // Without the archives and with --skip-download, it says what is missing.
         try FileManager.default.removeItem(atPath: dl + "/glove.6B.zip")
-        let (missing, text2) = try run("/usr/bin/env", ["SMTL_BIN=\(Self.binary)", "bash", Paths.root + "/launch/fetch-data",
-                                                        "--out", out, "--downloads", dl, "--skip-download"])
+        let (missing, text2) = try run(
+            "/usr/bin/env",
+            [
+                "SMTL_BIN=\(Self.binary)", "bash", Paths.root + "/launch/fetch-data",
+                "--out", out, "--downloads", dl, "--skip-download",
+            ])
         XCTAssertNotEqual(missing, 0)
         XCTAssertTrue(text2.contains("glove.6B.zip is missing"), text2)
     }

@@ -6,7 +6,8 @@ import XCTest
 /// results files and their tables, training curves.
 final class StudyTests: XCTestCase {
     func config(_ dir: String, arch: Architecture = .arc1) -> RunConfig {
-        writeFile(dir, "a.tsv", "1\tgood movie\n0\tbad movie\n1\tfine film\n0\tawful film\n1\tgood fine\n0\tbad awful\n")
+        writeFile(
+            dir, "a.tsv", "1\tgood movie\n0\tbad movie\n1\tfine film\n0\tawful film\n1\tgood fine\n0\tbad awful\n")
         writeFile(dir, "b.tsv", "2\tred\n0\tgreen blue\n1\tblue\n2\tred red\n0\tgreen\n1\tblue blue\n")
         var c = RunConfig()
         c.dataDir = dir
@@ -14,8 +15,10 @@ final class StudyTests: XCTestCase {
         c.embeddingDim = 4; c.hiddenDim = 5; c.memoryRows = 3; c.memoryWidth = 2
         c.batchSize = 2
         c.optimizer.learningRate = 0.5
-        c.tasks = [TaskConfig(name: "a", train: "a.tsv", dev: "a.tsv", test: "a.tsv"),
-                   TaskConfig(name: "b", train: "b.tsv", dev: "b.tsv", test: "b.tsv")]
+        c.tasks = [
+            TaskConfig(name: "a", train: "a.tsv", dev: "a.tsv", test: "a.tsv"),
+            TaskConfig(name: "b", train: "b.tsv", dev: "b.tsv", test: "b.tsv"),
+        ]
         return c
     }
 
@@ -58,7 +61,9 @@ final class StudyTests: XCTestCase {
         try t.run(observers: [ResultsWriter(outDir: dir + "/out", command: ["smtl", "train"])])
         XCTAssertTrue(t.stoppedByPatience)
         XCTAssertEqual(t.step, 3 * t.stepsPerEpoch)
-        let results = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/out/results.json"))) as! [String: Any]
+        let results =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/out/results.json")))
+            as! [String: Any]
         XCTAssertEqual(results["stopped_by_patience"] as? Bool, true)
         XCTAssertEqual(results["steps"] as? Int, 3 * t.stepsPerEpoch)
         let a = (results["tasks"] as! [String: Any])["a"] as! [String: Any]
@@ -82,7 +87,9 @@ final class StudyTests: XCTestCase {
                 var tests = 0, evals = 0
                 func started(_ t: Trainer) {}
                 func stepped(_ t: Trainer, losses: [Float], tokensPerSecond: Double) {}
-                func evaluated(_ t: Trainer, _ r: EvaluationReport) { evals += r.tasks.count; tests += r.test.compactMap { $0 }.count }
+                func evaluated(_ t: Trainer, _ r: EvaluationReport) {
+                    evals += r.tasks.count; tests += r.test.compactMap { $0 }.count
+                }
                 func saved(_ t: Trainer, checkpoint: String) {}
                 func finished(_ t: Trainer) {}
             }
@@ -100,12 +107,15 @@ final class StudyTests: XCTestCase {
     func writeResults(_ dir: String, _ name: String, arch: String, seed: Int, tests: [String: Double]) {
         var tasks: [String: Any] = [:]
         for (t, v) in tests { tasks[t] = ["best_dev": v + 1, "test_at_best_dev": v, "best_step": 10] }
-        let d: [String: Any] = ["name": name, "architecture": arch, "seed": seed, "task_order": tests.keys.sorted(), "tasks": tasks,
-                                "steps": 100, "budget_steps": 200, "stopped_by_patience": true, "training_seconds": 65.0,
-                                "ranks": tests.count, "machine": "test machine"]
+        let d: [String: Any] = [
+            "name": name, "architecture": arch, "seed": seed, "task_order": tests.keys.sorted(), "tasks": tasks,
+            "steps": 100, "budget_steps": 200, "stopped_by_patience": true, "training_seconds": 65.0,
+            "ranks": tests.count, "machine": "test machine",
+        ]
         let sub = (dir as NSString).appendingPathComponent("\(name)/seed-\(seed)")
         try! FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: sub + "/results.json", contents: try! JSONSerialization.data(withJSONObject: d))
+        FileManager.default.createFile(
+            atPath: sub + "/results.json", contents: try! JSONSerialization.data(withJSONObject: d))
     }
 
     /// Cells are mean ± sample std over seeds; the group average is over seeds of per-seed means.
@@ -113,7 +123,9 @@ final class StudyTests: XCTestCase {
         let dir = Paths.temporaryDirectory()
         let product = ["books", "dvd", "electronics", "kitchen"]
         for (seed, base) in [(1, 80.0), (2, 82.0), (3, 84.0)] {
-            writeResults(dir, "arc2", arch: "arc-ii", seed: seed, tests: Dictionary(uniqueKeysWithValues: product.map { ($0, base) }))
+            writeResults(
+                dir, "arc2", arch: "arc-ii", seed: seed,
+                tests: Dictionary(uniqueKeysWithValues: product.map { ($0, base) }))
             for t in product { writeResults(dir, "lstm-\(t)", arch: "lstm", seed: seed, tests: [t: base - 2]) }
         }
         // A single-task ARC-II run is not a table cell.
@@ -128,7 +140,11 @@ final class StudyTests: XCTestCase {
         XCTAssertNil(r.cell(.arc1, "books"))
         XCTAssertNil(r.average(.arc2, Study.groups[0]))
         let md = r.markdown()
-        XCTAssertTrue(md.contains("| ARC-II (multi-task) | ours, 3 seeds | 82.0 ± 2.0 | 82.0 ± 2.0 | 82.0 ± 2.0 | 82.0 ± 2.0 | 82.0 ± 2.0 |"), md)
+        XCTAssertTrue(
+            md.contains(
+                "| ARC-II (multi-task) | ours, 3 seeds | 82.0 ± 2.0 | 82.0 ± 2.0 | 82.0 ± 2.0 | 82.0 ± 2.0 "
+                    + "| 82.0 ± 2.0 |"
+            ), md)
         XCTAssertTrue(md.contains("| | paper | 82.8 | 83.0 | 85.5 | 84.0 | 83.8 |"), md)
         XCTAssertTrue(md.contains("| | ours − paper | -0.8 | -1.0 | -3.5 | -2.0 | -1.8 |"), md)
         XCTAssertTrue(md.contains("| LSTM (single task) | ours, 3 seeds | 80.0 ± 2.0 |"), md)

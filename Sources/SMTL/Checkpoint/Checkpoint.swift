@@ -23,8 +23,10 @@ public enum Checkpoint {
         public var directory: String
     }
 
-    public static func write(to dir: String, model: Model<Float>, optimizer: Optimizer<Float>?, vocabulary: Vocabulary,
-                             labels: [String: [Int]], config: RunConfig, state: TrainingState) throws {
+    public static func write(
+        to dir: String, model: Model<Float>, optimizer: Optimizer<Float>?, vocabulary: Vocabulary,
+        labels: [String: [Int]], config: RunConfig, state: TrainingState
+    ) throws {
         let fm = FileManager.default
         let parent = (dir as NSString).deletingLastPathComponent
         try fm.createDirectory(atPath: parent.isEmpty ? "." : parent, withIntermediateDirectories: true)
@@ -34,27 +36,39 @@ public enum Checkpoint {
 
         var tensors: [SafeTensors.Tensor] = []
         for set in model.parameterSets {
-            for e in set.layout.entries { tensors.append(.init(name: e.name, shape: e.shape, values: set.array(e.name))) }
+            for e in set.layout.entries {
+                tensors.append(.init(name: e.name, shape: e.shape, values: set.array(e.name)))
+            }
         }
         let meta = ["format": "smtl-1", "architecture": model.architecture.rawValue, "step": "\(state.step)"]
         try put(SafeTensors.encode(tensors, metadata: meta), tmp, "model.safetensors")
         if let optimizer {
             var slots: [SafeTensors.Tensor] = []
-            let names = optimizer.settings.kind == .adam ? ["m", "v"] : optimizer.settings.kind == .adagrad ? ["sum_sq"] : []
+            let names =
+                optimizer.settings.kind == .adam ? ["m", "v"] : optimizer.settings.kind == .adagrad ? ["sum_sq"] : []
             for (k, set) in model.parameterSets.enumerated() {
                 for e in set.layout.entries {
                     for (s, slot) in names.enumerated() {
                         let p = (s == 0 ? optimizer.first[k] : optimizer.second[k]) + e.offset
-                        slots.append(.init(name: "optimizer.\(slot).\(e.name)", shape: e.shape,
-                                           values: Array(UnsafeBufferPointer(start: p, count: e.count))))
+                        slots.append(
+                            .init(
+                                name: "optimizer.\(slot).\(e.name)", shape: e.shape,
+                                values: Array(UnsafeBufferPointer(start: p, count: e.count))))
                     }
                 }
             }
-            try put(SafeTensors.encode(slots, metadata: ["kind": optimizer.settings.kind.rawValue,
-                                                          "steps": "\(optimizer.stepCount)"]), tmp, "optimizer.safetensors")
+            try put(
+                SafeTensors.encode(
+                    slots,
+                    metadata: [
+                        "kind": optimizer.settings.kind.rawValue,
+                        "steps": "\(optimizer.stepCount)",
+                    ]), tmp, "optimizer.safetensors")
         }
         try put(Data((vocabulary.words.joined(separator: "\n") + "\n").utf8), tmp, "vocab.txt")
-        try put(try JSONSerialization.data(withJSONObject: labels, options: [.prettyPrinted, .sortedKeys]), tmp, "labels.json")
+        try put(
+            try JSONSerialization.data(withJSONObject: labels, options: [.prettyPrinted, .sortedKeys]), tmp,
+            "labels.json")
         try put(config.jsonData(), tmp, "config.json")
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -96,32 +110,42 @@ public enum Checkpoint {
         func path(_ n: String) -> String { (dir as NSString).appendingPathComponent(n) }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-            throw InputError(file: dir, "checkpoint folder not found", hint: "pass a folder written by `smtl train` (e.g. runs/NAME/final)")
+            throw InputError(
+                file: dir, "checkpoint folder not found",
+                hint: "pass a folder written by `smtl train` (e.g. runs/NAME/final)")
         }
         let config = try RunConfig.load(path("config.json"))
         let vocab = try Vocabulary.load(path("vocab.txt"))
         let labelsData = try FileReader.bytes(path("labels.json"))
         guard let labels = (try? JSONSerialization.jsonObject(with: Data(labelsData))) as? [String: [Int]] else {
-            throw InputError(file: path("labels.json"), "is not a JSON object of label lists", hint: "the checkpoint is damaged")
+            throw InputError(
+                file: path("labels.json"), "is not a JSON object of label lists", hint: "the checkpoint is damaged")
         }
-        let model = try SafeTensors.decode(Data(try FileReader.bytes(path("model.safetensors"))), file: path("model.safetensors"))
+        let model = try SafeTensors.decode(
+            Data(try FileReader.bytes(path("model.safetensors"))), file: path("model.safetensors"))
         var opt: [String: SafeTensors.Tensor] = [:]
         var optSteps = 0
         if FileManager.default.fileExists(atPath: path("optimizer.safetensors")) {
-            let o = try SafeTensors.decode(Data(try FileReader.bytes(path("optimizer.safetensors"))), file: path("optimizer.safetensors"))
+            let o = try SafeTensors.decode(
+                Data(try FileReader.bytes(path("optimizer.safetensors"))), file: path("optimizer.safetensors"))
             opt = o.tensors
             optSteps = Int(o.metadata["steps"] ?? "0") ?? 0
         }
         var state = TrainingState()
         if FileManager.default.fileExists(atPath: path("state.json")) {
-            do { state = try JSONDecoder().decode(TrainingState.self, from: Data(try FileReader.bytes(path("state.json")))) } catch let e as InputError {
+            do {
+                state = try JSONDecoder().decode(
+                    TrainingState.self, from: Data(try FileReader.bytes(path("state.json"))))
+            } catch let e as InputError {
                 throw e
             } catch {
-                throw InputError(file: path("state.json"), "cannot be read (\(error))", hint: "the checkpoint is damaged")
+                throw InputError(
+                    file: path("state.json"), "cannot be read (\(error))", hint: "the checkpoint is damaged")
             }
         }
-        return Loaded(config: config, vocabulary: vocab, labels: labels, tensors: model.tensors, optimizer: opt,
-                      optimizerSteps: optSteps, state: state, directory: dir)
+        return Loaded(
+            config: config, vocabulary: vocab, labels: labels, tensors: model.tensors, optimizer: opt,
+            optimizerSteps: optSteps, state: state, directory: dir)
     }
 
     /// Builds the model a checkpoint describes and fills in every tensor, checking names and shapes.
@@ -129,8 +153,10 @@ public enum Checkpoint {
         let dims = c.config.dimensions(vocabulary: c.vocabulary.count)
         let specs = try c.config.tasks.map { t -> TaskSpec in
             guard let l = c.labels[t.name] else {
-                throw InputError(file: (c.directory as NSString).appendingPathComponent("labels.json"), "no labels for task \(t.name)",
-                                 hint: "the checkpoint is damaged")
+                throw InputError(
+                    file: (c.directory as NSString).appendingPathComponent("labels.json"),
+                    "no labels for task \(t.name)",
+                    hint: "the checkpoint is damaged")
             }
             return TaskSpec(name: t.name, classes: l.count)
         }
@@ -140,16 +166,21 @@ public enum Checkpoint {
         return model
     }
 
-    static func fill(_ model: Model<Float>, from tensors: [String: SafeTensors.Tensor], prefix: String, file: String,
-                     into pick: (ParameterSet<Float>, Int) -> UnsafeMutablePointer<Float> = { s, _ in s.values }) throws {
+    static func fill(
+        _ model: Model<Float>, from tensors: [String: SafeTensors.Tensor], prefix: String, file: String,
+        into pick: (ParameterSet<Float>, Int) -> UnsafeMutablePointer<Float> = { s, _ in s.values }
+    ) throws {
         for (k, set) in model.parameterSets.enumerated() {
             for e in set.layout.entries {
                 guard let t = tensors[prefix + e.name] else {
-                    throw InputError(file: file, "tensor \(prefix + e.name) is missing", hint: "the checkpoint is damaged or from another architecture")
+                    throw InputError(
+                        file: file, "tensor \(prefix + e.name) is missing",
+                        hint: "the checkpoint is damaged or from another architecture")
                 }
                 guard t.shape == e.shape else {
-                    throw InputError(file: file, "tensor \(prefix + e.name) has shape \(t.shape), expected \(e.shape)",
-                                     hint: "the checkpoint does not match its config")
+                    throw InputError(
+                        file: file, "tensor \(prefix + e.name) has shape \(t.shape), expected \(e.shape)",
+                        hint: "the checkpoint does not match its config")
                 }
                 let p = pick(set, k) + e.offset
                 for i in 0..<e.count { p[i] = t.values[i] }

@@ -21,7 +21,8 @@ public struct TrainingState: Codable, Equatable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case step, cursors, bestDev, testAtBestDev, bestStep, bestMeanDev, evaluationsWithoutImprovement, trainingSeconds
+        case step, cursors, bestDev, testAtBestDev, bestStep, bestMeanDev, evaluationsWithoutImprovement,
+            trainingSeconds
     }
 
     public init(from decoder: Decoder) throws {

@@ -8,23 +8,27 @@ struct ConfigKey<Root> {
     let write: (Root) -> Any?
 
     static func int(_ name: String, _ kp: WritableKeyPath<Root, Int>, min: Int = Int.min) -> ConfigKey {
-        ConfigKey(name: name, read: { s, r in r[keyPath: kp] = try s.int(name, r[keyPath: kp], min: min) },
-                  write: { $0[keyPath: kp] })
+        ConfigKey(
+            name: name, read: { s, r in r[keyPath: kp] = try s.int(name, r[keyPath: kp], min: min) },
+            write: { $0[keyPath: kp] })
     }
 
     static func seed(_ name: String, _ kp: WritableKeyPath<Root, UInt64>) -> ConfigKey {
-        ConfigKey(name: name, read: { s, r in r[keyPath: kp] = UInt64(try s.int(name, Int(r[keyPath: kp]), min: 0)) },
-                  write: { Int($0[keyPath: kp]) })
+        ConfigKey(
+            name: name, read: { s, r in r[keyPath: kp] = UInt64(try s.int(name, Int(r[keyPath: kp]), min: 0)) },
+            write: { Int($0[keyPath: kp]) })
     }
 
     static func number(_ name: String, _ kp: WritableKeyPath<Root, Double>) -> ConfigKey {
-        ConfigKey(name: name, read: { s, r in r[keyPath: kp] = try s.number(name, r[keyPath: kp]) },
-                  write: { $0[keyPath: kp] })
+        ConfigKey(
+            name: name, read: { s, r in r[keyPath: kp] = try s.number(name, r[keyPath: kp]) },
+            write: { $0[keyPath: kp] })
     }
 
     static func bool(_ name: String, _ kp: WritableKeyPath<Root, Bool>) -> ConfigKey {
-        ConfigKey(name: name, read: { s, r in r[keyPath: kp] = try s.bool(name, r[keyPath: kp]) },
-                  write: { $0[keyPath: kp] })
+        ConfigKey(
+            name: name, read: { s, r in r[keyPath: kp] = try s.bool(name, r[keyPath: kp]) },
+            write: { $0[keyPath: kp] })
     }
 
     /// A string that must be present (no default).
@@ -33,8 +37,9 @@ struct ConfigKey<Root> {
     }
 
     static func string(_ name: String, _ kp: WritableKeyPath<Root, String>) -> ConfigKey {
-        ConfigKey(name: name, read: { s, r in r[keyPath: kp] = try s.string(name, r[keyPath: kp]) },
-                  write: { $0[keyPath: kp] })
+        ConfigKey(
+            name: name, read: { s, r in r[keyPath: kp] = try s.string(name, r[keyPath: kp]) },
+            write: { $0[keyPath: kp] })
     }
 
     /// A string that may be left out (written only when set).
@@ -43,16 +48,21 @@ struct ConfigKey<Root> {
     }
 
     /// One of an enum's raw values; a wrong one is refused with the list of choices.
-    static func choice<E: RawRepresentable & CaseIterable>(_ name: String, _ kp: WritableKeyPath<Root, E>,
-                                                           where place: String) -> ConfigKey where E.RawValue == String {
-        ConfigKey(name: name, read: { s, r in
-            let raw = try s.string(name, r[keyPath: kp].rawValue)
-            guard let v = E(rawValue: raw) else {
-                throw InputError(file: s.file, "`\(place)` is '\(raw)'",
-                                 hint: "choose one of: \(E.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            r[keyPath: kp] = v
-        }, write: { $0[keyPath: kp].rawValue })
+    static func choice<E: RawRepresentable & CaseIterable>(
+        _ name: String, _ kp: WritableKeyPath<Root, E>,
+        where place: String
+    ) -> ConfigKey where E.RawValue == String {
+        ConfigKey(
+            name: name,
+            read: { s, r in
+                let raw = try s.string(name, r[keyPath: kp].rawValue)
+                guard let v = E(rawValue: raw) else {
+                    throw InputError(
+                        file: s.file, "`\(place)` is '\(raw)'",
+                        hint: "choose one of: \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                r[keyPath: kp] = v
+            }, write: { $0[keyPath: kp].rawValue })
     }
 }
 

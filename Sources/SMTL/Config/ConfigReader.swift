@@ -60,7 +60,9 @@ struct ConfigSection {
 
     mutating func bool(_ key: String, _ fallback: Bool) throws -> Bool {
         guard let v = value(key) else { return fallback }
-        guard isJSONBool(v), let b = v as? Bool else { throw InputError(file: file, "\(where_(key)) must be true or false") }
+        guard isJSONBool(v), let b = v as? Bool else {
+            throw InputError(file: file, "\(where_(key)) must be true or false")
+        }
         return b
     }
 
@@ -72,10 +74,14 @@ struct ConfigSection {
     }
 
     mutating func sections(_ key: String) throws -> [ConfigSection] {
-        guard let v = value(key) else { throw InputError(file: file, "missing key \(where_(key))", hint: "add it to the config") }
+        guard let v = value(key) else {
+            throw InputError(file: file, "missing key \(where_(key))", hint: "add it to the config")
+        }
         guard let a = v as? [Any] else { throw InputError(file: file, "\(where_(key)) must be a list") }
         return try a.enumerated().map { i, e in
-            guard let d = e as? [String: Any] else { throw InputError(file: file, "\(where_(key))[\(i)] must be an object") }
+            guard let d = e as? [String: Any] else {
+                throw InputError(file: file, "\(where_(key))[\(i)] must be an object")
+            }
             return ConfigSection(file: file, path: "\(path.isEmpty ? key : path + "." + key)[\(i)]", dict: d)
         }
     }

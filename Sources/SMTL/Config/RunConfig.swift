@@ -65,8 +65,9 @@ public struct RunConfig: Equatable, Sendable {
 
     /// The model's sizes for a vocabulary of `vocabulary` words.
     public func dimensions(vocabulary: Int) -> Dimensions {
-        Dimensions(embedding: embeddingDim, hidden: hiddenDim, memoryRows: memoryRows, memoryWidth: memoryWidth,
-                   vocabulary: vocabulary)
+        Dimensions(
+            embedding: embeddingDim, hidden: hiddenDim, memoryRows: memoryRows, memoryWidth: memoryWidth,
+            vocabulary: vocabulary)
     }
 
     public static func load(_ path: String) throws -> RunConfig {
@@ -75,7 +76,8 @@ public struct RunConfig: Equatable, Sendable {
         do { json = try JSONSerialization.jsonObject(with: Data(bytes)) } catch {
             let ns = error as NSError
             let detail = (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
-            throw InputError(file: path, "is not valid JSON (\(detail))", hint: "fix the syntax; see configs/ for examples")
+            throw InputError(
+                file: path, "is not valid JSON (\(detail))", hint: "fix the syntax; see configs/ for examples")
         }
         guard let dict = json as? [String: Any] else { throw InputError(file: path, "must hold one JSON object") }
         return try parse(ConfigSection(file: path, path: "", dict: dict))
@@ -159,8 +161,10 @@ public struct RunConfig: Equatable, Sendable {
         for var s in try r.sections("tasks") {
             var task = TaskConfig(name: "", train: "")
             try s.read(taskKeys, into: &task)
-            guard !task.name.isEmpty, task.name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
-                throw InputError(file: file, "task name '\(task.name)' is not allowed", hint: "use letters, digits, _ and - only")
+            guard !task.name.isEmpty, task.name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" })
+            else {
+                throw InputError(
+                    file: file, "task name '\(task.name)' is not allowed", hint: "use letters, digits, _ and - only")
             }
             try s.finish()
             c.tasks.append(task)
@@ -191,4 +195,3 @@ public struct RunConfig: Equatable, Sendable {
         path.hasPrefix("/") ? path : (dataDir as NSString).appendingPathComponent(path)
     }
 }
-

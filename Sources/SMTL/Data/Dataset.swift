@@ -18,28 +18,34 @@ public enum LabelledFile {
             let n = i + 1
             if line.isEmpty { continue }
             guard let tab = line.firstIndex(of: 0x09) else {
-                throw InputError(file: path, line: n, "no tab between label and text",
-                                 hint: "each line must be `<label>\\t<text>`", task: task)
+                throw InputError(
+                    file: path, line: n, "no tab between label and text",
+                    hint: "each line must be `<label>\\t<text>`", task: task)
             }
             let labelBytes = line[line.startIndex..<tab]
             guard !labelBytes.isEmpty, labelBytes.count <= 9, labelBytes.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                  let label = Int(String(decoding: labelBytes, as: UTF8.self))
+                let label = Int(String(decoding: labelBytes, as: UTF8.self))
             else {
                 let shown = String(decoding: labelBytes.prefix(40), as: UTF8.self)
-                throw InputError(file: path, line: n, "label '\(shown)' is not a non-negative integer",
-                                 hint: "each line must be `<label>\\t<text>` with an integer label", task: task)
+                throw InputError(
+                    file: path, line: n, "label '\(shown)' is not a non-negative integer",
+                    hint: "each line must be `<label>\\t<text>` with an integer label", task: task)
             }
             guard let text = String(validating: line[(tab + 1)...], as: UTF8.self) else {
-                throw InputError(file: path, line: n, "the text is not valid UTF-8",
-                                 hint: "convert the file to UTF-8 (e.g. `iconv -f cp1252 -t utf-8`)", task: task)
+                throw InputError(
+                    file: path, line: n, "the text is not valid UTF-8",
+                    hint: "convert the file to UTF-8 (e.g. `iconv -f cp1252 -t utf-8`)", task: task)
             }
             if text.split(whereSeparator: { $0 == " " || $0 == "\t" }).isEmpty {
-                throw InputError(file: path, line: n, "the text is empty", hint: "remove the line or give it text", task: task)
+                throw InputError(
+                    file: path, line: n, "the text is empty", hint: "remove the line or give it text", task: task)
             }
             out.append(LabelledText(label: label, text: text, line: n))
         }
         if out.isEmpty {
-            throw InputError(file: path, "the file holds no examples", hint: "point the config at a non-empty `label<TAB>text` file", task: task)
+            throw InputError(
+                file: path, "the file holds no examples", hint: "point the config at a non-empty `label<TAB>text` file",
+                task: task)
         }
         return out
     }
@@ -69,7 +75,8 @@ public struct Vocabulary: Sendable {
         var counts: [Substring: Int] = [:]
         for t in texts { for w in tokenizer.tokens(t) { counts[w, default: 0] += 1 } }
         let kept = counts.filter { $0.value >= max(minCount, 1) && $0.key != Substring(unknownToken) }
-            .sorted { a, b in a.value != b.value ? a.value > b.value : a.key.utf8.lexicographicallyPrecedes(b.key.utf8) }
+            .sorted { a, b in a.value != b.value ? a.value > b.value : a.key.utf8.lexicographicallyPrecedes(b.key.utf8)
+            }
         return Vocabulary(words: [unknownToken] + kept.map { String($0.key) })
     }
 
@@ -89,7 +96,9 @@ public struct Vocabulary: Sendable {
             words.append(w)
         }
         guard words.first == unknownToken else {
-            throw InputError(file: path, line: 1, "the first word must be \(unknownToken)", hint: "the vocabulary file is damaged or not one of ours")
+            throw InputError(
+                file: path, line: 1, "the first word must be \(unknownToken)",
+                hint: "the vocabulary file is damaged or not one of ours")
         }
         return Vocabulary(words: words)
     }

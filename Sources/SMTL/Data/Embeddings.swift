@@ -6,8 +6,10 @@ public enum PretrainedEmbeddings {
     /// returns how many rows were set. Rows not found keep their random initial values. The word is
     /// looked up as it stands in the vocabulary (which is lowercased when the tokenizer lowercases).
     @discardableResult
-    public static func load<S: Scalar>(_ path: String, vocabulary: Vocabulary, into table: UnsafeMutablePointer<S>,
-                                       dimension: Int) throws -> Int {
+    public static func load<S: Scalar>(
+        _ path: String, vocabulary: Vocabulary, into table: UnsafeMutablePointer<S>,
+        dimension: Int
+    ) throws -> Int {
         let bytes = try FileReader.bytes(path)
         var found = [Bool](repeating: false, count: vocabulary.count)
         var set = 0
@@ -15,7 +17,9 @@ public enum PretrainedEmbeddings {
         for (i, line) in FileReader.lines(bytes).enumerated() {
             if line.isEmpty { continue }
             guard let space = line.firstIndex(of: 0x20) else {
-                throw InputError(file: path, line: i + 1, "no vector after the word", hint: "expected GloVe text format: `word v1 … vN`")
+                throw InputError(
+                    file: path, line: i + 1, "no vector after the word",
+                    hint: "expected GloVe text format: `word v1 … vN`")
             }
             let word = String(decoding: line[line.startIndex..<space], as: UTF8.self)
             guard let id = vocabulary.index[word], !found[Int(id)] else {
@@ -32,8 +36,10 @@ public enum PretrainedEmbeddings {
                     if j > start {
                         guard n < dimension else { throw widthError(path, i + 1, dimension, more: true) }
                         guard let v = Double(String(decoding: line[start..<j], as: UTF8.self)) else {
-                            throw InputError(file: path, line: i + 1, "'\(String(decoding: line[start..<j], as: UTF8.self))' is not a number",
-                                             hint: "expected GloVe text format: `word v1 … vN`")
+                            throw InputError(
+                                file: path, line: i + 1,
+                                "'\(String(decoding: line[start..<j], as: UTF8.self))' is not a number",
+                                hint: "expected GloVe text format: `word v1 … vN`")
                         }
                         values[n] = S(v)
                         n += 1
@@ -67,9 +73,15 @@ public enum PretrainedEmbeddings {
         if n != dimension { throw widthError(path, 1, dimension, count: n) }
     }
 
-    static func widthError(_ path: String, _ line: Int, _ dimension: Int, count: Int? = nil, more: Bool = false) -> InputError {
+    static func widthError(
+        _ path: String, _ line: Int, _ dimension: Int, count: Int? = nil, more: Bool = false
+    ) -> InputError {
         let has = count.map { "\($0)" } ?? "more than \(dimension)"
-        return InputError(file: path, line: line, "vector has \(has) values but the model's embedding_dim is \(dimension)",
-                          hint: "set `model.embedding_dim` to the vectors' width (GloVe 6B 50d: 50), or use vectors of width \(dimension)")
+        return InputError(
+            file: path, line: line, "vector has \(has) values but the model's embedding_dim is \(dimension)",
+            hint:
+                "set `model.embedding_dim` to the vectors' width (GloVe 6B 50d: 50), "
+                + "or use vectors of width \(dimension)"
+        )
     }
 }

@@ -6,7 +6,9 @@ public enum FileReader {
     public static func bytes(_ path: String) throws -> [UInt8] {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw InputError(file: path, "file not found", hint: "check the path (relative paths start at the data folder, see `data_dir`)")
+            throw InputError(
+                file: path, "file not found",
+                hint: "check the path (relative paths start at the data folder, see `data_dir`)")
         }
         if isDir.boolValue { throw InputError(file: path, "is a folder, not a file") }
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -28,14 +30,17 @@ public enum FileReader {
             if n < 0 {
                 var code: Int32 = 0
                 let msg = gzerror(f, &code).map { String(cString: $0) } ?? "unknown error"
-                throw InputError(file: path, "corrupt gzip data (\(msg))", hint: "the file is truncated or damaged; fetch it again")
+                throw InputError(
+                    file: path, "corrupt gzip data (\(msg))", hint: "the file is truncated or damaged; fetch it again")
             }
             if n == 0 {
                 // End of data: zlib reports a truncated stream only through gzerror.
                 var code: Int32 = 0
                 let msg = gzerror(f, &code).map { String(cString: $0) } ?? ""
                 if code != Z_OK && code != Z_STREAM_END {
-                    throw InputError(file: path, "corrupt or truncated gzip data (\(msg))", hint: "the file is truncated or damaged; fetch it again")
+                    throw InputError(
+                        file: path, "corrupt or truncated gzip data (\(msg))",
+                        hint: "the file is truncated or damaged; fetch it again")
                 }
                 break
             }
@@ -65,7 +70,8 @@ public enum FileWriter {
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         guard FileManager.default.createFile(atPath: path, contents: data) else {
-            throw InputError(file: path, "cannot be written", hint: "check the folder is writable and the disk has space")
+            throw InputError(
+                file: path, "cannot be written", hint: "check the folder is writable and the disk has space")
         }
     }
 }

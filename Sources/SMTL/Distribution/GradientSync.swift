@@ -37,7 +37,8 @@ public final class GradientSync<S: Scalar> {
         self.model = model
         self.world = world
         let placement = placement ?? Placement(taskTokens: model.tasks.map { _ in 1 }, ranks: world.size)
-        precondition(placement.ranks == world.size, "a placement for \(placement.ranks) ranks in a world of \(world.size)")
+        precondition(
+            placement.ranks == world.size, "a placement for \(placement.ranks) ranks in a world of \(world.size)")
         self.placement = placement
         hosted = placement.tasksOfRank[world.rank]
         let served = placement.ranksOfTask[hosted[0]]

@@ -26,7 +26,8 @@ public struct Placement: Equatable, Sendable {
             var count = [Int](repeating: 1, count: t)
             for _ in 0..<(ranks - t) {
                 var best = 0
-                for m in 1..<t where Double(taskTokens[m]) / Double(count[m]) > Double(taskTokens[best]) / Double(count[best]) {
+                for m in 1..<t
+                where Double(taskTokens[m]) / Double(count[m]) > Double(taskTokens[best]) / Double(count[best]) {
                     best = m
                 }
                 count[best] += 1

@@ -110,7 +110,9 @@ public final class ThreadCommunicator: Communicator {
         let members = (0..<size).filter { world.colors[$0].color == color }
             .sorted { (world.colors[$0].key, $0) < (world.colors[$1].key, $1) }
         // The first member makes the new world; the others pick it up after the barrier.
-        if members.first == rank { world.condition.lock(); world.children[color] = World(size: members.count); world.condition.unlock() }
+        if members.first == rank {
+            world.condition.lock(); world.children[color] = World(size: members.count); world.condition.unlock()
+        }
         world.barrier()
         world.condition.lock()
         let child = world.children[color]!

@@ -168,13 +168,17 @@ final class MemoryBlock<S: Scalar> {
 
     /// Reads M_{t−1} (`afterWrite == false`) or M_t (`true`, ARC-II's local read (17); M_t is
     /// where `write` put it: the slot's row of step t+1, or the slot's final state).
-    func read(row0: Int, count n: Int, afterWrite: Bool, nextRow0: Int = 0, nextCount: Int = 0,
-              into out: UnsafeMutablePointer<S>, stride ld: Int) {
+    func read(
+        row0: Int, count n: Int, afterWrite: Bool, nextRow0: Int = 0, nextCount: Int = 0,
+        into out: UnsafeMutablePointer<S>, stride ld: Int
+    ) {
         let (K, W) = (rows, width)
         let kw = K * W
         for b in 0..<n {
             let row = row0 + b
-            let m = !afterWrite ? memoryPrev.pointer + row * kw
+            let m =
+                !afterWrite
+                ? memoryPrev.pointer + row * kw
                 : b < nextCount ? memoryPrev.pointer + (nextRow0 + b) * kw : memory.pointer + b * kw
             S.gemv(true, K, W, 1, m, W, alpha.pointer + row * K, 0, out + b * ld)
         }
@@ -234,8 +238,9 @@ final class MemoryBlock<S: Scalar> {
     /// ∂u (+)= dV · weight, for the step's rows; dV is the pre-activation gradient.
     func controlBackward(row0: Int, count n: Int, dInput: UnsafeMutablePointer<S>, stride ld: Int, accumulate: Bool) {
         let w3 = 3 * width
-        S.gemm(false, false, n, inputWidth, w3, 1, dControl.pointer + row0 * w3, w3, weight, inputWidth,
-               accumulate ? 1 : 0, dInput, ld)
+        S.gemm(
+            false, false, n, inputWidth, w3, 1, dControl.pointer + row0 * w3, w3, weight, inputWidth,
+            accumulate ? 1 : 0, dInput, ld)
     }
 
     // MARK: write (9): M_t = M_{t−1} ⊙ (1 − α eᵀ) + α aᵀ; the key k_t is kept for step t+1

@@ -19,15 +19,18 @@ enum MemoryPath<S: Scalar> {
     case stacked(StackedMemoryPath<S>)
 
     /// The path of an architecture, with its blocks over the task's and the shared tensors.
-    static func make(_ architecture: Architecture, dims: Dimensions, task: ParameterSet<S>, taskPrefix: String,
-                     shared: ParameterSet<S>, sharedGrads: UnsafeMutablePointer<S>) -> MemoryPath<S> {
+    static func make(
+        _ architecture: Architecture, dims: Dimensions, task: ParameterSet<S>, taskPrefix: String,
+        shared: ParameterSet<S>, sharedGrads: UnsafeMutablePointer<S>
+    ) -> MemoryPath<S> {
         let (d, k, w) = (dims.hidden, dims.memoryRows, dims.memoryWidth)
         func local() -> MemoryBlock<S> {
             MemoryBlock(set: task, grads: task.grads, prefix: taskPrefix + "local.", rows: k, width: w, inputWidth: d)
         }
         func global() -> MemoryBlock<S> {
-            MemoryBlock(set: shared, grads: sharedGrads, prefix: "global.", rows: k, width: w,
-                        inputWidth: architecture.globalControllerWidth(dims))
+            MemoryBlock(
+                set: shared, grads: sharedGrads, prefix: "global.", rows: k, width: w,
+                inputWidth: architecture.globalControllerWidth(dims))
         }
         switch architecture {
         case .lstm: return .none
@@ -164,8 +167,9 @@ final class StackedMemoryPath<S: Scalar> {
         local.address(row0: s.row0, count: s.count)
         local.controlForward(row0: s.row0, count: s.count, input: hidden + s.row0 * d, stride: d)
         local.write(row0: s.row0, count: s.count, nextRow0: s.nextRow0, nextCount: s.nextCount)
-        local.read(row0: s.row0, count: s.count, afterWrite: true, nextRow0: s.nextRow0, nextCount: s.nextCount,
-                   into: rl, stride: w)
+        local.read(
+            row0: s.row0, count: s.count, afterWrite: true, nextRow0: s.nextRow0, nextCount: s.nextCount,
+            into: rl, stride: w)
         global.controlForward(row0: s.row0, count: s.count, input: rl, stride: w)
         global.write(row0: s.row0, count: s.count, nextRow0: s.nextRow0, nextCount: s.nextCount)
     }

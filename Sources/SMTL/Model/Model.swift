@@ -40,8 +40,9 @@ public final class Model<S: Scalar> {
         self.touched = touched
         taskSharedGrads = grads
         networks = zip(zip(tasks, taskParameters), grads).map { st, g in
-            Network(architecture: architecture, dims: dims, taskName: st.0.name, classes: st.0.classes,
-                    shared: shared, sharedGrads: g, task: st.1, touched: touched)
+            Network(
+                architecture: architecture, dims: dims, taskName: st.0.name, classes: st.0.classes,
+                shared: shared, sharedGrads: g, task: st.1, touched: touched)
         }
     }
 

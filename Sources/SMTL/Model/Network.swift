@@ -53,10 +53,11 @@ public final class Network<S: Scalar> {
 
     /// `sharedGrads` is this task's private gradient buffer for the shared tensors (laid out like
     /// `shared`); the gradient sync sums the tasks' buffers in a fixed order.
-    public init(architecture: Architecture, dims: Dimensions, taskName: String, classes: Int,
-                shared: ParameterSet<S>, sharedGrads: UnsafeMutablePointer<S>, task: ParameterSet<S>,
-                touched: SparseRows)
-    {
+    public init(
+        architecture: Architecture, dims: Dimensions, taskName: String, classes: Int,
+        shared: ParameterSet<S>, sharedGrads: UnsafeMutablePointer<S>, task: ParameterSet<S>,
+        touched: SparseRows
+    ) {
         self.architecture = architecture
         self.dims = dims
         self.classes = classes
@@ -77,8 +78,9 @@ public final class Network<S: Scalar> {
         }
         classifierW = task.value(p + "classifier.weight"); gradClassifierW = task.grad(p + "classifier.weight")
         classifierB = task.value(p + "classifier.bias"); gradClassifierB = task.grad(p + "classifier.bias")
-        memory = MemoryPath.make(architecture, dims: dims, task: task, taskPrefix: p, shared: shared,
-                                 sharedGrads: sharedGrads)
+        memory = MemoryPath.make(
+            architecture, dims: dims, task: task, taskPrefix: p, shared: shared,
+            sharedGrads: sharedGrads)
     }
 
     func reserve(tokens n: Int, slots b: Int) {

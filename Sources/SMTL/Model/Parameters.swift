@@ -37,7 +37,9 @@ public struct ParameterLayout: Sendable {
 
     /// One task's tensors. `fusion.weight_f` and `fusion.weight_r` are adjacent, so together they
     /// form one [2d, W] matrix and one BLAS call computes both products.
-    public static func task(_ name: String, _ arch: Architecture, _ dims: Dimensions, classes: Int)
+    public static func task(
+        _ name: String, _ arch: Architecture, _ dims: Dimensions, classes: Int
+    )
         -> ParameterLayout
     {
         let (e, d, k, w) = (dims.embedding, dims.hidden, dims.memoryRows, dims.memoryWidth)

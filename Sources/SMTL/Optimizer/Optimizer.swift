@@ -53,15 +53,17 @@ public final class Optimizer<S: Scalar> {
                     update(set: k, values: set.values, grads: set.grads, range: lo..<(lo + e), l2: 0)
                 }
             }
-            update(set: k, values: set.values, grads: set.grads, range: denseStart..<set.count,
-                   l2: S(settings.l2))
+            update(
+                set: k, values: set.values, grads: set.grads, range: denseStart..<set.count,
+                l2: S(settings.l2))
         }
     }
 
     @inline(__always)
-    func update(set k: Int, values: UnsafeMutablePointer<S>, grads: UnsafeMutablePointer<S>,
-                range: Range<Int>, l2: S)
-    {
+    func update(
+        set k: Int, values: UnsafeMutablePointer<S>, grads: UnsafeMutablePointer<S>,
+        range: Range<Int>, l2: S
+    ) {
         let lo = range.lowerBound, n = range.count
         let w = values + lo, g = grads + lo
         let lr = S(settings.learningRate)
@@ -73,8 +75,9 @@ public final class Optimizer<S: Scalar> {
         case .adam:
             let c1 = 1 - S(Foundation.pow(settings.beta1, Double(stepCount)))
             let c2 = 1 - S(Foundation.pow(settings.beta2, Double(stepCount)))
-            Self.adam(w, g, first[k] + lo, second[k] + lo, n, lr, l2, S(settings.beta1), S(settings.beta2),
-                      S(settings.adamEpsilon), c1, c2)
+            Self.adam(
+                w, g, first[k] + lo, second[k] + lo, n, lr, l2, S(settings.beta1), S(settings.beta2),
+                S(settings.adamEpsilon), c1, c2)
         }
     }
 
@@ -83,8 +86,10 @@ public final class Optimizer<S: Scalar> {
     }
 
     /// G ← G + g², w ← w − lr · g / (√G + 1e−10).
-    static func adagrad(_ w: UnsafeMutablePointer<S>, _ g: UnsafeMutablePointer<S>, _ G: UnsafeMutablePointer<S>,
-                        _ n: Int, _ lr: S, _ l2: S) {
+    static func adagrad(
+        _ w: UnsafeMutablePointer<S>, _ g: UnsafeMutablePointer<S>, _ G: UnsafeMutablePointer<S>,
+        _ n: Int, _ lr: S, _ l2: S
+    ) {
         let eps = S(1e-10)
         for i in 0..<n {
             let gi = g[i] + l2 * w[i]
@@ -94,9 +99,11 @@ public final class Optimizer<S: Scalar> {
         }
     }
 
-    static func adam(_ w: UnsafeMutablePointer<S>, _ g: UnsafeMutablePointer<S>, _ m: UnsafeMutablePointer<S>,
-                     _ v: UnsafeMutablePointer<S>, _ n: Int, _ lr: S, _ l2: S, _ b1: S, _ b2: S, _ eps: S,
-                     _ c1: S, _ c2: S) {
+    static func adam(
+        _ w: UnsafeMutablePointer<S>, _ g: UnsafeMutablePointer<S>, _ m: UnsafeMutablePointer<S>,
+        _ v: UnsafeMutablePointer<S>, _ n: Int, _ lr: S, _ l2: S, _ b1: S, _ b2: S, _ eps: S,
+        _ c1: S, _ c2: S
+    ) {
         for i in 0..<n {
             let gi = g[i] + l2 * w[i]
             let mi = b1 * m[i] + (1 - b1) * gi

@@ -18,25 +18,31 @@ public struct Explanation: Sendable {
 
     /// Runs one sentence through task `task` of a checkpoint's model. `classIndex` is the
     /// class whose probability the curve shows.
-    public static func make(model: Model<Float>, loaded: Checkpoint.Loaded, task: String, sentence: String,
-                            classIndex: Int, label: String) throws -> Explanation {
+    public static func make(
+        model: Model<Float>, loaded: Checkpoint.Loaded, task: String, sentence: String,
+        classIndex: Int, label: String
+    ) throws -> Explanation {
         guard let m = model.taskIndex(task), let labels = loaded.labels[task] else {
-            throw InputError(file: loaded.directory, "has no task '\(task)'",
-                             hint: "its tasks: \(loaded.config.tasks.map(\.name).joined(separator: ", "))")
+            throw InputError(
+                file: loaded.directory, "has no task '\(task)'",
+                hint: "its tasks: \(loaded.config.tasks.map(\.name).joined(separator: ", "))")
         }
         let tok = loaded.config.tokenizer
         let words = tok.tokens(sentence).map(String.init)
-        guard !words.isEmpty else { throw InputError(file: "<sentence>", "is empty", hint: "give a sentence with at least one word") }
+        guard !words.isEmpty else {
+            throw InputError(file: "<sentence>", "is empty", hint: "give a sentence with at least one word")
+        }
         let ids = loaded.vocabulary.encode(sentence, tokenizer: tok)
         let net = model.networks[m]
         let batch = Batch(sequences: [ids])
         net.forward(batch)
         let p = net.probabilities(slot: 0).map(Double.init)
         let best = p.indices.max { p[$0] < p[$1] }!
-        return Explanation(model: label, words: words, known: ids.map { $0 != Vocabulary.unknownID },
-                           curve: net.prefixProbabilities(slot: 0, in: batch).map { Double($0[classIndex]) },
-                           gates: net.fusionGates(slot: 0, in: batch).map { $0.map(Double.init) },
-                           predicted: labels[best], confidence: p[best])
+        return Explanation(
+            model: label, words: words, known: ids.map { $0 != Vocabulary.unknownID },
+            curve: net.prefixProbabilities(slot: 0, in: batch).map { Double($0[classIndex]) },
+            gates: net.fusionGates(slot: 0, in: batch).map { $0.map(Double.init) },
+            predicted: labels[best], confidence: p[best])
     }
 
     /// A plain-text table: one line a word, p(class) of each model's prefix.
@@ -47,9 +53,13 @@ public struct Explanation: Sendable {
         let wordCol = max(first.words.map(\.count).max() ?? 0, 4) + 3
         var lines = [pad("word", wordCol) + headers.map { pad($0, col, left: true) }.joined()]
         for (t, w) in first.words.enumerated() {
-            lines.append(pad(w + (first.known[t] ? "" : " *"), wordCol) + models.map { pad(String(format: "%.3f", $0.curve[t]), col, left: true) }.joined())
+            lines.append(
+                pad(w + (first.known[t] ? "" : " *"), wordCol)
+                    + models.map { pad(String(format: "%.3f", $0.curve[t]), col, left: true) }.joined())
         }
-        lines.append(models.map { "\($0.model): predicts \($0.predicted) (p = \(String(format: "%.3f", $0.confidence)))" }.joined(separator: "; "))
+        lines.append(
+            models.map { "\($0.model): predicts \($0.predicted) (p = \(String(format: "%.3f", $0.confidence)))" }
+                .joined(separator: "; "))
         if first.known.contains(false) { lines.append("* not in the vocabulary (read as <unk>)") }
         return lines.joined(separator: "\n")
     }
@@ -62,7 +72,8 @@ public struct Explanation: Sendable {
         let chartH = 170.0, unitH = 2.0, gap = 26.0, wordsH = 95.0
         func blockHeight(_ s: [Explanation]) -> Double {
             let maps = s.filter { !$0.gates.isEmpty }
-            return 40 + chartH + 50 + maps.map { Double($0.gates.first?.count ?? 0) * unitH + gap + 8 }.reduce(0, +) + wordsH
+            return 40 + chartH + 50 + maps.map { Double($0.gates.first?.count ?? 0) * unitH + gap + 8 }.reduce(0, +)
+                + wordsH
         }
         let width = left + Double(maxWords) * cw + right
         let height = 40 + sentences.map(blockHeight).reduce(0, +)
@@ -76,26 +87,33 @@ public struct Explanation: Sendable {
             let sentence = first.words.joined(separator: " ")
             svg.text("“" + sentence + "”", 16, y0 + 22, size: 13, weight: "bold")
             let top = y0 + 40
-            let map = svg.axes(x: left, y: top, w: w, h: chartH, xRange: (0, Double(L)), yRange: (0, 1),
-                               xTicks: [], yTicks: [0, 0.25, 0.5, 0.75, 1], xLabel: "", yLabel: "p(\(className)) of the prefix",
-                               yFormat: { String(format: "%.2f", $0) })
+            let map = svg.axes(
+                x: left, y: top, w: w, h: chartH, xRange: (0, Double(L)), yRange: (0, 1),
+                xTicks: [], yTicks: [0, 0.25, 0.5, 0.75, 1], xLabel: "", yLabel: "p(\(className)) of the prefix",
+                yFormat: { String(format: "%.2f", $0) })
             let (_, half) = map(0, 0.5)
             svg.line(left, half, left + w, half, stroke: "#999", dash: "4 3")
             for (k, e) in models.enumerated() {
                 let colour = SVG.palette[k % SVG.palette.count]
-                svg.polyline(e.curve.enumerated().map { map(Double($0.offset) + 0.5, $0.element) }, stroke: colour, markers: true)
+                svg.polyline(
+                    e.curve.enumerated().map { map(Double($0.offset) + 0.5, $0.element) }, stroke: colour, markers: true
+                )
                 let ly = top + 14 + Double(k) * 18
                 svg.line(left + w + 14, ly - 4, left + w + 38, ly - 4, stroke: colour, width: 2)
-                svg.text(e.model + String(format: " → %d (%.2f)", e.predicted, e.confidence), left + w + 44, ly, size: 11)
+                svg.text(
+                    e.model + String(format: " → %d (%.2f)", e.predicted, e.confidence), left + w + 44, ly, size: 11)
             }
             var y = top + chartH + 50
             for e in models where !e.gates.isEmpty {
                 let units = e.gates[0].count
-                svg.text("fusion gate of \(e.model): \(units) units (rows) × words; white 0, dark blue 1", left, y - 8, size: 11)
+                svg.text(
+                    "fusion gate of \(e.model): \(units) units (rows) × words; white 0, dark blue 1", left, y - 8,
+                    size: 11)
                 for (t, g) in e.gates.enumerated() {
                     for (u, v) in g.enumerated() {
-                        svg.rect(left + Double(t) * cw, y + Double(u) * unitH, cw, unitH, fill: SVG.heat(v),
-                                 title: String(format: "%@, unit %d: %.3f", e.words[t], u + 1, v))
+                        svg.rect(
+                            left + Double(t) * cw, y + Double(u) * unitH, cw, unitH, fill: SVG.heat(v),
+                            title: String(format: "%@, unit %d: %.3f", e.words[t], u + 1, v))
                     }
                 }
                 svg.rect(left, y, w, Double(units) * unitH, fill: "none", stroke: "#444")
@@ -103,16 +121,18 @@ public struct Explanation: Sendable {
                 svg.text("\(units)", left - 6, y + Double(units) * unitH, size: 10, anchor: .end)
                 // Colour bar.
                 for i in 0..<20 {
-                    svg.rect(left + w + 14, y + Double(i) * Double(units) * unitH / 20, 14, Double(units) * unitH / 20 + 0.5,
-                             fill: SVG.heat(Double(i) / 19))
+                    svg.rect(
+                        left + w + 14, y + Double(i) * Double(units) * unitH / 20, 14, Double(units) * unitH / 20 + 0.5,
+                        fill: SVG.heat(Double(i) / 19))
                 }
                 svg.text("0", left + w + 34, y + 9, size: 10)
                 svg.text("1", left + w + 34, y + Double(units) * unitH, size: 10)
                 y += Double(units) * unitH + gap + 8
             }
             for (t, word) in first.words.enumerated() {
-                svg.text(word + (first.known[t] ? "" : "*"), left + (Double(t) + 0.5) * cw + 4, y - gap + 12, size: 12,
-                         anchor: .end, rotate: -50)
+                svg.text(
+                    word + (first.known[t] ? "" : "*"), left + (Double(t) + 0.5) * cw + 4, y - gap + 12, size: 12,
+                    anchor: .end, rotate: -50)
             }
             y0 += blockHeight(models)
         }

@@ -18,9 +18,12 @@ public struct TrainingCurves {
         var c = TrainingCurves()
         let lines = FileReader.lines(try FileReader.bytes(path))
         for (i, line) in lines.enumerated() where !line.isEmpty {
-            guard let d = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any], let event = d["event"] as? String else {
-                throw InputError(file: path, line: i + 1, "is not a JSON object with an `event`",
-                                 hint: "give the metrics.jsonl that `smtl train --log-dir` writes")
+            guard let d = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any],
+                let event = d["event"] as? String
+            else {
+                throw InputError(
+                    file: path, line: i + 1, "is not a JSON object with an `event`",
+                    hint: "give the metrics.jsonl that `smtl train --log-dir` writes")
             }
             switch event {
             case "start":
@@ -38,7 +41,9 @@ public struct TrainingCurves {
         }
         if c.tasks.isEmpty { c.tasks = Array(Set(c.loss.keys).union(c.dev.keys)).sorted() }
         if c.loss.isEmpty && c.dev.isEmpty {
-            throw InputError(file: path, "holds no step or eval events", hint: "the run has not logged a step yet (log_every), or this is not a metrics log")
+            throw InputError(
+                file: path, "holds no step or eval events",
+                hint: "the run has not logged a step yet (log_every), or this is not a metrics log")
         }
         return c
     }
@@ -48,7 +53,8 @@ public struct TrainingCurves {
         let (pw, ph) = (460.0, 300.0)
         var svg = SVG(width: 2 * pw + 300, height: ph + 75)
         svg.text(title, 16, 24, size: 16, weight: "bold")
-        let maxStep = Double(max(totalSteps, Int((loss.values.flatMap { $0.map(\.0) } + dev.values.flatMap { $0.map(\.0) }).max() ?? 1)))
+        let maxStep = Double(
+            max(totalSteps, Int((loss.values.flatMap { $0.map(\.0) } + dev.values.flatMap { $0.map(\.0) }).max() ?? 1)))
         let xt = SVG.ticks(0, maxStep, count: 5)
         func chart(_ x: Double, _ series: [String: [(Double, Double)]], label: String, floorZero: Bool) {
             let ys = series.values.flatMap { $0.map(\.1) }
@@ -58,14 +64,19 @@ public struct TrainingCurves {
             lo = floorZero ? lo : lo - pad; hi += pad
             let yt = SVG.ticks(lo, hi, count: 5)
             lo = min(lo, yt.first ?? lo); hi = max(hi, yt.last ?? hi)
-            let map = svg.axes(x: x, y: 50, w: pw - 70, h: ph - 40, xRange: (0, maxStep), yRange: (lo, hi), xTicks: xt, yTicks: yt,
-                               xLabel: "step", yLabel: label, xFormat: { String(format: "%.0f", $0) })
+            let map = svg.axes(
+                x: x, y: 50, w: pw - 70, h: ph - 40, xRange: (0, maxStep), yRange: (lo, hi), xTicks: xt, yTicks: yt,
+                xLabel: "step", yLabel: label, xFormat: { String(format: "%.0f", $0) })
             for (k, t) in tasks.enumerated() {
                 guard let pts = series[t] else { continue }
-                svg.polyline(pts.map { map($0.0, $0.1) }, stroke: SVG.palette[k % SVG.palette.count], width: 1.6, markers: pts.count <= 40)
+                svg.polyline(
+                    pts.map { map($0.0, $0.1) }, stroke: SVG.palette[k % SVG.palette.count], width: 1.6,
+                    markers: pts.count <= 40)
             }
         }
-        chart(70, loss, label: windowedLoss ? "training loss (mean over log window)" : "training loss (one mini-batch)", floorZero: true)
+        chart(
+            70, loss, label: windowedLoss ? "training loss (mean over log window)" : "training loss (one mini-batch)",
+            floorZero: true)
         chart(70 + pw + 40, dev, label: "dev accuracy (%)", floorZero: false)
         for (k, t) in tasks.enumerated() {
             let ly = 64 + Double(k) * 20

@@ -48,6 +48,7 @@ public enum Benchmark {
             steps += 1
             elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
-        return BenchmarkResult(architecture: architecture, lengths: lengths, steps: steps, tokens: tokens, seconds: elapsed)
+        return BenchmarkResult(
+            architecture: architecture, lengths: lengths, steps: steps, tokens: tokens, seconds: elapsed)
     }
 }

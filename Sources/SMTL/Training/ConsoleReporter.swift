@@ -31,14 +31,22 @@ public final class ConsoleReporter: TrainingObserver {
         let c = t.config
         out("smtl: \(c.architecture.displayName) on \(t.corpus.tasks.count) task(s), \(c.name)")
         for task in t.corpus.tasks {
-            out("  " + pad(task.name, 20) + String(format: " train %6d  dev %6d  test %6d  classes %d  train tokens %d",
-                       task.train.count, task.dev.count, task.test.count, task.labels.count, task.trainTokens))
+            out(
+                "  " + pad(task.name, 20)
+                    + String(
+                        format: " train %6d  dev %6d  test %6d  classes %d  train tokens %d",
+                        task.train.count, task.dev.count, task.test.count, task.labels.count, task.trainTokens))
         }
         let params = t.model.parameterSets.map(\.count).reduce(0, +)
-        out("  vocabulary \(t.corpus.vocabulary.count) words (\(t.pretrainedRows) from pretrained vectors), \(params) parameters")
-        out("  \(c.optimizer.kind.rawValue) lr \(c.optimizer.learningRate) l2 \(c.optimizer.l2), batch \(c.batchSize) per task, "
-            + "\(t.totalSteps) steps (\(t.stepsPerEpoch) per epoch), evaluating every \(t.evalEvery)"
-            + (t.step > 0 ? ", resuming at step \(t.step)" : ""))
+        out(
+            "  vocabulary \(t.corpus.vocabulary.count) words (\(t.pretrainedRows) from pretrained vectors), "
+                + "\(params) parameters"
+        )
+        out(
+            "  \(c.optimizer.kind.rawValue) lr \(c.optimizer.learningRate) l2 \(c.optimizer.l2), "
+                + "batch \(c.batchSize) per task, "
+                + "\(t.totalSteps) steps (\(t.stepsPerEpoch) per epoch), evaluating every \(t.evalEvery)"
+                + (t.step > 0 ? ", resuming at step \(t.step)" : ""))
     }
 
     public func stepped(_ t: Trainer, losses: [Float], tokensPerSecond: Double) {
@@ -47,8 +55,9 @@ public final class ConsoleReporter: TrainingObserver {
         let done = t.step - firstStep
         let eta = done > 0 ? elapsed / Double(done) * Double(t.totalSteps - t.step) : 0
         let lossText = zip(t.corpus.tasks, losses).map { $0.name + String(format: " %.3f", $1) }.joined(separator: " ")
-        let line = String(format: "step %d/%d  loss %@  %.1fk tok/s  ETA %@", t.step, t.totalSteps, lossText as NSString,
-                          tokensPerSecond / 1000, Self.duration(eta) as NSString)
+        let line = String(
+            format: "step %d/%d  loss %@  %.1fk tok/s  ETA %@", t.step, t.totalSteps, lossText as NSString,
+            tokensPerSecond / 1000, Self.duration(eta) as NSString)
         if isTerminal {
             if now - lastDraw > 100_000_000 || t.step == t.totalSteps {
                 print("\r\u{1B}[2K" + line, terminator: "")
@@ -68,14 +77,22 @@ public final class ConsoleReporter: TrainingObserver {
 
     public static func table(_ r: EvaluationReport, epoch: Double? = nil) -> String {
         func f(_ v: Double?) -> String { v.map { String(format: "%8.2f", $0) } ?? "       -" }
-        var lines = ["evaluation at step \(r.step)" + (epoch.map { String(format: " (epoch %.2f)", $0) } ?? ""),
-                     "  " + pad("task", 20) + " " + pad("dev", 8, left: true) + " " + pad("test", 8, left: true) + "  "
-                        + pad("best dev", 8, left: true) + "   " + pad("test@best", 8, left: true)]
+        var lines = [
+            "evaluation at step \(r.step)" + (epoch.map { String(format: " (epoch %.2f)", $0) } ?? ""),
+            "  " + pad("task", 20) + " " + pad("dev", 8, left: true) + " " + pad("test", 8, left: true) + "  "
+                + pad("best dev", 8, left: true) + "   " + pad("test@best", 8, left: true),
+        ]
         for (i, name) in r.tasks.enumerated() {
-            lines.append("  " + pad(name, 20) + " " + f(r.dev[i]) + " " + f(r.test[i]) + "  " + f(r.bestDev[i]) + "   " + f(r.testAtBestDev[i]))
+            lines.append(
+                "  " + pad(name, 20) + " " + f(r.dev[i]) + " " + f(r.test[i]) + "  " + f(r.bestDev[i]) + "   "
+                    + f(r.testAtBestDev[i]))
         }
-        func mean(_ xs: [Double?]) -> Double? { let v = xs.compactMap { $0 }; return v.isEmpty ? nil : v.reduce(0, +) / Double(v.count) }
-        lines.append("  " + pad("mean", 20) + " " + f(mean(r.dev)) + " " + f(mean(r.test)) + "  " + f(mean(r.bestDev)) + "   " + f(mean(r.testAtBestDev)))
+        func mean(_ xs: [Double?]) -> Double? {
+            let v = xs.compactMap { $0 }; return v.isEmpty ? nil : v.reduce(0, +) / Double(v.count)
+        }
+        lines.append(
+            "  " + pad("mean", 20) + " " + f(mean(r.dev)) + " " + f(mean(r.test)) + "  " + f(mean(r.bestDev)) + "   "
+                + f(mean(r.testAtBestDev)))
         return lines.joined(separator: "\n")
     }
 
@@ -87,16 +104,24 @@ public final class ConsoleReporter: TrainingObserver {
             out("stopped on request at step \(t.step) after \(Self.duration(secs)); resume with --resume auto")
             return
         }
-        out("done: \(t.step) steps in \(Self.duration(secs))"
-            + (t.stoppedByPatience ? " (early stop: mean dev accuracy did not improve for \(t.config.patience) evaluations)" : ""))
+        out(
+            "done: \(t.step) steps in \(Self.duration(secs))"
+                + (t.stoppedByPatience
+                    ? " (early stop: mean dev accuracy did not improve for \(t.config.patience) evaluations)" : ""))
         let names = t.corpus.tasks.map(\.name)
         let test = names.compactMap { t.state.testAtBestDev[$0] }
         if !test.isEmpty {
-            out(String(format: "model selection by dev accuracy per task: mean test accuracy %.2f%%", test.reduce(0, +) / Double(test.count)))
+            out(
+                String(
+                    format: "model selection by dev accuracy per task: mean test accuracy %.2f%%",
+                    test.reduce(0, +) / Double(test.count)))
             for n in names {
                 if let d = t.state.bestDev[n] {
-                    out("  " + pad(n, 20) + String(format: " best dev %6.2f at step %d, test %@", d, t.state.bestStep[n] ?? 0,
-                               (t.state.testAtBestDev[n].map { String(format: "%.2f", $0) } ?? "-") as NSString))
+                    out(
+                        "  " + pad(n, 20)
+                            + String(
+                                format: " best dev %6.2f at step %d, test %@", d, t.state.bestStep[n] ?? 0,
+                                (t.state.testAtBestDev[n].map { String(format: "%.2f", $0) } ?? "-") as NSString))
                 }
             }
         }

@@ -13,25 +13,33 @@ public struct Corpus: Sendable {
 
     /// Loads every task of the config. The vocabulary comes from the training splits only.
     /// When `vocabulary` and `labels` are given (a checkpoint's), they are used as they are.
-    public static func load(_ config: RunConfig, vocabulary given: Vocabulary? = nil,
-                            labels givenLabels: [String: [Int]]? = nil) throws -> Corpus {
+    public static func load(
+        _ config: RunConfig, vocabulary given: Vocabulary? = nil,
+        labels givenLabels: [String: [Int]]? = nil
+    ) throws -> Corpus {
         var raws: [RawTask] = []
         for t in config.tasks {
             raws.append(try loadTask(t, config: config, labels: givenLabels?[t.name]))
         }
-        var vocab = given ?? Vocabulary.build(texts: raws.lazy.flatMap { $0.train.lazy.map(\.text) },
-                                              tokenizer: config.tokenizer, minCount: config.minCount)
+        var vocab =
+            given
+            ?? Vocabulary.build(
+                texts: raws.lazy.flatMap { $0.train.lazy.map(\.text) },
+                tokenizer: config.tokenizer, minCount: config.minCount)
         if given == nil, config.extendWithPretrained, let e = config.embeddings {
             let known = try PretrainedEmbeddings.words(config.resolve(e))
             var counts: [String: Int] = [:]
             for raw in raws {
                 for x in raw.train + raw.dev + raw.test {
-                    for w in config.tokenizer.tokens(x.text) where vocab.index[String(w)] == nil && known.contains(String(w)) {
+                    for w in config.tokenizer.tokens(x.text)
+                    where vocab.index[String(w)] == nil && known.contains(String(w)) {
                         counts[String(w), default: 0] += 1
                     }
                 }
             }
-            let extra = counts.sorted { a, b in a.value != b.value ? a.value > b.value : a.key.utf8.lexicographicallyPrecedes(b.key.utf8) }
+            let extra = counts.sorted { a, b in
+                a.value != b.value ? a.value > b.value : a.key.utf8.lexicographicallyPrecedes(b.key.utf8)
+            }
             vocab = Vocabulary(words: vocab.words + extra.map(\.key))
         }
         var tasks: [TaskData] = []
@@ -40,16 +48,20 @@ public struct Corpus: Sendable {
             func encode(_ xs: [LabelledText], _ split: String) throws -> [EncodedExample] {
                 try xs.map { x in
                     guard let c = classOf[x.label] else {
-                        throw InputError(file: split, line: x.line, "label \(x.label) does not occur in the training data (labels: \(raw.labels))",
-                                         hint: "check that the split belongs to this task", task: t.name)
+                        throw InputError(
+                            file: split, line: x.line,
+                            "label \(x.label) does not occur in the training data (labels: \(raw.labels))",
+                            hint: "check that the split belongs to this task", task: t.name)
                     }
                     return EncodedExample(tokens: vocab.encode(x.text, tokenizer: config.tokenizer), label: c)
                 }
             }
-            tasks.append(TaskData(name: t.name, labels: raw.labels,
-                                  train: try encode(raw.train, config.resolve(t.train)),
-                                  dev: try encode(raw.dev, config.resolve(t.dev ?? t.train)),
-                                  test: try encode(raw.test, config.resolve(t.test ?? t.train))))
+            tasks.append(
+                TaskData(
+                    name: t.name, labels: raw.labels,
+                    train: try encode(raw.train, config.resolve(t.train)),
+                    dev: try encode(raw.dev, config.resolve(t.dev ?? t.train)),
+                    test: try encode(raw.test, config.resolve(t.test ?? t.train))))
         }
         return Corpus(vocabulary: vocab, tasks: tasks)
     }
@@ -67,8 +79,9 @@ public struct Corpus: Sendable {
         func take(_ size: Int, _ fraction: Double, _ what: String) throws -> [LabelledText] {
             let n = size > 0 ? size : Int((Double(train.count) * fraction).rounded())
             guard n < order.count else {
-                throw InputError(file: config.resolve(t.train), "cannot hold out \(n) \(what) examples from \(train.count)",
-                                 hint: "lower `\(what)_size` / `\(what)_fraction` for task \(t.name)", task: t.name)
+                throw InputError(
+                    file: config.resolve(t.train), "cannot hold out \(n) \(what) examples from \(train.count)",
+                    hint: "lower `\(what)_size` / `\(what)_fraction` for task \(t.name)", task: t.name)
             }
             let picked = Array(order.prefix(n))
             order.removeFirst(n)
@@ -80,8 +93,9 @@ public struct Corpus: Sendable {
         train = order.sorted().map { train[$0] }
         let labelSet = labels ?? Array(Set(train.map(\.label))).sorted()
         if labelSet.count < 2 {
-            throw InputError(file: config.resolve(t.train), "the training data has only one label (\(labelSet))",
-                             hint: "a classifier needs at least two classes", task: t.name)
+            throw InputError(
+                file: config.resolve(t.train), "the training data has only one label (\(labelSet))",
+                hint: "a classifier needs at least two classes", task: t.name)
         }
         return RawTask(train: train, dev: dev ?? heldDev, test: test ?? heldTest, labels: labelSet)
     }

@@ -3,8 +3,10 @@ public enum Evaluation {
     /// Runs examples in batches of sequences of similar length (sorted; at most `batchSize`
     /// sequences and about `maxTokens` tokens, so long documents do not need huge buffers), and
     /// returns the predicted class index of every example, in the input order.
-    public static func predict(_ net: Network<Float>, _ examples: [[Int32]], batchSize: Int = 64,
-                               maxTokens: Int = 16_384) -> [Int] {
+    public static func predict(
+        _ net: Network<Float>, _ examples: [[Int32]], batchSize: Int = 64,
+        maxTokens: Int = 16_384
+    ) -> [Int] {
         var predicted = [Int](repeating: 0, count: examples.count)
         let order = examples.indices.sorted { examples[$0].count > examples[$1].count }
         var i = 0

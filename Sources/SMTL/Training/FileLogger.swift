@@ -15,7 +15,9 @@ public final class FileLogger: TrainingObserver {
         // Append: a resumed run continues the logs of the part before it.
         func open(_ name: String) throws -> FileHandle {
             let path = (directory as NSString).appendingPathComponent(name)
-            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: path) {
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
+            }
             guard let h = FileHandle(forWritingAtPath: path) else {
                 throw InputError(file: path, "cannot be written", hint: "check --log-dir")
             }
@@ -28,7 +30,9 @@ public final class FileLogger: TrainingObserver {
 
     func line(_ s: String) { log.write(Data((s + "\n").utf8)) }
     func record(_ d: [String: Any]) {
-        guard let metrics, let data = try? JSONSerialization.data(withJSONObject: d, options: [.sortedKeys]) else { return }
+        guard let metrics, let data = try? JSONSerialization.data(withJSONObject: d, options: [.sortedKeys]) else {
+            return
+        }
         metrics.write(data + Data("\n".utf8))
     }
 
@@ -47,14 +51,21 @@ public final class FileLogger: TrainingObserver {
         for (m, l) in losses.enumerated() { lossSums[m] += Double(l) }
         lossSteps += 1
         guard t.step % every == 0 || t.step == t.totalSteps else { return }
-        let mine = t.hosted.map { "\(t.corpus.tasks[$0].name) \(String(format: "%.4f", losses[$0]))" }.joined(separator: " ")
-        line(String(format: "step %d loss %@ step %.1f ms (communication %.1f ms)", t.step, mine as NSString,
-                    t.lastStepSeconds * 1000, t.lastCommSeconds * 1000))
+        let mine = t.hosted.map { "\(t.corpus.tasks[$0].name) \(String(format: "%.4f", losses[$0]))" }.joined(
+            separator: " ")
+        line(
+            String(
+                format: "step %d loss %@ step %.1f ms (communication %.1f ms)", t.step, mine as NSString,
+                t.lastStepSeconds * 1000, t.lastCommSeconds * 1000))
         var loss: [String: Double] = [:]
         for (m, task) in t.corpus.tasks.enumerated() { loss[task.name] = lossSums[m] / Double(max(lossSteps, 1)) }
         // `loss`: each task's mean mini-batch loss over the steps since the previous record.
-        record(["event": "step", "step": t.step, "loss": loss, "last_loss": Dictionary(uniqueKeysWithValues: t.corpus.tasks.enumerated().map { ($1.name, Double(losses[$0])) }),
-                "tokens_per_second": tokensPerSecond])
+        record([
+            "event": "step", "step": t.step, "loss": loss,
+            "last_loss": Dictionary(
+                uniqueKeysWithValues: t.corpus.tasks.enumerated().map { ($1.name, Double(losses[$0])) }),
+            "tokens_per_second": tokensPerSecond,
+        ])
         lossSums = [Double](repeating: 0, count: losses.count)
         lossSteps = 0
     }
@@ -68,7 +79,8 @@ public final class FileLogger: TrainingObserver {
             for (n, x) in zip(r.tasks, xs) { if let x { out[n] = x } }
             return out
         }
-        d["dev"] = map(r.dev); d["test"] = map(r.test); d["best_dev"] = map(r.bestDev); d["test_at_best_dev"] = map(r.testAtBestDev)
+        d["dev"] = map(r.dev); d["test"] = map(r.test); d["best_dev"] = map(r.bestDev);
+        d["test_at_best_dev"] = map(r.testAtBestDev)
         if let timing = r.timing { d["step_seconds"] = timing.stepSeconds; d["comm_share"] = timing.commShare }
         record(d)
     }

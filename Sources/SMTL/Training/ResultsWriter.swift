@@ -22,8 +22,10 @@ public final class ResultsWriter: TrainingObserver {
         guard !t.stoppedEarly else { return }
         var tasks: [String: Any] = [:]
         for task in t.corpus.tasks {
-            var d: [String: Any] = ["train": task.train.count, "dev": task.dev.count, "test": task.test.count,
-                                    "classes": task.labels.count]
+            var d: [String: Any] = [
+                "train": task.train.count, "dev": task.dev.count, "test": task.test.count,
+                "classes": task.labels.count,
+            ]
             if let v = t.state.bestDev[task.name] { d["best_dev"] = v }
             if let v = t.state.testAtBestDev[task.name] { d["test_at_best_dev"] = v }
             if let v = t.state.bestStep[task.name] { d["best_step"] = v }
@@ -39,7 +41,9 @@ public final class ResultsWriter: TrainingObserver {
             "learning_rate": c.optimizer.learningRate, "l2": c.optimizer.l2, "epochs": c.epochs, "patience": c.patience,
             "finished_at": ISO8601DateFormatter().string(from: Date()),
         ]
-        guard let data = try? JSONSerialization.data(withJSONObject: d, options: [.prettyPrinted, .sortedKeys]) else { return }
+        guard let data = try? JSONSerialization.data(withJSONObject: d, options: [.prettyPrinted, .sortedKeys]) else {
+            return
+        }
         let tmp = path + ".tmp"
         if FileManager.default.createFile(atPath: tmp, contents: data) { _ = rename(tmp, path) }
     }
@@ -50,8 +54,9 @@ public enum Machine {
     public static func describe() -> String {
         var cpu = "unknown CPU"
         if let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-           let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
-           let colon = line.firstIndex(of: ":") {
+            let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+            let colon = line.firstIndex(of: ":")
+        {
             cpu = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
         return "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.hostName)"

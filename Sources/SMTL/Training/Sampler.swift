@@ -13,8 +13,10 @@ public struct TaskSampler: Sendable {
     /// step, and rank j keeps the j-th slice of them.
     public let shard: (index: Int, count: Int)
 
-    public init(count: Int, batchSize: Int, seed: UInt64, task: String, shuffle: Bool, cursor: TaskCursor = TaskCursor(),
-                shard: (index: Int, count: Int) = (0, 1)) {
+    public init(
+        count: Int, batchSize: Int, seed: UInt64, task: String, shuffle: Bool, cursor: TaskCursor = TaskCursor(),
+        shard: (index: Int, count: Int) = (0, 1)
+    ) {
         self.count = count
         self.batchSize = batchSize
         self.shard = shard

@@ -58,18 +58,23 @@ public final class Trainer {
     }
 
     /// A new run from a config.
-    public convenience init(config: RunConfig, outDir: String, communicator: Communicator = LocalCommunicator()) throws {
+    public convenience init(config: RunConfig, outDir: String, communicator: Communicator = LocalCommunicator()) throws
+    {
         let corpus = try Corpus.load(config)
         try self.init(config: config, corpus: corpus, outDir: outDir, resume: nil, communicator: communicator)
     }
 
-    public init(config: RunConfig, corpus: Corpus, outDir: String, resume: Checkpoint.Loaded?,
-                communicator: Communicator = LocalCommunicator()) throws {
+    public init(
+        config: RunConfig, corpus: Corpus, outDir: String, resume: Checkpoint.Loaded?,
+        communicator: Communicator = LocalCommunicator()
+    ) throws {
         self.config = config
         self.corpus = corpus
         self.outDir = outDir
         for t in corpus.tasks where t.train.isEmpty {
-            throw InputError(file: config.resolve(config.tasks.first { $0.name == t.name }!.train), "no training examples left after hold-outs", task: t.name)
+            throw InputError(
+                file: config.resolve(config.tasks.first { $0.name == t.name }!.train),
+                "no training examples left after hold-outs", task: t.name)
         }
         let dims = config.dimensions(vocabulary: corpus.vocabulary.count)
         if let resume {
@@ -79,12 +84,14 @@ public final class Trainer {
             try Checkpoint.restore(optimizer, model: model, from: resume)
             state = resume.state
         } else {
-            model = Model(architecture: config.architecture, dims: dims,
-                          tasks: corpus.tasks.map { TaskSpec(name: $0.name, classes: $0.labels.count) })
+            model = Model(
+                architecture: config.architecture, dims: dims,
+                tasks: corpus.tasks.map { TaskSpec(name: $0.name, classes: $0.labels.count) })
             model.initialize(seed: config.seed)
             if let e = config.embeddings {
-                pretrainedRows = try PretrainedEmbeddings.load(config.resolve(e), vocabulary: corpus.vocabulary,
-                                                               into: model.shared.value("embedding.weight"), dimension: dims.embedding)
+                pretrainedRows = try PretrainedEmbeddings.load(
+                    config.resolve(e), vocabulary: corpus.vocabulary,
+                    into: model.shared.value("embedding.weight"), dimension: dims.embedding)
             }
             optimizer = Optimizer(settings: config.optimizer, model: model)
             state = TrainingState()
@@ -96,9 +103,10 @@ public final class Trainer {
         sync = GradientSync(model: model, world: communicator, placement: placement)
         let st = state
         samplers = corpus.tasks.enumerated().map { [sync] m, task in
-            TaskSampler(count: task.train.count, batchSize: config.batchSize, seed: config.seed, task: task.name,
-                        shuffle: config.shuffle, cursor: st.cursors[task.name] ?? TaskCursor(),
-                        shard: sync.shard(of: m))
+            TaskSampler(
+                count: task.train.count, batchSize: config.batchSize, seed: config.seed, task: task.name,
+                shuffle: config.shuffle, cursor: st.cursors[task.name] ?? TaskCursor(),
+                shard: sync.shard(of: m))
         }
         lastLosses = [Float](repeating: 0, count: corpus.tasks.count)
         if communicator.size > 1 {
@@ -159,7 +167,8 @@ public final class Trainer {
     /// accuracy at a task's best dev evaluation is ever reported, so skipping the others saves
     /// time (IMDB's test set is 25,000 documents) and changes no result.
     public func evaluate() -> EvaluationReport {
-        var report = EvaluationReport(step: state.step, tasks: corpus.tasks.map(\.name), dev: [], test: [], bestDev: [], testAtBestDev: [])
+        var report = EvaluationReport(
+            step: state.step, tasks: corpus.tasks.map(\.name), dev: [], test: [], bestDev: [], testAtBestDev: [])
         // Each task is evaluated by its lead rank; the results are summed over ranks
         // (slots: accuracy, has a value). First dev, then test where needed.
         let T = corpus.tasks.count
@@ -206,8 +215,9 @@ public final class Trainer {
         var failure: Error?
         if sync.isRoot {
             do {
-                try Checkpoint.write(to: path, model: model, optimizer: optimizer, vocabulary: corpus.vocabulary,
-                                     labels: labels, config: config, state: state)
+                try Checkpoint.write(
+                    to: path, model: model, optimizer: optimizer, vocabulary: corpus.vocabulary,
+                    labels: labels, config: config, state: state)
             } catch {
                 failure = error
             }
@@ -215,8 +225,9 @@ public final class Trainer {
         let failed = sync.anyRank(failure != nil)
         if let failure { throw failure }
         if failed {
-            throw DistributedError(rank: rank, task: nil, message: "rank 0 could not write checkpoint \(path)",
-                                   hint: "see rank 0's message")
+            throw DistributedError(
+                rank: rank, task: nil, message: "rank 0 could not write checkpoint \(path)",
+                hint: "see rank 0's message")
         }
         return path
     }
@@ -279,7 +290,11 @@ public final class Trainer {
                 if improved { state.bestMeanDev = meanDev }
                 // Patience counts evaluations in which no task reached a new best dev accuracy
                 // (per-task model selection), so a task still improving keeps the run going.
-                if report.bestStep.contains(state.step) { state.evaluationsWithoutImprovement = 0 } else { state.evaluationsWithoutImprovement += 1 }
+                if report.bestStep.contains(state.step) {
+                    state.evaluationsWithoutImprovement = 0
+                } else {
+                    state.evaluationsWithoutImprovement += 1
+                }
                 observers.forEach { $0.evaluated(self, report) }
                 if improved { saved(try save("best")) }
                 windowTokens = 0; windowStart = DispatchTime.now().uptimeNanoseconds
@@ -337,7 +352,8 @@ public struct RankTiming: Sendable {
             (xs.min() ?? 0, xs.reduce(0, +) / Double(max(xs.count, 1)), xs.max() ?? 0)
         }
         let (a, b, c) = stats(stepSeconds), (d, e, f) = stats(commShare)
-        return String(format: "step time per rank min/mean/max %.1f/%.1f/%.1f ms, communication %.1f/%.1f/%.1f%%",
-                      a * 1000, b * 1000, c * 1000, d * 100, e * 100, f * 100)
+        return String(
+            format: "step time per rank min/mean/max %.1f/%.1f/%.1f ms, communication %.1f/%.1f/%.1f%%",
+            a * 1000, b * 1000, c * 1000, d * 100, e * 100, f * 100)
     }
 }

@@ -11,12 +11,14 @@ public enum Prepare {
 
     /// One PTB-format sentiment tree: its root label and its leaves, e.g.
     /// `(3 (2 It) (4 (2 's) (4 good)))` → (3, ["It", "'s", "good"]).
-    public static func parseTree(_ line: String, file: String, lineNumber: Int) throws -> (label: Int, leaves: [String]) {
+    public static func parseTree(_ line: String, file: String, lineNumber: Int) throws -> (label: Int, leaves: [String])
+    {
         let chars = Array(line.unicodeScalars)
         var i = 0
         func bad(_ what: String) -> InputError {
-            InputError(file: file, line: lineNumber, "is not a sentiment tree (\(what))",
-                       hint: "give the trees/ folder of trainDevTestTrees_PTB.zip, one `(label (label word) …)` tree a line")
+            InputError(
+                file: file, line: lineNumber, "is not a sentiment tree (\(what))",
+                hint: "give the trees/ folder of trainDevTestTrees_PTB.zip, one `(label (label word) …)` tree a line")
         }
         func skipSpaces() { while i < chars.count && chars[i] == " " { i += 1 } }
         var leaves: [String] = []
@@ -27,7 +29,9 @@ public enum Prepare {
             if c == "(" {
                 i += 1
                 var label = ""
-                while i < chars.count, chars[i] != " ", chars[i] != "(", chars[i] != ")" { label.unicodeScalars.append(chars[i]); i += 1 }
+                while i < chars.count, chars[i] != " ", chars[i] != "(", chars[i] != ")" {
+                    label.unicodeScalars.append(chars[i]); i += 1
+                }
                 guard let l = Int(label), (0...4).contains(l) else { throw bad("label '\(label)' is not 0–4") }
                 if depth == 0 {
                     guard rootLabel == nil else { throw bad("two trees on one line") }
@@ -173,8 +177,11 @@ public enum Prepare {
                         continue
                     }
                     let parts = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
-                    guard parts.count == 2, let label = Int(parts[0].trimmingCharacters(in: .whitespaces)), label >= 0 else {
-                        throw InputError(file: path, line: n + 1, "is not `label<TAB>text`", hint: "give the unpacked FDU-MTL mtl-dataset folder")
+                    guard parts.count == 2, let label = Int(parts[0].trimmingCharacters(in: .whitespaces)), label >= 0
+                    else {
+                        throw InputError(
+                            file: path, line: n + 1, "is not `label<TAB>text`",
+                            hint: "give the unpacked FDU-MTL mtl-dataset folder")
                     }
                     lines.append("\(label)\t\(SourceText.normalizeWhitespace(String(parts[1])))")
                 }
@@ -191,7 +198,9 @@ public enum Prepare {
     /// blitzer/<domain>/all.tsv (2,000 labelled reviews; the paper's random 1400/200/400 split
     /// is then `dev_size` 200 and `test_size` 400 in a config).
     public static func blitzer(input: String, out: String) throws -> Written {
-        let folders = ["books": "books", "dvd": "dvd", "electronics": "electronics", "kitchen_housewares": "kitchen_&_housewares"]
+        let folders = [
+            "books": "books", "dvd": "dvd", "electronics": "electronics", "kitchen_housewares": "kitchen_&_housewares",
+        ]
         var written: Written = []
         for domain in productDomains {
             var lines: [String] = []
@@ -201,9 +210,12 @@ public enum Prepare {
                 var rest = Substring(text)
                 while let open = rest.range(of: "<review_text>") {
                     guard let close = rest.range(of: "</review_text>", range: open.upperBound..<rest.endIndex) else {
-                        throw InputError(file: path, "has a <review_text> without </review_text>", hint: "the file is truncated; fetch the archive again")
+                        throw InputError(
+                            file: path, "has a <review_text> without </review_text>",
+                            hint: "the file is truncated; fetch the archive again")
                     }
-                    let review = String(rest[open.upperBound..<close.lowerBound]).replacingOccurrences(of: "&amp;", with: "&")
+                    let review = String(rest[open.upperBound..<close.lowerBound]).replacingOccurrences(
+                        of: "&amp;", with: "&")
                     let tokens = ReviewTokenizer.tokenize(review).joined(separator: " ").lowercased()
                     if !tokens.isEmpty { lines.append("\(label)\t\(tokens)") }
                     rest = rest[close.upperBound...]
@@ -232,7 +244,9 @@ public enum Prepare {
             }
         }
         guard !words.isEmpty else {
-            throw InputError(file: dataDir, "holds no prepared .tsv files", hint: "prepare the datasets before GloVe (smtl prepare all does)")
+            throw InputError(
+                file: dataDir, "holds no prepared .tsv files",
+                hint: "prepare the datasets before GloVe (smtl prepare all does)")
         }
         var kept: [String] = []
         var width = -1
@@ -241,7 +255,9 @@ public enum Prepare {
             let fields = line.split(separator: " ")
             if width < 0 { width = fields.count - 1 }
             guard fields.count == width + 1, width > 0 else {
-                throw InputError(file: input, line: n + 1, "has \(fields.count - 1) values, the first line \(width)", hint: "give a GloVe text file (word v1 … vN)")
+                throw InputError(
+                    file: input, line: n + 1, "has \(fields.count - 1) values, the first line \(width)",
+                    hint: "give a GloVe text file (word v1 … vN)")
             }
             if words.contains(String(fields[0])) { kept.append(line) }
         }

@@ -5,8 +5,10 @@ import Foundation
 public enum SourceText {
     /// Windows-1252 characters of bytes 0x80–0x9F (nil: undefined in cp1252).
     static let cp1252High: [UInt32?] = [
-        0x20AC, nil, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, nil, 0x017D, nil,
-        nil, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, nil, 0x017E, 0x0178,
+        0x20AC, nil, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, nil,
+        0x017D, nil,
+        nil, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, nil,
+        0x017E, 0x0178,
     ]
 
     /// Decodes Windows-1252 bytes (the Cornell subjectivity files, Blitzer's reviews).
@@ -33,7 +35,11 @@ public enum SourceText {
         guard s.unicodeScalars.contains(where: { $0.value >= 0x80 && $0.value <= 0x9F }) else { return s }
         var out = String.UnicodeScalarView()
         for u in s.unicodeScalars {
-            if u.value >= 0x80 && u.value <= 0x9F, let v = cp1252High[Int(u.value - 0x80)] { out.append(Unicode.Scalar(v)!) } else { out.append(u) }
+            if u.value >= 0x80 && u.value <= 0x9F, let v = cp1252High[Int(u.value - 0x80)] {
+                out.append(Unicode.Scalar(v)!)
+            } else {
+                out.append(u)
+            }
         }
         return String(out)
     }
@@ -49,11 +55,17 @@ public enum SourceText {
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         let text = lines.map { $0 + "\n" }.joined()
         if path.hasSuffix(".gz") {
-            guard let f = gzopen(path, "wb9") else { throw InputError(file: path, "cannot be written", hint: "check the output folder") }
+            guard let f = gzopen(path, "wb9") else {
+                throw InputError(file: path, "cannot be written", hint: "check the output folder")
+            }
             var bytes = Array(text.utf8)
-            let ok = bytes.isEmpty || bytes.withUnsafeMutableBytes { gzwrite(f, $0.baseAddress, UInt32($0.count)) } == Int32(bytes.count)
+            let ok =
+                bytes.isEmpty
+                || bytes.withUnsafeMutableBytes { gzwrite(f, $0.baseAddress, UInt32($0.count)) } == Int32(bytes.count)
             bytes.removeAll()
-            guard gzclose(f) == Z_OK, ok else { throw InputError(file: path, "could not be written completely", hint: "check free disk space") }
+            guard gzclose(f) == Z_OK, ok else {
+                throw InputError(file: path, "could not be written completely", hint: "check free disk space")
+            }
         } else {
             try FileWriter.write(Data(text.utf8), to: path)
         }
@@ -70,7 +82,8 @@ public enum SourceText {
             if rel == suffix || rel.hasSuffix("/" + suffix) { hits.append(rel) }
         }
         guard let best = hits.min(by: { $0.count < $1.count }) else {
-            throw InputError(file: root, "holds no \(suffix)", hint: "unpack the original archive there (see launch/fetch-data)")
+            throw InputError(
+                file: root, "holds no \(suffix)", hint: "unpack the original archive there (see launch/fetch-data)")
         }
         return (root as NSString).appendingPathComponent(best)
     }
@@ -81,13 +94,14 @@ public enum SourceText {
 /// (`don't` → `do n't`, `can't` → `ca n't`, as in SST); dotted abbreviations (`U.S.`, `e.g.`),
 /// numbers like `7/10`, `3.5`, `1,000`, and `...`, `--` stay one token. Case is kept.
 public enum ReviewTokenizer {
-    static let pattern = try! NSRegularExpression(pattern: [
-        #"(?<![\p{L}\p{N}])\p{L}(?:\.\p{L})+\.?"#,      // U.S., e.g.
-        #"\p{N}+(?:[.,/:]\p{N}+)+"#,                    // 7/10, 3.5, 1,000, 10:30
-        #"\.\.\.+|--+"#,                                // ... and --
-        #"[\p{L}\p{N}_]+(?:['’\-][\p{L}\p{N}_]+)*"#,    // words with inner ' and -
-        #"\S"#,                                         // any other character
-    ].joined(separator: "|"))
+    static let pattern = try! NSRegularExpression(
+        pattern: [
+            #"(?<![\p{L}\p{N}])\p{L}(?:\.\p{L})+\.?"#,  // U.S., e.g.
+            #"\p{N}+(?:[.,/:]\p{N}+)+"#,  // 7/10, 3.5, 1,000, 10:30
+            #"\.\.\.+|--+"#,  // ... and --
+            #"[\p{L}\p{N}_]+(?:['’\-][\p{L}\p{N}_]+)*"#,  // words with inner ' and -
+            #"\S"#,  // any other character
+        ].joined(separator: "|"))
 
     static let clitics = ["'s", "'re", "'ve", "'ll", "'d", "'m", "’s", "’re", "’ve", "’ll", "’d", "’m"]
 
