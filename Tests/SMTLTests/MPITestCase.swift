@@ -31,9 +31,23 @@ class MPITestCase: XCTestCase {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// Runs a launch script the way a user runs it: without the OpenMPI root variables (the
+    /// script must cope as root by itself), with the test's debug binary as SMTL_BIN.
+    func runScript(_ script: String, _ args: [String], env extra: [String: String] = [:]) throws -> (Int32, String) {
+        var env = ProcessInfo.processInfo.environment
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = nil
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = nil
+        env["SMTL_BIN"] = Self.binary
+        for (k, v) in extra { env[k] = v }
+        let (p, out) = try start("/bin/bash", [Paths.root + "/" + script] + args, environment: env)
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     /// Starts a command in the background, with the environment mpirun needs as root and one
-    /// BLAS thread; returns the process and a pipe of its combined output.
-    func start(_ exe: String, _ args: [String]) throws -> (Process, Pipe) {
+    /// BLAS thread (or the given environment); returns the process and a pipe of its output.
+    func start(_ exe: String, _ args: [String], environment: [String: String]? = nil) throws -> (Process, Pipe) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args
@@ -41,7 +55,7 @@ class MPITestCase: XCTestCase {
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         env["OPENBLAS_NUM_THREADS"] = "1"
-        p.environment = env
+        p.environment = environment ?? env
         let out = Pipe()
         p.standardOutput = out
         p.standardError = out

@@ -32,8 +32,9 @@ final class StudyScriptTests: MPITestCase {
         return configs
     }
 
+    /// launch/reproduce as a user runs it (as root without the OpenMPI root variables in CI).
     func reproduce(_ args: [String]) throws -> (Int32, String) {
-        try run("/usr/bin/env", ["SMTL_BIN=\(Self.binary)", "bash", Paths.root + "/launch/reproduce"] + args)
+        try runScript("launch/reproduce", args)
     }
 
     func testReproduceRunsSkipsAndReports() throws {
@@ -46,6 +47,7 @@ final class StudyScriptTests: MPITestCase {
             "--out", out,
         ]
         let (status, text) = try reproduce(common)
+        if getuid() == 0 { XCTAssertTrue(text.contains(LaunchScriptTests.notice), text) }
         XCTAssertEqual(status, 0, text)
         // One single-task run per task and seed, one multi-task run per seed.
         for seed in [1, 2] {
