@@ -4,8 +4,19 @@ import Foundation
 /// folder (see ../shared/data/README.md for the layout). `launch/fetch-data` downloads the
 /// releases and runs `smtl prepare`; every converter takes the unpacked archive's folder.
 public enum Prepare {
-    /// What a converter wrote: file → number of lines.
-    public typealias Written = [(file: String, lines: Int)]
+    /// One file a converter wrote: its path, its number of lines, and the source lines it
+    /// dropped (with why), so that `smtl prepare` can say what it left out.
+    public struct WrittenFile: Sendable, Equatable {
+        public var file: String
+        public var lines: Int
+        /// Source file and line numbers (from 1) of the lines left out, and the reason.
+        public var dropped: [Int] = []
+        public var droppedFrom: String? = nil
+        public var droppedWhy: String? = nil
+    }
+
+    /// What a converter wrote.
+    public typealias Written = [WrittenFile]
 
     // MARK: SST (trainDevTestTrees_PTB.zip)
 
@@ -78,7 +89,7 @@ public enum Prepare {
             for (task, lines) in [("sst-1", fine), ("sst-2", binary)] {
                 let file = (out as NSString).appendingPathComponent("\(task)/\(split).tsv")
                 try SourceText.write(file, lines)
-                written.append((file, lines.count))
+                written.append(WrittenFile(file: file, lines: lines.count))
             }
         }
         return written
@@ -99,7 +110,7 @@ public enum Prepare {
         }
         let file = (out as NSString).appendingPathComponent("subj/all.tsv")
         try SourceText.write(file, lines)
-        return [(file, lines.count)]
+        return [WrittenFile(file: file, lines: lines.count)]
     }
 
     // MARK: IMDB (aclImdb_v1.tar.gz)
@@ -138,13 +149,13 @@ public enum Prepare {
             }
             let file = (out as NSString).appendingPathComponent("imdb/\(split).tsv.gz")
             try SourceText.write(file, lines)
-            written.append((file, lines.count))
+            written.append(WrittenFile(file: file, lines: lines.count))
         }
         if FileManager.default.fileExists(atPath: (base as NSString).appendingPathComponent("train/unsup")) {
             let lines = try reviews("train/unsup")
             let file = (out as NSString).appendingPathComponent("imdb/unlabeled.txt.gz")
             try SourceText.write(file, lines)
-            written.append((file, lines.count))
+            written.append(WrittenFile(file: file, lines: lines.count))
         }
         return written
     }
@@ -154,9 +165,28 @@ public enum Prepare {
     /// The paper's four domains, as FDU-MTL names them.
     public static let productDomains = ["books", "dvd", "electronics", "kitchen_housewares"]
 
+    /// The 16 domains of the FDU-MTL release (Liu, Qiu & Huang, ACL 2017), as it names them.
+    public static let fduDomains = [
+        "apparel", "baby", "books", "camera_photo", "dvd", "electronics", "health_personal_care", "imdb",
+        "kitchen_housewares", "magazines", "MR", "music", "software", "sports_outdoors", "toys_games", "video",
+    ]
+
+    /// The FDU-MTL domains present under `input` (those with a `<domain>.task.train`).
+    public static func fduMTLDomains(under input: String) -> [String] {
+        fduDomains.filter { (try? SourceText.find("\($0).task.train", under: input)) != nil }
+    }
+
     /// FDU-MTL (`mtl-dataset`): `<domain>.task.{train,test,unlabel}`, already `label<TAB>text`,
-    /// lowercased and tokenized → fdu-mtl/<domain>/{train,test}.tsv and unlabeled.txt.gz.
-    public static func fduMTL(input: String, out: String, domains: [String] = productDomains) throws -> Written {
+    /// lowercased and tokenized → fdu-mtl/<domain>/{train,test}.tsv and unlabeled.txt.gz, for
+    /// every domain present (default) or the ones named. The release holds reviews with an empty
+    /// text (`0<TAB>` alone): they are dropped, and each written file names the lines it dropped.
+    public static func fduMTL(input: String, out: String, domains: [String]? = nil) throws -> Written {
+        let domains = domains ?? fduMTLDomains(under: input)
+        if domains.isEmpty {
+            throw InputError(
+                file: input, "holds no FDU-MTL domain (no <domain>.task.train)",
+                hint: "give the unpacked FDU-MTL mtl-dataset folder")
+        }
         var written: Written = []
         for domain in domains {
             for (suffix, name) in [("train", "train.tsv"), ("test", "test.tsv"), ("unlabel", "unlabeled.txt.gz")] {
@@ -166,6 +196,7 @@ public enum Prepare {
                     throw error
                 }
                 var lines: [String] = []
+                var dropped: [Int] = []
                 for (n, raw) in FileReader.lines(try FileReader.bytes(path)).enumerated() {
                     // One truncated UTF-8 sequence exists in the release; it becomes U+FFFD.
                     let line = String(decoding: raw, as: UTF8.self)
@@ -183,11 +214,19 @@ public enum Prepare {
                             file: path, line: n + 1, "is not `label<TAB>text`",
                             hint: "give the unpacked FDU-MTL mtl-dataset folder")
                     }
-                    lines.append("\(label)\t\(SourceText.normalizeWhitespace(String(parts[1])))")
+                    let text = SourceText.normalizeWhitespace(String(parts[1]))
+                    if text.isEmpty {
+                        dropped.append(n + 1)
+                        continue
+                    }
+                    lines.append("\(label)\t\(text)")
                 }
                 let file = (out as NSString).appendingPathComponent("fdu-mtl/\(domain)/\(name)")
                 try SourceText.write(file, lines)
-                written.append((file, lines.count))
+                written.append(
+                    WrittenFile(
+                        file: file, lines: lines.count, dropped: dropped, droppedFrom: dropped.isEmpty ? nil : path,
+                        droppedWhy: dropped.isEmpty ? nil : "an empty text"))
             }
         }
         return written
@@ -223,7 +262,7 @@ public enum Prepare {
             }
             let file = (out as NSString).appendingPathComponent("blitzer/\(domain)/all.tsv")
             try SourceText.write(file, lines)
-            written.append((file, lines.count))
+            written.append(WrittenFile(file: file, lines: lines.count))
         }
         return written
     }
@@ -264,6 +303,6 @@ public enum Prepare {
         let name = ((input as NSString).lastPathComponent as NSString).deletingPathExtension
         let file = (dataDir as NSString).appendingPathComponent("embeddings/\(name).restricted.txt.gz")
         try SourceText.write(file, kept)
-        return [(file, kept.count)]
+        return [WrittenFile(file: file, lines: kept.count)]
     }
 }
