@@ -9,6 +9,11 @@ struct Evaluate: Subcommand {
     @Option(help: "The split to evaluate.") var split = Split.test
     @Option(help: "Only this task.") var task: String?
     @Option(help: "Folder the data paths are relative to (overrides the checkpoint's `data_dir`).") var dataDir: String?
+    @Option(
+        help: ArgumentHelp(
+            "text: a table; jsonl: one JSON object a task (accuracy, counts, the confusion matrix "
+                + "[true label][predicted label] in the order of `labels`)."))
+    var format = OutputFormat.text
 
     func execute() throws {
         var loaded = try Checkpoint.load(checkpoint)
@@ -22,6 +27,21 @@ struct Evaluate: Subcommand {
         }
         let model = try Checkpoint.model(from: loaded)
         let corpus = try Corpus.load(loaded.config, vocabulary: loaded.vocabulary, labels: loaded.labels)
+        if format == .jsonl {
+            for (m, t) in corpus.tasks.enumerated() where task == nil || t.name == task {
+                let data = t.examples(split)
+                let confusion = Evaluation.confusion(model.networks[m], data)
+                let correct = confusion.indices.map { confusion[$0][$0] }.reduce(0, +)
+                print(
+                    JSONLine.object([
+                        ("checkpoint", checkpoint), ("step", loaded.state.step), ("task", t.name),
+                        ("split", split.rawValue), ("examples", data.count), ("correct", correct),
+                        ("accuracy", data.isEmpty ? nil : 100 * Double(correct) / Double(data.count)),
+                        ("labels", t.labels), ("confusion", confusion),
+                    ]))
+            }
+            return
+        }
         print("checkpoint \(checkpoint) (step \(loaded.state.step)), split \(split)")
         var accs: [Double] = []
         for (m, t) in corpus.tasks.enumerated() where task == nil || t.name == task {

@@ -29,6 +29,11 @@ struct Explain: Subcommand {
     @Option(help: "Name of that class in the figure (default: `label N`).") var className: String?
     @Option(help: "Write the figure to this SVG file.") var svg: String?
     @Option(help: "Figure title.") var title = "Prefix predictions and fusion gates"
+    @Option(
+        help: ArgumentHelp(
+            "text: a table (3 decimals); jsonl: one JSON object a sentence and checkpoint, with the prefix "
+                + "probabilities and fusion gates at full precision."))
+    var format = OutputFormat.text
 
     func execute() throws {
         var texts = sentences
@@ -46,6 +51,7 @@ struct Explain: Subcommand {
         }
         var perSentence = [[Explanation]](repeating: [], count: texts.count)
         var className = ""
+        var tasks: [String] = []
         for (k, dir) in checkpoints.enumerated() {
             let loaded = try Checkpoint.load(dir)
             let model = try Checkpoint.model(from: loaded)
@@ -62,6 +68,7 @@ struct Explain: Subcommand {
                     hint: "its labels: \(values.map(String.init).joined(separator: ", "))")
             }
             className = "\(wanted)"
+            tasks.append(name)
             let label = labels.isEmpty ? model.architecture.displayName : labels[k]
             for (i, s) in texts.enumerated() {
                 perSentence[i].append(
@@ -69,7 +76,15 @@ struct Explain: Subcommand {
                         model: model, loaded: loaded, task: name, sentence: s, classIndex: c, label: label))
             }
         }
-        for (i, models) in perSentence.enumerated() {
+        for (i, models) in perSentence.enumerated() where format == .jsonl {
+            for (k, e) in models.enumerated() {
+                print(
+                    e.jsonLine(
+                        sentence: i + 1, text: texts[i], checkpoint: checkpoints[k], task: tasks[k],
+                        classLabel: Int(className) ?? 0))
+            }
+        }
+        for (i, models) in perSentence.enumerated() where format == .text {
             if i > 0 { print("") }
             print("sentence \(i + 1): \(texts[i])")
             print(Explanation.table(models, className: className))
@@ -77,7 +92,7 @@ struct Explain: Subcommand {
         if let svg {
             let text = Explanation.svg(perSentence, className: self.className ?? "label \(className)", title: title)
             try FileWriter.write(Data(text.utf8), to: svg)
-            print("wrote \(svg)")
+            if format == .text { print("wrote \(svg)") }
         }
     }
 }

@@ -11,6 +11,11 @@ struct Predict: Subcommand {
     @Option(help: "Checkpoint folder.") var checkpoint: String
     @Option(help: "Task whose classifier to use (default: the first).") var task: String?
     @Option(help: "File of texts, one a line (default: stdin).") var input: String?
+    @Option(
+        help: ArgumentHelp(
+            "text: label and probabilities (4 decimals); jsonl: one JSON object a text with the "
+                + "probabilities and logits at full precision."))
+    var format = OutputFormat.text
 
     func execute() throws {
         let loaded = try Checkpoint.load(checkpoint)
@@ -36,14 +41,24 @@ struct Predict: Subcommand {
             texts.append(s)
         }
         let ids = texts.map { loaded.vocabulary.encode($0, tokenizer: loaded.config.tokenizer) }
-        print(
-            "# task \(name); columns: label, then p(label) for labels \(labels.map(String.init).joined(separator: " "))"
-        )
+        if format == .text {
+            print(
+                "# task \(name); columns: label, then p(label) for labels \(labels.map(String.init).joined(separator: " "))"
+            )
+        }
         let net = model.networks[m]
         for (i, seq) in ids.enumerated() {
             net.forward(Batch(sequences: [seq.isEmpty ? [Vocabulary.unknownID] : seq]))
             let p = net.probabilities(slot: 0)
             let best = p.indices.max { p[$0] < p[$1] }!
+            if format == .jsonl {
+                print(
+                    JSONLine.object([
+                        ("line", i + 1), ("text", texts[i]), ("task", name), ("label", labels[best]),
+                        ("labels", labels), ("probabilities", p), ("logits", net.logits(slot: 0)),
+                    ]))
+                continue
+            }
             print(
                 "\(labels[best])\t" + p.map { String(format: "%.4f", $0) }.joined(separator: " ")
                     + (texts[i].isEmpty ? "\t(empty text)" : ""))

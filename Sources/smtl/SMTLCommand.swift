@@ -39,6 +39,12 @@ extension OptimizerSettings.Kind: ExpressibleByArgument {}
 extension EmbeddingExchange: ExpressibleByArgument {}
 extension Split: ExpressibleByArgument {}
 
+/// How `predict`, `evaluate` and `explain` print: tables for people, or one JSON object a line at
+/// full precision for programs.
+enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
+    case text, jsonl
+}
+
 /// The world of a distributed run, once `train` has started MPI: an error then ends every rank.
 nonisolated(unsafe) var activeWorld: Communicator?
 /// The tasks this rank runs, once the placement is known (for error messages).

@@ -44,6 +44,8 @@ public final class Network<S: Scalar> {
     let dRead = Buffer<S>()  // ∂L/∂r_t (fused read), W
     let hLast = Buffer<S>()
     public let probabilities = Buffer<S>()
+    /// The classifier's outputs before the softmax, per slot (for inspection).
+    let logitBuffer = Buffer<S>()
     let dLogits = Buffer<S>()
 
     /// Embedding rows that the last backward wrote into (for the sparse update).
@@ -92,7 +94,7 @@ public final class Network<S: Scalar> {
             readFused.reserve(n * w); fusion.reserve(n * 2 * d); dFusion.reserve(n * 2 * d)
         }
         dHidden.reserve(b * d); dCell.reserve(b * d); dRead.reserve(b * w); hLast.reserve(b * d)
-        probabilities.reserve(b * classes); dLogits.reserve(b * classes)
+        probabilities.reserve(b * classes); dLogits.reserve(b * classes); logitBuffer.reserve(b * classes)
         memory.reserve(tokens: n, slots: b)
     }
 
@@ -311,6 +313,7 @@ public final class Network<S: Scalar> {
         for b in 0..<B { (hl + b * d).update(from: hidden.pointer + batch.lastRow(b) * d, count: d) }
         for b in 0..<B { (p + b * C).update(from: classifierB, count: C) }
         S.gemm(false, true, B, C, d, 1, hl, d, classifierW, d, 1, p, C)
+        logitBuffer.pointer.update(from: p, count: B * C)
         var loss: S = 0
         var labelled = 0
         for b in 0..<B {
@@ -384,6 +387,11 @@ public final class Network<S: Scalar> {
             let sum = e.reduce(0, +)
             return e.map { $0 / sum }
         }
+    }
+
+    /// The logits (classifier outputs before the softmax) of slot b after the last forward.
+    public func logits(slot b: Int) -> [S] {
+        Array(UnsafeBufferPointer(start: logitBuffer.pointer + b * classes, count: classes))
     }
 
     /// Class probabilities of slot b after the last forward.

@@ -45,6 +45,16 @@ public struct Explanation: Sendable {
             predicted: labels[best], confidence: p[best])
     }
 
+    /// One JSON line: the words, p(class) of every prefix, the fusion gates and the prediction, at
+    /// full precision.
+    public func jsonLine(sentence: Int, text: String, checkpoint: String, task: String, classLabel: Int) -> String {
+        JSONLine.object([
+            ("sentence", sentence), ("text", text), ("checkpoint", checkpoint), ("model", model), ("task", task),
+            ("words", words), ("known", known), ("class", classLabel), ("prefix_probability", curve),
+            ("fusion_gates", gates), ("predicted", predicted), ("confidence", confidence),
+        ])
+    }
+
     /// A plain-text table: one line a word, p(class) of each model's prefix.
     public static func table(_ models: [Explanation], className: String) -> String {
         guard let first = models.first else { return "" }

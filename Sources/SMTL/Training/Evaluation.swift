@@ -29,6 +29,13 @@ public enum Evaluation {
         return predicted
     }
 
+    /// The confusion matrix of class indices: `[true class][predicted class]` counts.
+    public static func confusion(_ net: Network<Float>, _ examples: [EncodedExample]) -> [[Int]] {
+        var m = [[Int]](repeating: [Int](repeating: 0, count: net.classes), count: net.classes)
+        for (p, x) in zip(predict(net, examples.map(\.tokens)), examples) { m[x.label][p] += 1 }
+        return m
+    }
+
     /// Accuracy in percent (nil when there are no examples).
     public static func accuracy(_ net: Network<Float>, _ examples: [EncodedExample]) -> Double? {
         if examples.isEmpty { return nil }
