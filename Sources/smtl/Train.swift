@@ -14,6 +14,11 @@ struct Train: Subcommand {
     @OptionGroup(title: "Overrides of the run config") var overrides: TrainingOverrides
 
     @Option(help: "Resume from a checkpoint folder, or `auto` for the newest one under OUT.") var resume: String?
+    @Option(
+        help: ArgumentHelp(
+            "Start from the weights in this safetensors file (SPEC §6 names and shapes, e.g. written by "
+                + "PyTorch or numpy, or a checkpoint's model.safetensors), with fresh optimizer state."))
+    var initFrom: String?
     @Option(help: "Write one log file per rank and metrics.jsonl (rank 0) to this folder.") var logDir: String?
     @Option(help: "Embedding gradient exchange: the touched rows (sparse) or every row (dense).")
     var embeddingExchange = EmbeddingExchange.sparse
@@ -29,6 +34,9 @@ struct Train: Subcommand {
         try overrides.apply(to: &c, configFile: options.config)
         let out = options.outDir(c)
         let trainer: Trainer
+        if initFrom != nil && resume != nil {
+            throw ValidationError("--init-from starts a new run and --resume continues one: give one of them")
+        }
         if let resume {
             let dir = resume == "auto" ? try newestCheckpoint(out) : resume
             let loaded = try Checkpoint.load(dir)
@@ -36,7 +44,10 @@ struct Train: Subcommand {
             trainer = try Trainer(config: c, corpus: corpus, outDir: out, resume: loaded, communicator: world)
             if world.rank == 0 { print("resuming from \(dir) at step \(loaded.state.step)") }
         } else {
-            trainer = try Trainer(config: c, outDir: out, communicator: world)
+            let corpus = try Corpus.load(c)
+            trainer = try Trainer(
+                config: c, corpus: corpus, outDir: out, resume: nil, initFrom: initFrom, communicator: world)
+            if world.rank == 0, let initFrom { print("initial weights from \(initFrom); optimizer state starts fresh") }
         }
         rankTasks = trainer.hosted.map { trainer.corpus.tasks[$0].name }.joined(separator: ", ")
         if world.rank == 0 { print(trainer.placement.describe(trainer.corpus.tasks.map(\.name))) }

@@ -19,6 +19,9 @@ public enum Checkpoint {
         public var tensors: [String: SafeTensors.Tensor]
         public var optimizer: [String: SafeTensors.Tensor]
         public var optimizerSteps: Int
+        /// The optimizer the state was saved with (`adagrad`, `sgd`, `adam`); nil without
+        /// `optimizer.safetensors`.
+        public var optimizerKind: String?
         public var state: TrainingState
         public var directory: String
     }
@@ -125,11 +128,13 @@ public enum Checkpoint {
             Data(try FileReader.bytes(path("model.safetensors"))), file: path("model.safetensors"))
         var opt: [String: SafeTensors.Tensor] = [:]
         var optSteps = 0
+        var optKind: String?
         if FileManager.default.fileExists(atPath: path("optimizer.safetensors")) {
             let o = try SafeTensors.decode(
                 Data(try FileReader.bytes(path("optimizer.safetensors"))), file: path("optimizer.safetensors"))
             opt = o.tensors
             optSteps = Int(o.metadata["steps"] ?? "0") ?? 0
+            optKind = o.metadata["kind"]
         }
         var state = TrainingState()
         if FileManager.default.fileExists(atPath: path("state.json")) {
@@ -145,7 +150,7 @@ public enum Checkpoint {
         }
         return Loaded(
             config: config, vocabulary: vocab, labels: labels, tensors: model.tensors, optimizer: opt,
-            optimizerSteps: optSteps, state: state, directory: dir)
+            optimizerSteps: optSteps, optimizerKind: optKind, state: state, directory: dir)
     }
 
     /// Builds the model a checkpoint describes and fills in every tensor, checking names and shapes.
@@ -168,19 +173,19 @@ public enum Checkpoint {
 
     static func fill(
         _ model: Model<Float>, from tensors: [String: SafeTensors.Tensor], prefix: String, file: String,
+        missingHint: String = "the checkpoint is damaged or from another architecture",
+        shapeHint: String = "the checkpoint does not match its config",
         into pick: (ParameterSet<Float>, Int) -> UnsafeMutablePointer<Float> = { s, _ in s.values }
     ) throws {
         for (k, set) in model.parameterSets.enumerated() {
             for e in set.layout.entries {
                 guard let t = tensors[prefix + e.name] else {
-                    throw InputError(
-                        file: file, "tensor \(prefix + e.name) is missing",
-                        hint: "the checkpoint is damaged or from another architecture")
+                    throw InputError(file: file, "tensor \(prefix + e.name) is missing", hint: missingHint)
                 }
                 guard t.shape == e.shape else {
                     throw InputError(
                         file: file, "tensor \(prefix + e.name) has shape \(t.shape), expected \(e.shape)",
-                        hint: "the checkpoint does not match its config")
+                        hint: shapeHint)
                 }
                 let p = pick(set, k) + e.offset
                 for i in 0..<e.count { p[i] = t.values[i] }
@@ -188,10 +193,50 @@ public enum Checkpoint {
         }
     }
 
+    /// Sets every tensor of `model` from a safetensors file with the SPEC §6 names (one written
+    /// by PyTorch or numpy, or a checkpoint's `model.safetensors`): names and shapes are
+    /// checked, and a missing or an extra tensor is named. Returns the number of tensors.
+    @discardableResult
+    public static func initialize(_ model: Model<Float>, fromSafeTensors path: String) throws -> Int {
+        let file = try SafeTensors.decode(Data(try FileReader.bytes(path)), file: path)
+        let expected = model.parameterSets.flatMap { $0.layout.entries.map(\.name) }
+        let layout =
+            "\(model.architecture.rawValue), tasks \(model.tasks.map(\.name).joined(separator: ", ")), "
+            + "E=\(model.dims.embedding) d=\(model.dims.hidden) K=\(model.dims.memoryRows) W=\(model.dims.memoryWidth) "
+            + "V=\(model.dims.vocabulary)"
+        let extra = Set(file.tensors.keys).subtracting(expected).sorted()
+        if !extra.isEmpty {
+            throw InputError(
+                file: path, "tensor \(extra.joined(separator: ", ")) is not part of this model (\(layout))",
+                hint: "give a file with exactly the SPEC §6 tensors of the run's config: architecture, sizes and tasks")
+        }
+        try fill(
+            model, from: file.tensors, prefix: "", file: path,
+            missingHint: "the file must hold every SPEC §6 tensor of this model (\(layout))",
+            shapeHint: "the run's config gives that shape (the vocabulary size V comes from the data)")
+        return expected.count
+    }
+
     /// Restores optimizer state saved with the checkpoint.
     public static func restore(_ optimizer: Optimizer<Float>, model: Model<Float>, from c: Loaded) throws {
         let file = (c.directory as NSString).appendingPathComponent("optimizer.safetensors")
-        switch optimizer.settings.kind {
+        let kind = optimizer.settings.kind
+        let continueHint =
+            "or start a new run from its weights with fresh \(kind.rawValue) state: "
+            + "`smtl train … --init-from \((c.directory as NSString).appendingPathComponent("model.safetensors"))`"
+        if kind != .sgd && c.optimizerKind == nil {
+            throw InputError(
+                file: file, "is missing (the run's optimizer, \(kind.rawValue), needs the state saved in it)",
+                hint: "resume from another checkpoint, " + continueHint)
+        }
+        if let saved = c.optimizerKind, saved != kind.rawValue {
+            throw InputError(
+                file: file,
+                "the checkpoint was saved with the \(saved) optimizer, and this run asks for \(kind.rawValue); "
+                    + "optimizer state does not carry over from one optimizer to another",
+                hint: "resume with `--optimizer \(saved)`, " + continueHint)
+        }
+        switch kind {
         case .sgd: break
         case .adagrad:
             try fill(model, from: c.optimizer, prefix: "optimizer.sum_sq.", file: file) { _, k in optimizer.first[k] }

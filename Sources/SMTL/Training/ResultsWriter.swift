@@ -32,7 +32,7 @@ public final class ResultsWriter: TrainingObserver {
             tasks[task.name] = d
         }
         let c = t.config
-        let d: [String: Any] = [
+        var d: [String: Any] = [
             "name": c.name, "architecture": c.architecture.rawValue, "seed": Int(c.seed),
             "task_order": t.corpus.tasks.map(\.name), "tasks": tasks,
             "steps": t.step, "budget_steps": t.totalSteps, "steps_per_epoch": t.stepsPerEpoch,
@@ -41,6 +41,7 @@ public final class ResultsWriter: TrainingObserver {
             "learning_rate": c.optimizer.learningRate, "l2": c.optimizer.l2, "epochs": c.epochs, "patience": c.patience,
             "finished_at": ISO8601DateFormatter().string(from: Date()),
         ]
+        if let f = t.initFrom { d["init_from"] = f }
         guard let data = try? JSONSerialization.data(withJSONObject: d, options: [.prettyPrinted, .sortedKeys]) else {
             return
         }

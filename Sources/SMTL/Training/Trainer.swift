@@ -38,6 +38,8 @@ public final class Trainer {
     public let evalEvery: Int
     public let outDir: String
     public private(set) var pretrainedRows = 0
+    /// The safetensors file the initial weights came from (`--init-from`), if any.
+    public private(set) var initFrom: String?
     public private(set) var lastLosses: [Float]
     /// Everything that crosses ranks: placement, gradient sync, replicas, checkpoint gather.
     public let sync: GradientSync<Float>
@@ -66,7 +68,7 @@ public final class Trainer {
 
     public init(
         config: RunConfig, corpus: Corpus, outDir: String, resume: Checkpoint.Loaded?,
-        communicator: Communicator = LocalCommunicator()
+        initFrom: String? = nil, communicator: Communicator = LocalCommunicator()
     ) throws {
         self.config = config
         self.corpus = corpus
@@ -93,6 +95,10 @@ public final class Trainer {
                     config.resolve(e), vocabulary: corpus.vocabulary,
                     into: model.shared.value("embedding.weight"), dimension: dims.embedding)
             }
+            // Given weights (PyTorch, numpy, another run) replace every initial value; the
+            // optimizer state starts fresh.
+            if let initFrom { try Checkpoint.initialize(model, fromSafeTensors: initFrom) }
+            self.initFrom = initFrom
             optimizer = Optimizer(settings: config.optimizer, model: model)
             state = TrainingState()
         }
