@@ -37,6 +37,32 @@ final class StudyScriptTests: MPITestCase {
         try runScript("launch/reproduce", args)
     }
 
+    /// A study-level progress line before every run (done, running, left, ETA from finished runs),
+    /// the same in OUT/status.txt, and `launch/reproduce --status` prints it.
+    func testReproduceReportsProgressAndStatus() throws {
+        _ = try requireMPI()
+        let dir = Paths.temporaryDirectory()
+        let configs = tinyStudy(dir)
+        let out = dir + "/study"
+        let (none, noneText) = try reproduce(["--status", "--out", out])
+        XCTAssertNotEqual(none, 0)
+        XCTAssertTrue(noneText.contains("no study status"), noneText)
+        let common = ["--table", "4", "--model", "lstm", "--seeds", "1 2", "--configs", configs, "--data", Paths.sharedData,
+                      "--out", out]
+        let (status, text) = try reproduce(common)
+        XCTAssertEqual(status, 0, text)
+        // Before the first run nothing is known; before the fifth run (seed 2 of books), one run of
+        // each cell has finished, so there is an ETA.
+        XCTAssertTrue(text.contains("0 of 8 runs done, 1 running, 7 left; ETA unknown"), text)
+        XCTAssertTrue(text.contains("running: product/lstm-books/seed-1"), text)
+        XCTAssertTrue(text.contains("4 of 8 runs done, 1 running, 3 left; ETA "), text)
+        XCTAssertTrue(text.contains("8 of 8 runs done, 0 running, 0 left; finished"), text)
+        let (shown, shownText) = try reproduce(["--status", "--out", out])
+        XCTAssertEqual(shown, 0, shownText)
+        XCTAssertTrue(shownText.contains("8 of 8 runs done, 0 running, 0 left; finished"), shownText)
+        XCTAssertEqual(shownText, try String(contentsOfFile: out + "/status.txt", encoding: .utf8))
+    }
+
     func testReproduceRunsSkipsAndReports() throws {
         _ = try requireMPI()
         let dir = Paths.temporaryDirectory()

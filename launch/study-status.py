@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Study progress for launch/reproduce (and sweeps): runs done, running, left, and an ETA.
+
+usage: study-status.py OUT RUNNING PLAN_FILE
+  PLAN_FILE lists the study's runs, one folder (relative to OUT) a line. A run is done when its
+  folder holds results.json. The ETA sums, over the runs left, the mean training time of finished
+  runs of the same cell (same folder but the seed), else of the same group and model, else of all.
+  Prints the status and writes it to OUT/status.txt.
+"""
+import json, os, sys, time
+
+out, running, plan_file = sys.argv[1], sys.argv[2], sys.argv[3]
+plan = [l.strip() for l in open(plan_file) if l.strip()]
+
+
+def seconds(run):
+    try:
+        with open(os.path.join(out, run, "results.json")) as f:
+            return float(json.load(f).get("training_seconds", 0)) or None
+    except (OSError, ValueError):
+        return None
+
+
+def cell(run):  # group/name (seed dropped)
+    return os.path.dirname(run)
+
+
+known = {r: seconds(r) for r in plan}
+done = [r for r in plan if os.path.exists(os.path.join(out, r, "results.json"))]
+left = [r for r in plan if r not in done and r != running]
+
+
+def mean(xs):
+    xs = [x for x in xs if x]
+    return sum(xs) / len(xs) if xs else None
+
+
+def estimate(run):
+    same_cell = mean(known[r] for r in done if cell(r) == cell(run))
+    if same_cell:
+        return same_cell
+    g = run.split("/")[0]
+    same_group = mean(known[r] for r in done if r.split("/")[0] == g)
+    return same_group or mean(known[r] for r in done)
+
+
+def fmt(s):
+    s = int(round(s))
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+todo = left + ([running] if running else [])
+estimates = [estimate(r) for r in todo]
+if not todo:
+    eta = "finished"
+elif all(e is not None for e in estimates):
+    eta = "ETA " + fmt(sum(estimates)) + " (from the training times of the finished runs)"
+else:
+    eta = "ETA unknown until a run of each kind has finished"
+now = time.strftime("%Y-%m-%d %H:%M:%S")
+lines = [f"study {out}: {len(done)} of {len(plan)} runs done, {1 if running else 0} running, {len(left)} left; {eta}"]
+if running:
+    lines.append(f"running: {running}")
+lines.append(f"updated {now}")
+text = "\n".join(lines) + "\n"
+tmp = os.path.join(out, ".status.txt.tmp")
+os.makedirs(out, exist_ok=True)
+with open(tmp, "w") as f:
+    f.write(text)
+os.replace(tmp, os.path.join(out, "status.txt"))
+sys.stdout.write(text)
