@@ -106,4 +106,26 @@ final class ModelPropertyTests: XCTestCase {
             XCTAssertTrue(UnsafeBufferPointer(start: set.grads, count: set.count).allSatisfy { $0 == 0 })
         }
     }
+
+    /// The tasks of a model run one after another, so their activations live in one workspace
+    /// (memory per process does not grow with its tasks): every network and memory block of the
+    /// same role uses the same buffers, and results do not depend on the order tasks ran in.
+    func testTasksShareOneWorkspace() {
+        let specs = [TaskSpec(name: "a", classes: 2), TaskSpec(name: "b", classes: 3), TaskSpec(name: "c", classes: 2)]
+        let model = Model<Double>(architecture: .arc2, dims: dims, tasks: specs)
+        model.initialize(seed: 4)
+        let nets = model.networks
+        XCTAssertEqual(Set(nets.map { ObjectIdentifier($0.gates) }).count, 1)
+        XCTAssertEqual(Set(nets.map { ObjectIdentifier($0.memory.blocks[0].memoryPrev) }).count, 1)
+        XCTAssertEqual(Set(nets.map { ObjectIdentifier($0.memory.blocks[1].memoryPrev) }).count, 1)
+        XCTAssertNotEqual(
+            ObjectIdentifier(nets[0].memory.blocks[0].memoryPrev), ObjectIdentifier(nets[0].memory.blocks[1].memoryPrev))
+        let batches = specs.indices.map { m in
+            Batch(sequences: sequences([5, 2, 7], seed: UInt64(m + 1)), labels: [0, 1, 1])
+        }
+        // Task c alone, then after the others have filled the workspace with their batches.
+        let alone = model.losses([nil, nil, batches[2]])[2]
+        let after = model.losses(batches)[2]
+        XCTAssertEqual(alone, after)
+    }
 }

@@ -16,27 +16,43 @@ final class MemoryBlock<S: Scalar> {
     let weight: UnsafeMutablePointer<S>, gradWeight: UnsafeMutablePointer<S>
     let bias: UnsafeMutablePointer<S>, gradBias: UnsafeMutablePointer<S>
 
-    // Per token row.
-    let memoryPrev = Buffer<S>()  // M_{t−1}, K×W
-    let keyPrev = Buffer<S>()  // k_{t−1}, W
-    let alpha = Buffer<S>()  // α_t, K
-    let similarity = Buffer<S>()  // cos, K
-    let rowNorm = Buffer<S>()  // sqrt(|M[k]|² + ε), K
-    let keyNorm = Buffer<S>()  // sqrt(|k|² + ε), 1
-    let control = Buffer<S>()  // activated [k; e; a], 3W
-    let dControl = Buffer<S>()  // gradient of the control pre-activation, 3W
-    // Per batch slot.
-    let memory = Buffer<S>()  // running M, K×W
-    let key = Buffer<S>()  // running previous key, W
-    let dMemory = Buffer<S>()  // ∂L/∂M_t, K×W
-    let dKey = Buffer<S>()  // ∂L/∂k_t, W
-    let dAlpha = Buffer<S>()  // ∂L/∂α_t, K
+    // Per token row and per batch slot, in a workspace that the blocks of the same role in all
+    // tasks of a model share (tasks run one after another).
+    let memoryPrev: Buffer<S>
+    let keyPrev: Buffer<S>
+    let alpha: Buffer<S>
+    let similarity: Buffer<S>
+    let rowNorm: Buffer<S>
+    let keyNorm: Buffer<S>
+    let control: Buffer<S>
+    let dControl: Buffer<S>
+    let memory: Buffer<S>
+    let key: Buffer<S>
+    let dMemory: Buffer<S>
+    let dKey: Buffer<S>
+    let dAlpha: Buffer<S>
 
     static var epsilon: S { S(1e-8) }
 
     /// `grads` is the gradient buffer laid out like `set` (the set's own, or a task's private
     /// buffer for the shared tensors).
-    init(set: ParameterSet<S>, grads: UnsafeMutablePointer<S>, prefix: String, rows: Int, width: Int, inputWidth: Int) {
+    init(
+        set: ParameterSet<S>, grads: UnsafeMutablePointer<S>, prefix: String, rows: Int, width: Int, inputWidth: Int,
+        workspace: MemoryWorkspace<S>
+    ) {
+        memoryPrev = workspace.memoryPrev
+        keyPrev = workspace.keyPrev
+        alpha = workspace.alpha
+        similarity = workspace.similarity
+        rowNorm = workspace.rowNorm
+        keyNorm = workspace.keyNorm
+        control = workspace.control
+        dControl = workspace.dControl
+        memory = workspace.memory
+        key = workspace.key
+        dMemory = workspace.dMemory
+        dKey = workspace.dKey
+        dAlpha = workspace.dAlpha
         self.rows = rows
         self.width = width
         self.inputWidth = inputWidth
@@ -323,4 +339,24 @@ final class MemoryBlock<S: Scalar> {
         }
         finishBeginBackward(slots: slots)
     }
+}
+
+/// The activation buffers of a memory block (SPEC §3): per packed token row, what the backward
+/// needs; per batch slot, the running memory and key and their gradients.
+final class MemoryWorkspace<S: Scalar> {
+    // Per token row.
+    let memoryPrev = Buffer<S>()  // M_{t−1}, K×W
+    let keyPrev = Buffer<S>()  // k_{t−1}, W
+    let alpha = Buffer<S>()  // α_t, K
+    let similarity = Buffer<S>()  // cos, K
+    let rowNorm = Buffer<S>()  // sqrt(|M[k]|² + ε), K
+    let keyNorm = Buffer<S>()  // sqrt(|k|² + ε), 1
+    let control = Buffer<S>()  // activated [k; e; a], 3W
+    let dControl = Buffer<S>()  // gradient of the control pre-activation, 3W
+    // Per batch slot.
+    let memory = Buffer<S>()  // running M, K×W
+    let key = Buffer<S>()  // running previous key, W
+    let dMemory = Buffer<S>()  // ∂L/∂M_t, K×W
+    let dKey = Buffer<S>()  // ∂L/∂k_t, W
+    let dAlpha = Buffer<S>()  // ∂L/∂α_t, K
 }

@@ -21,22 +21,28 @@ enum MemoryPath<S: Scalar> {
     /// The path of an architecture, with its blocks over the task's and the shared tensors.
     static func make(
         _ architecture: Architecture, dims: Dimensions, task: ParameterSet<S>, taskPrefix: String,
-        shared: ParameterSet<S>, sharedGrads: UnsafeMutablePointer<S>
+        shared: ParameterSet<S>, sharedGrads: UnsafeMutablePointer<S>, workspace: Workspace<S>
     ) -> MemoryPath<S> {
         let (d, k, w) = (dims.hidden, dims.memoryRows, dims.memoryWidth)
         func local() -> MemoryBlock<S> {
-            MemoryBlock(set: task, grads: task.grads, prefix: taskPrefix + "local.", rows: k, width: w, inputWidth: d)
+            MemoryBlock(
+                set: task, grads: task.grads, prefix: taskPrefix + "local.", rows: k, width: w, inputWidth: d,
+                workspace: workspace.local)
         }
         func global() -> MemoryBlock<S> {
             MemoryBlock(
                 set: shared, grads: sharedGrads, prefix: "global.", rows: k, width: w,
-                inputWidth: architecture.globalControllerWidth(dims))
+                inputWidth: architecture.globalControllerWidth(dims), workspace: workspace.global)
         }
         switch architecture {
         case .lstm: return .none
         case .meLSTM: return .fused(FusedMemoryPath(block: local(), hiddenWidth: d))
         case .arc1: return .fused(FusedMemoryPath(block: global(), hiddenWidth: d))
-        case .arc2: return .stacked(StackedMemoryPath(local: local(), global: global(), hiddenWidth: d))
+        case .arc2:
+            return .stacked(
+                StackedMemoryPath(
+                    local: local(), global: global(), hiddenWidth: d, readLocal: workspace.readLocal,
+                    dReadLocal: workspace.dReadLocal))
         }
     }
 
@@ -146,11 +152,15 @@ final class StackedMemoryPath<S: Scalar> {
     let global: MemoryBlock<S>
     let hiddenWidth: Int
     /// rL_t of every token row (W), the global controller's input.
-    let readLocal = Buffer<S>()
+    let readLocal: Buffer<S>
     /// ∂L/∂rL_t of the running step's slots (W).
-    let dReadLocal = Buffer<S>()
+    let dReadLocal: Buffer<S>
 
-    init(local: MemoryBlock<S>, global: MemoryBlock<S>, hiddenWidth: Int) {
+    init(
+        local: MemoryBlock<S>, global: MemoryBlock<S>, hiddenWidth: Int, readLocal: Buffer<S>, dReadLocal: Buffer<S>
+    ) {
+        self.readLocal = readLocal
+        self.dReadLocal = dReadLocal
         self.local = local
         self.global = global
         self.hiddenWidth = hiddenWidth

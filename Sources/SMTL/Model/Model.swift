@@ -39,10 +39,12 @@ public final class Model<S: Scalar> {
         self.taskParameters = taskParameters
         self.touched = touched
         taskSharedGrads = grads
+        // One workspace for every task: they run one after another.
+        let workspace = Workspace<S>()
         networks = zip(zip(tasks, taskParameters), grads).map { st, g in
             Network(
                 architecture: architecture, dims: dims, taskName: st.0.name, classes: st.0.classes,
-                shared: shared, sharedGrads: g, task: st.1, touched: touched)
+                shared: shared, sharedGrads: g, task: st.1, touched: touched, workspace: workspace)
         }
     }
 

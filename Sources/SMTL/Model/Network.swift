@@ -25,28 +25,28 @@ public final class Network<S: Scalar> {
     /// The memory blocks and how they join the LSTM (SPEC §5 steps 1, 3, 4).
     let memory: MemoryPath<S>
 
-    // Per token row.
-    let x = Buffer<S>()  // embeddings, E
-    let gates = Buffer<S>()  // pre-activations, then activated i, f, g, o: 4d
-    let hPrev = Buffer<S>()  // h_{t−1}, d
-    let cPrev = Buffer<S>()  // c_{t−1}, d
-    let cell = Buffer<S>()  // c_t, d
-    let hidden = Buffer<S>()  // h_t, d
-    let tanhU = Buffer<S>()  // tanh(c_t + gate ⊙ q_t), d
-    let readFused = Buffer<S>()  // r_t fed to the fusion gate, W
-    let fusion = Buffer<S>()  // [q = W_f r ; gate], 2d
-    let dGates = Buffer<S>()
-    let dFusion = Buffer<S>()  // [∂q ; ∂gate pre-activation], 2d
-    let dx = Buffer<S>()
+    // Activations, from the model's workspace (its tasks run one after another).
+    let x: Buffer<S>  // embeddings, E
+    let gates: Buffer<S>  // pre-activations, then activated i, f, g, o: 4d
+    let hPrev: Buffer<S>  // h_{t−1}, d
+    let cPrev: Buffer<S>  // c_{t−1}, d
+    let cell: Buffer<S>  // c_t, d
+    let hidden: Buffer<S>  // h_t, d
+    let tanhU: Buffer<S>  // tanh(c_t + gate ⊙ q_t), d
+    let readFused: Buffer<S>  // r_t fed to the fusion gate, W
+    let fusion: Buffer<S>  // [q = W_f r ; gate], 2d
+    let dGates: Buffer<S>
+    let dFusion: Buffer<S>  // [∂q ; ∂gate pre-activation], 2d
+    let dx: Buffer<S>
     // Per batch slot.
-    let dHidden = Buffer<S>()  // ∂L/∂h_t for the running step, d
-    let dCell = Buffer<S>()  // ∂L/∂c_t, d
-    let dRead = Buffer<S>()  // ∂L/∂r_t (fused read), W
-    let hLast = Buffer<S>()
-    public let probabilities = Buffer<S>()
+    let dHidden: Buffer<S>  // ∂L/∂h_t for the running step, d
+    let dCell: Buffer<S>  // ∂L/∂c_t, d
+    let dRead: Buffer<S>  // ∂L/∂r_t (fused read), W
+    let hLast: Buffer<S>
+    public let probabilities: Buffer<S>
     /// The classifier's outputs before the softmax, per slot (for inspection).
-    let logitBuffer = Buffer<S>()
-    let dLogits = Buffer<S>()
+    let logitBuffer: Buffer<S>
+    let dLogits: Buffer<S>
 
     /// Embedding rows that the last backward wrote into (for the sparse update).
     public let touched: SparseRows
@@ -58,8 +58,27 @@ public final class Network<S: Scalar> {
     public init(
         architecture: Architecture, dims: Dimensions, taskName: String, classes: Int,
         shared: ParameterSet<S>, sharedGrads: UnsafeMutablePointer<S>, task: ParameterSet<S>,
-        touched: SparseRows
+        touched: SparseRows, workspace: Workspace<S>
     ) {
+        x = workspace.x
+        gates = workspace.gates
+        hPrev = workspace.hPrev
+        cPrev = workspace.cPrev
+        cell = workspace.cell
+        hidden = workspace.hidden
+        tanhU = workspace.tanhU
+        readFused = workspace.readFused
+        fusion = workspace.fusion
+        dGates = workspace.dGates
+        dFusion = workspace.dFusion
+        dx = workspace.dx
+        dHidden = workspace.dHidden
+        dCell = workspace.dCell
+        dRead = workspace.dRead
+        hLast = workspace.hLast
+        probabilities = workspace.probabilities
+        logitBuffer = workspace.logitBuffer
+        dLogits = workspace.dLogits
         self.architecture = architecture
         self.dims = dims
         self.classes = classes
@@ -82,7 +101,7 @@ public final class Network<S: Scalar> {
         classifierB = task.value(p + "classifier.bias"); gradClassifierB = task.grad(p + "classifier.bias")
         memory = MemoryPath.make(
             architecture, dims: dims, task: task, taskPrefix: p, shared: shared,
-            sharedGrads: sharedGrads)
+            sharedGrads: sharedGrads, workspace: workspace)
     }
 
     func reserve(tokens n: Int, slots b: Int) {
