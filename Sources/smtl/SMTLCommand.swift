@@ -38,6 +38,8 @@ extension Architecture: ExpressibleByArgument {}
 extension OptimizerSettings.Kind: ExpressibleByArgument {}
 extension EmbeddingExchange: ExpressibleByArgument {}
 extension Split: ExpressibleByArgument {}
+extension Placement.Scaling: ExpressibleByArgument {}
+extension Placement.Strategy: ExpressibleByArgument {}
 
 /// How `predict`, `evaluate` and `explain` print: tables for people, or one JSON object a line at
 /// full precision for programs.

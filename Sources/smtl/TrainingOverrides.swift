@@ -26,6 +26,16 @@ struct TrainingOverrides: ParsableArguments {
     @Option(help: "Override `training.checkpoint_every`.") var checkpointEvery: Int?
     @Option(help: "Override `training.keep_checkpoints`.") var keepCheckpoints: Int?
     @Flag(help: "Take examples in file order (no shuffling).") var noShuffle = false
+    @Option(
+        help: ArgumentHelp(
+            "Override `training.scaling`: strong (a task's batch stays batch_size; its ranks split it) or weak "
+                + "(each of a task's ranks takes batch_size examples)."))
+    var scaling: Placement.Scaling?
+    @Option(
+        help: ArgumentHelp(
+            "Override `training.placement`: balanced (even cost per rank, splitting batches where that helps) "
+                + "or blocks (tasks in config order)."))
+    var placement: Placement.Strategy?
 
     /// Applies every override given on the command line to `c`.
     func apply(to c: inout RunConfig, configFile: String) throws {
@@ -50,5 +60,7 @@ struct TrainingOverrides: ParsableArguments {
         if let checkpointEvery { c.checkpointEvery = checkpointEvery }
         if let keepCheckpoints { c.keepCheckpoints = keepCheckpoints }
         if noShuffle { c.shuffle = false }
+        if let scaling { c.scaling = scaling }
+        if let placement { c.placement = placement }
     }
 }

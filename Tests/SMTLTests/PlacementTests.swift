@@ -1,45 +1,100 @@
 import XCTest
 @testable import SMTL
 
-/// Which ranks run which tasks, for every relation of ranks N to tasks T.
+/// Which ranks run which part of which task, for every relation of ranks N to tasks T.
 final class PlacementTests: XCTestCase {
+    func blocks(_ tokens: [Int], ranks: Int, batch: Int = 16, scaling: Placement.Scaling = .strong) -> Placement {
+        Placement(
+            examples: Array(repeating: 100, count: tokens.count), meanLength: tokens.map { Double($0) / 100 },
+            batchSize: batch, ranks: ranks, strategy: .blocks, scaling: scaling)
+    }
+
+    /// Every task's step batch is covered exactly once, by contiguous shards in rank order.
+    func assertPartition(_ p: Placement, file: StaticString = #filePath, line: UInt = #line) {
+        for m in 0..<p.tasks {
+            let shards = p.ranksOfTask[m].map { p.shard(of: $0, task: m)! }
+            XCTAssertEqual(shards.first?.lower, 0, "task \(m)", file: file, line: line)
+            XCTAssertEqual(shards.last?.upper, p.stepBatch[m], "task \(m)", file: file, line: line)
+            for (a, b) in zip(shards, shards.dropFirst()) { XCTAssertEqual(a.upper, b.lower, file: file, line: line) }
+            XCTAssertTrue(shards.allSatisfy { $0.count > 0 }, file: file, line: line)
+        }
+        XCTAssertTrue(p.shardsOfRank.allSatisfy { !$0.isEmpty }, "every rank works", file: file, line: line)
+    }
+
     func testOneRankRunsEveryTask() {
-        let p = Placement(taskTokens: [5, 1, 9], ranks: 1)
-        XCTAssertEqual(p.tasksOfRank, [[0, 1, 2]])
-        XCTAssertEqual(p.ranksOfTask, [[0], [0], [0]])
-        XCTAssertEqual(p.lead(of: 2), 0)
+        for strategy in Placement.Strategy.allCases {
+            let p = Placement(
+                examples: [50, 50, 50], meanLength: [5, 1, 9], batchSize: 16, ranks: 1, strategy: strategy)
+            XCTAssertEqual(p.tasksOfRank, [[0, 1, 2]])
+            XCTAssertEqual(p.stepBatch, [16, 16, 16])
+            XCTAssertEqual(p.lead(of: 2), 0)
+            assertPartition(p)
+        }
     }
 
-    func testOneTaskPerRank() {
-        let p = Placement(taskTokens: [5, 1, 9, 3], ranks: 4)
-        XCTAssertEqual(p.tasksOfRank, [[0], [1], [2], [3]])
-        XCTAssertEqual((0..<4).map { p.lead(of: $0) }, [0, 1, 2, 3])
+    /// A task smaller than the batch takes all its examples each step.
+    func testStepBatchIsCappedByTheData() {
+        let p = Placement(examples: [10, 50], meanLength: [1, 1], batchSize: 16, ranks: 1)
+        XCTAssertEqual(p.stepBatch, [10, 16])
     }
 
-    /// N < T: contiguous blocks ⌊rT/N⌋ ..< ⌊(r+1)T/N⌋, every task on exactly one rank.
-    func testFewerRanksThanTasksGivesContiguousBlocks() {
-        let p = Placement(taskTokens: [1, 1, 1, 1, 1], ranks: 2)
-        XCTAssertEqual(p.tasksOfRank, [[0, 1], [2, 3, 4]])
-        let q = Placement(taskTokens: Array(repeating: 1, count: 16), ranks: 3)
+    func testBlocksLayout() {
+        XCTAssertEqual(blocks([5, 1, 9, 3], ranks: 4).tasksOfRank, [[0], [1], [2], [3]])
+        XCTAssertEqual(blocks([1, 1, 1, 1, 1], ranks: 2).tasksOfRank, [[0, 1], [2, 3, 4]])
+        let q = blocks(Array(repeating: 1, count: 16), ranks: 3)
         XCTAssertEqual(q.tasksOfRank.map(\.count), [5, 5, 6])
         XCTAssertEqual(q.tasksOfRank.flatMap { $0 }, Array(0..<16))
-        for (m, rs) in q.ranksOfTask.enumerated() { XCTAssertEqual(rs.count, 1, "task \(m)") }
+        // N > T: extra ranks to the costliest task (10× the tokens takes both; ties: lower index);
+        // strong scaling splits its batch of 16 evenly.
+        let p = blocks([100, 1000, 50], ranks: 5)
+        XCTAssertEqual(p.ranksOfTask, [[0], [1, 2, 3], [4]])
+        XCTAssertEqual(p.ranksOfTask[1].map { p.shard(of: $0, task: 1)!.count }, [6, 5, 5])
+        XCTAssertEqual(p.stepBatch, [16, 16, 16])
+        XCTAssertEqual(blocks([7, 7], ranks: 3).ranksOfTask, [[0, 1], [2]])
+        XCTAssertTrue(p.describe(["a", "b", "c"]).contains("rank 2: b (examples 6..<11 of 16)"), p.describe(["a", "b", "c"]))
+        assertPartition(p)
     }
 
-    /// N > T: each extra rank goes to the task with the most tokens per rank; ranks of one task
-    /// are consecutive; shards are numbered in rank order.
-    func testMoreRanksThanTasksGivesExtraRanksToTheCostliestTask() {
-        // Task 1 has 10× the tokens: it takes both extra ranks (10/2 = 5 > 1, then 10/3 > 1).
-        let p = Placement(taskTokens: [100, 1000, 50], ranks: 5)
-        XCTAssertEqual(p.ranksOfTask, [[0], [1, 2, 3], [4]])
-        XCTAssertEqual(p.tasksOfRank, [[0], [1], [1], [1], [2]])
-        XCTAssertEqual(p.lead(of: 1), 1)
-        XCTAssertEqual(p.shard(of: 3, task: 1).index, 2)
-        XCTAssertEqual(p.shard(of: 3, task: 1).count, 3)
-        XCTAssertEqual(p.shard(of: 0, task: 0).count, 1)
-        // Ties go to the lower task index.
-        let q = Placement(taskTokens: [7, 7], ranks: 3)
-        XCTAssertEqual(q.ranksOfTask, [[0, 1], [2]])
-        XCTAssertTrue(p.describe(["a", "b", "c"]).contains("rank 2: b (2 of 3 ranks)"), p.describe(["a", "b", "c"]))
+    /// Weak scaling (today's former default): each of a task's k ranks takes a whole batch.
+    func testWeakScalingGrowsTheBatchWithTheRanks() {
+        let p = blocks([100, 1000, 50], ranks: 5, scaling: .weak)
+        XCTAssertEqual(p.stepBatch, [16, 48, 16])
+        XCTAssertEqual(p.ranksOfTask[1].map { p.shard(of: $0, task: 1)!.count }, [16, 16, 16])
+        assertPartition(p)
+    }
+
+    /// Fewer ranks than tasks, unequal costs: longest processing time first, no task split, when
+    /// that comes within 5% of an even share.
+    func testBalancedPacksWholeTasksWhenThatIsEvenEnough() {
+        // Costs per step 16·{10, 9, 8, 7, 6, 5, 3, 2}: LPT gives 25 and 25 (×16).
+        let p = Placement(
+            examples: Array(repeating: 100, count: 8), meanLength: [10, 9, 8, 7, 6, 5, 3, 2], batchSize: 16, ranks: 2)
+        XCTAssertEqual(p.splitTasks, [])
+        XCTAssertEqual(p.predictedLoad, [400, 400])
+        // Config order in blocks would be 34 against 16.
+        XCTAssertEqual(blocks([10, 9, 8, 7, 6, 5, 3, 2].map { $0 * 100 }, ranks: 2).predictedLoad, [544, 256])
+        assertPartition(p)
+    }
+
+    /// The movie group on 2 ranks: one long-document task outweighs three sentence tasks together,
+    /// so it is split: one rank runs the sentence tasks and part of IMDB's batch.
+    func testBalancedSplitsTheDominantTask() {
+        let p = Placement(
+            examples: [8544, 6920, 8100, 22500], meanLength: [19, 19, 24, 270], batchSize: 16, ranks: 2)
+        XCTAssertEqual(p.splitTasks, [3])
+        XCTAssertEqual(p.tasksOfRank, [[0, 1, 2, 3], [3]])
+        let load = p.predictedLoad
+        XCTAssertLessThan(load.max()! / load.min()!, 1.1, "\(load)")
+        // 4 ranks: still every rank within 10% of the others, every rank has work.
+        let q = Placement(
+            examples: [8544, 6920, 8100, 22500], meanLength: [19, 19, 24, 270], batchSize: 16, ranks: 4)
+        let l4 = q.predictedLoad
+        XCTAssertLessThan(l4.max()! / l4.min()!, 1.15, "\(l4)")
+        assertPartition(p)
+        assertPartition(q)
+        // More ranks than tasks: 6 ranks for 4 tasks.
+        let r = Placement(examples: [100, 100, 100, 100], meanLength: [10, 12, 30, 8], batchSize: 16, ranks: 6)
+        assertPartition(r)
+        XCTAssertEqual(r.ranks, 6)
     }
 }

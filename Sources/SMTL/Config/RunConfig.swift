@@ -38,6 +38,11 @@ public struct RunConfig: Equatable, Sendable {
     public var tokenizer = Tokenizer()
     public var optimizer = OptimizerSettings()
     public var batchSize = 16
+    /// strong: a task's step batch stays `batchSize` whatever the number of ranks (ranks that
+    /// share a task split it); weak: each of a task's ranks takes `batchSize` examples.
+    public var scaling = Placement.Scaling.strong
+    /// How tasks are laid out on ranks (see `Placement`).
+    public var placement = Placement.Strategy.balanced
     /// Passes over the largest task's training set (ignored when `steps` > 0).
     public var epochs = 10
     public var steps = 0
@@ -117,6 +122,8 @@ public struct RunConfig: Equatable, Sendable {
         .number("adam_epsilon", \.optimizer.adamEpsilon),
         .bool("freeze_embeddings", \.optimizer.freezeEmbeddings),
         .int("batch_size", \.batchSize, min: 1),
+        .choice("scaling", \.scaling, where: "training.scaling"),
+        .choice("placement", \.placement, where: "training.placement"),
         .int("epochs", \.epochs, min: 0),
         .int("steps", \.steps, min: 0),
         .int("eval_every", \.evalEvery, min: 0),

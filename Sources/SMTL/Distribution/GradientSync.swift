@@ -1,15 +1,19 @@
 /// The one owner of everything that crosses ranks in a training run, as PyTorch DDP's `Reducer`
 /// owns its gradient buckets. `Model` and `Network` compute; they never see a communicator.
 ///
-/// Per step (`synchronize`), in the same order on every rank:
+/// A step (`synchronize`) is one collective: an allreduce in Double of one fused buffer,
 ///
-///  1. the union of the embedding rows touched on any rank (a MAX allreduce of one byte a row);
-///  2. `shared.grads` = Σ over tasks and ranks of the tasks' shared gradients: each rank sums its
-///     tasks' private buffers in task order in Double, one allreduce in Double, rounded once
-///     (so the result never depends on where tasks run);
-///  3. for a task served by several ranks (N > T), the sum of its gradients over its ranks;
-///  4. the step's statistics (each task's loss, the tokens) summed over ranks;
-///  5. the stop flag (any rank asked to stop → every rank stops at the same step).
+///     [ embedding rows of the step × E | dense shared tensors | tasks split over ranks | losses, tokens, stop ]
+///
+///  * the embedding rows are those of every task's batch of the step: every rank draws every
+///    task's examples, so each knows them without exchanging anything, and the buffer grows with
+///    the rows a step touches, not with the vocabulary;
+///  * the shared gradient is summed over the rank's tasks in task order in Double, over ranks by
+///    the allreduce, and rounded once, so the result never depends on where tasks run;
+///  * a task whose batch is spread over several ranks has its gradient summed in the same buffer
+///    (the other ranks add zeros);
+///  * each task's loss (weighted by its shards' share of the batch), the tokens, and the stop flag
+///    (any rank asked to stop → every rank stops at the same step) ride along.
 ///
 /// Outside the step it also owns the start-up broadcast of the shared tensors, the replica
 /// checks, the checkpoint gather and the small reductions of evaluation and timing.
@@ -20,36 +24,33 @@ public final class GradientSync<S: Scalar> {
     public let model: Model<S>
     public let world: Communicator
     public let placement: Placement
-    /// The tasks this rank runs.
+    /// The tasks this rank runs (wholly or in part).
     public let hosted: [Int]
-    /// The ranks serving this rank's task, when there are several (N > T); else nil.
-    let taskCommunicator: Communicator?
+    /// The tasks spread over several ranks, in task order.
+    let splitTasks: [Int]
     /// How the embedding gradient crosses ranks: its touched rows (default) or every row.
     public var embeddingExchange = EmbeddingExchange.sparse
     /// The embedding rows of the last reduction (the union over ranks): the rows the optimizer
     /// updates, and the only rows of `embedding.weight`'s gradient that are not zero.
     public let rows: SparseRows
-    /// The reduction buffer: touched embedding rows, then the dense shared tensors, in Double.
+    /// The fused reduction buffer, in Double.
     var reduction: [Double] = []
 
-    /// `placement` defaults to the one for the model's tasks on `world` with equal costs.
+    /// `placement` defaults to the blocks layout of the model's tasks on `world`.
     public init(model: Model<S>, world: Communicator = LocalCommunicator(), placement: Placement? = nil) {
         self.model = model
         self.world = world
-        let placement = placement ?? Placement(taskTokens: model.tasks.map { _ in 1 }, ranks: world.size)
+        let placement = placement ?? Placement(tasks: model.tasks.count, ranks: world.size)
         precondition(
             placement.ranks == world.size, "a placement for \(placement.ranks) ranks in a world of \(world.size)")
         self.placement = placement
         hosted = placement.tasksOfRank[world.rank]
-        let served = placement.ranksOfTask[hosted[0]]
-        // Every rank takes part in the split; ranks sharing a task get a task communicator.
-        let sub = world.size > 1 ? world.split(color: served[0], key: world.rank) : nil
-        taskCommunicator = served.count > 1 ? sub : nil
+        splitTasks = placement.splitTasks
         rows = SparseRows(count: model.dims.vocabulary)
     }
 
-    /// For task m on this rank: this rank's index among the task's ranks, and their number.
-    public func shard(of m: Int) -> (index: Int, count: Int) { placement.shard(of: world.rank, task: m) }
+    /// This rank's shard of task m (nil if it does not serve m).
+    public func shard(of m: Int) -> Placement.Shard? { placement.shard(of: world.rank, task: m) }
 
     /// The parameter sets this rank updates: the shared set (0) and its tasks' (m + 1).
     public var updatedSets: [Int] { [0] + hosted.map { $0 + 1 } }
@@ -58,7 +59,7 @@ public final class GradientSync<S: Scalar> {
 
     /// What every rank knows after a step's synchronisation.
     public struct StepStatistics {
-        /// Each task's loss (for a task split over ranks, the mean of its shards).
+        /// Each task's loss on its whole step batch.
         public var losses: [Float]
         /// Tokens of the step over all ranks.
         public var tokens: Int
@@ -67,53 +68,38 @@ public final class GradientSync<S: Scalar> {
     }
 
     /// Everything one training step needs from the other ranks, after this rank's backward:
-    /// `localLosses[m]` is task m's loss on this rank (hosted tasks), `tokens` this rank's tokens.
-    public func synchronize(localLosses: [S], tokens: Int, stopRequested: Bool) -> StepStatistics {
-        reduceSharedGradients()
+    /// `localLosses[m]` is the loss of this rank's shard of task m, `tokens` this rank's tokens,
+    /// and `stepRows` the embedding rows of every task's batch of the step (all ranks'; not needed
+    /// in a world of one, where they are the rows this process touched).
+    public func synchronize(localLosses: [S], tokens: Int, stopRequested: Bool, stepRows: SparseRows? = nil)
+        -> StepStatistics
+    {
         let T = model.tasks.count
-        var stats = [Double](repeating: 0, count: T + 1)
-        for m in hosted { stats[m] = Double(localLosses[m]) / Double(shard(of: m).count) }
-        stats[T] = Double(tokens)
-        if let tc = taskCommunicator {
-            let set = model.taskParameters[hosted[0]]
-            Self.allreduceSum(tc, set.grads, count: set.count)
-        }
-        if world.size > 1 { world.allreduceSum(&stats) }
-        var stop: Int32 = stopRequested ? 1 : 0
-        world.allreduceMax(&stop, count: 1)
-        return StepStatistics(losses: (0..<T).map { Float(stats[$0]) }, tokens: Int(stats[T]), stop: stop != 0)
-    }
-
-    /// shared.grads = Σ_m (task m's shared gradient) over every task of every rank, summed in
-    /// task order in Double and over ranks with one allreduce in Double, then rounded once. Only
-    /// the union of the touched embedding rows (the same list on every rank) and the dense shared
-    /// tensors are exchanged: a sparse exchange of the embedding gradient. With `.dense`,
-    /// every embedding row is exchanged instead (kept for measurement).
-    public func reduceSharedGradients() {
+        // Rows: the union over ranks (known locally), every row, or this process's.
         let e = model.dims.embedding
-        let shared = model.shared
-        let embCount = model.dims.vocabulary * e
-        // The previous reduction's rows go back to zero, so that `shared.grads` holds exactly
-        // this reduction.
-        for r in rows.rows { (shared.grads + Int(r) * e).update(repeating: 0, count: e) }
+        for r in rows.rows { (model.shared.grads + Int(r) * e).update(repeating: 0, count: e) }
         rows.clear()
         if embeddingExchange == .dense && world.size > 1 {
             for r in 0..<model.dims.vocabulary { rows.mark(r) }
         } else if world.size > 1 {
-            var flags = model.touched.bytes()
-            let n = flags.count
-            flags.withUnsafeMutableBufferPointer { world.allreduceMax($0.baseAddress!, count: n) }
-            rows.merge(flags)
+            guard let stepRows else { preconditionFailure("a world of \(world.size) needs the step's rows") }
+            for r in stepRows.rows { rows.mark(Int(r)) }
         } else {
             for r in model.touched.rows { rows.mark(Int(r)) }
         }
         let sorted = rows.rows.sorted()
+        let shared = model.shared
+        let embCount = model.dims.vocabulary * e
         let dense = shared.count - embCount
-        let total = sorted.count * e + dense
+        let splitSizes = splitTasks.map { model.taskParameters[$0].count }
+        let statsAt = sorted.count * e + dense + splitSizes.reduce(0, +)
+        let total = statsAt + T + 2
         if reduction.count < total { reduction = [Double](repeating: 0, count: total) }
+        var stats = [Double](repeating: 0, count: T + 2)
         reduction.withUnsafeMutableBufferPointer { buf in
             let out = buf.baseAddress!
             out.update(repeating: 0, count: total)
+            // The shared gradient: this rank's tasks, in task order.
             for m in hosted {
                 let g = model.taskSharedGrads[m]
                 for (k, r) in sorted.enumerated() {
@@ -123,6 +109,18 @@ public final class GradientSync<S: Scalar> {
                 let src = g + embCount, dst = out + sorted.count * e
                 for j in 0..<dense { dst[j] += Double(src[j]) }
             }
+            // The tasks spread over ranks: this rank's part of their gradient.
+            var at = sorted.count * e + dense
+            for (i, m) in splitTasks.enumerated() {
+                if hosted.contains(m) {
+                    let g = model.taskParameters[m].grads
+                    for j in 0..<splitSizes[i] { out[at + j] = Double(g[j]) }
+                }
+                at += splitSizes[i]
+            }
+            for m in hosted { out[statsAt + m] = Double(localLosses[m]) }
+            out[statsAt + T] = Double(tokens)
+            out[statsAt + T + 1] = stopRequested ? 1 : 0
             if world.size > 1 { world.allreduceSum(out, count: total) }
             let sg = shared.grads
             for (k, r) in sorted.enumerated() {
@@ -131,17 +129,26 @@ public final class GradientSync<S: Scalar> {
             }
             let dst = sg + embCount, src = out + sorted.count * e
             for j in 0..<dense { dst[j] = S(src[j]) }
+            at = sorted.count * e + dense
+            for (i, m) in splitTasks.enumerated() {
+                if hosted.contains(m) {
+                    let g = model.taskParameters[m].grads
+                    for j in 0..<splitSizes[i] { g[j] = S(out[at + j]) }
+                }
+                at += splitSizes[i]
+            }
+            for j in 0..<(T + 2) { stats[j] = out[statsAt + j] }
         }
+        return StepStatistics(
+            losses: (0..<T).map { Float(stats[$0]) }, tokens: Int(stats[T]), stop: stats[T + 1] > 0)
     }
 
-    /// An in-place sum of a Float or Double buffer.
-    static func allreduceSum(_ c: Communicator, _ p: UnsafeMutablePointer<S>, count n: Int) {
-        if S.self == Float.self {
-            p.withMemoryRebound(to: Float.self, capacity: n) { c.allreduceSum($0, count: n) }
-        } else {
-            precondition(S.self == Double.self, "gradients are Float or Double")
-            p.withMemoryRebound(to: Double.self, capacity: n) { c.allreduceSum($0, count: n) }
-        }
+    /// shared.grads = Σ_m (task m's shared gradient) over every task of every rank (the step's
+    /// reduction without its statistics; the gradient checks and `smtl bench` use it).
+    public func reduceSharedGradients(stepRows: SparseRows? = nil) {
+        _ = synchronize(
+            localLosses: [S](repeating: 0, count: model.tasks.count), tokens: 0, stopRequested: false,
+            stepRows: stepRows)
     }
 
     // MARK: replicas

@@ -1,70 +1,218 @@
-/// Which ranks run which tasks (issue: placement).
+/// Which ranks run which part of which task's batch.
 ///
-/// * N = T: rank r runs task r.
-/// * N < T: a rank runs several tasks, in contiguous blocks (rank r runs tasks ⌊rT/N⌋ ..< ⌊(r+1)T/N⌋).
-/// * N > T: every task gets one rank; each extra rank goes to the task with the most training
-///   tokens per rank so far (ties: the lower task index). Ranks of one task are consecutive.
+/// Every step, each task takes `stepBatch[m]` examples (every rank draws the same ones); a rank
+/// runs its *shards*: for each task it serves, a contiguous range of those examples. A task whose
+/// examples are spread over several ranks gets its gradient summed over them.
+///
+/// * **Strong scaling** (default): a task's step batch stays `batch_size`, whatever the number of
+///   ranks; ranks that share a task split it. 1, 2, 4 or 6 ranks compute the same step.
+///   - `balanced` (default): tasks are placed to even out the expected cost per rank (tokens
+///     per step: the step batch times the task's mean length). Without splitting, longest
+///     processing time first (each task to the least-loaded rank). When that leaves the slowest
+///     rank more than 5% above an even share, or there are more ranks than tasks, tasks are laid
+///     out in config order and cut at each rank's even share (McNaughton's wrap-around rule), so a
+///     rank can run part of one task's batch and whole other tasks.
+///   - `blocks`: N ≤ T: contiguous blocks of tasks (rank r runs tasks ⌊rT/N⌋ ..< ⌊(r+1)T/N⌋);
+///     N > T: each extra rank to the task with the most tokens per rank, its batch split evenly.
+/// * **Weak scaling** (`training.scaling: "weak"`): the `blocks` layout, and each of a task's k
+///   ranks takes a whole `batch_size` of examples, so the task's step batch is k·batch_size.
 /// * N = 1: one process runs every task — the single-node simulation.
 public struct Placement: Equatable, Sendable {
-    public let tasksOfRank: [[Int]]
-    public let ranksOfTask: [[Int]]
+    public enum Strategy: String, CaseIterable, Sendable { case balanced, blocks }
+    public enum Scaling: String, CaseIterable, Sendable { case strong, weak }
 
-    public init(taskTokens: [Int], ranks: Int) {
-        let t = taskTokens.count
-        precondition(t > 0 && ranks > 0)
-        var tasksOfRank = [[Int]](repeating: [], count: ranks)
-        var ranksOfTask = [[Int]](repeating: [], count: t)
-        if ranks <= t {
-            for m in 0..<t {
-                // the rank whose block holds m
-                var r = 0
-                while (r + 1) * t / ranks <= m { r += 1 }
-                tasksOfRank[r].append(m)
-                ranksOfTask[m].append(r)
-            }
-        } else {
-            var count = [Int](repeating: 1, count: t)
-            for _ in 0..<(ranks - t) {
-                var best = 0
-                for m in 1..<t
-                where Double(taskTokens[m]) / Double(count[m]) > Double(taskTokens[best]) / Double(count[best]) {
-                    best = m
-                }
-                count[best] += 1
-            }
-            var r = 0
-            for m in 0..<t {
-                for _ in 0..<count[m] {
-                    tasksOfRank[r].append(m)
-                    ranksOfTask[m].append(r)
-                    r += 1
-                }
-            }
-        }
-        self.tasksOfRank = tasksOfRank
-        self.ranksOfTask = ranksOfTask
+    /// A rank's part of a task's step batch: examples `lower ..< upper` of the step's draw.
+    public struct Shard: Equatable, Sendable {
+        public let task: Int
+        public let lower: Int
+        public let upper: Int
+        public var count: Int { upper - lower }
     }
 
-    public var ranks: Int { tasksOfRank.count }
+    /// Per rank, its shards in task order.
+    public let shardsOfRank: [[Shard]]
+    /// Per task, the examples it takes per step (all its shards together).
+    public let stepBatch: [Int]
+    /// Per task, the expected cost of one example (its mean length in tokens).
+    public let costPerExample: [Double]
+
+    /// `examples[m]`: task m's training examples; `meanLength[m]`: their mean length in tokens.
+    public init(
+        examples: [Int], meanLength: [Double], batchSize: Int, ranks: Int, strategy: Strategy = .balanced,
+        scaling: Scaling = .strong
+    ) {
+        let t = examples.count
+        precondition(t > 0 && ranks > 0 && examples.allSatisfy { $0 > 0 })
+        let perExample = meanLength.map { max($0, 1e-9) }
+        costPerExample = perExample
+        if scaling == .weak {
+            let ranksOfTask = Self.blocks(tokens: zip(examples, meanLength).map { Double($0) * $1 }, ranks: ranks)
+            stepBatch = (0..<t).map { m in min(batchSize * ranksOfTask[m].count, examples[m] * ranksOfTask[m].count) }
+            shardsOfRank = Self.evenShards(ranksOfTask, stepBatch: stepBatch, ranks: ranks)
+            return
+        }
+        let batch = (0..<t).map { min(batchSize, examples[$0]) }
+        stepBatch = batch
+        let cost = (0..<t).map { Double(batch[$0]) * perExample[$0] }
+        if strategy == .blocks || ranks == 1 {
+            let ranksOfTask = Self.blocks(tokens: zip(examples, meanLength).map { Double($0) * $1 }, ranks: ranks)
+            shardsOfRank = Self.evenShards(ranksOfTask, stepBatch: batch, ranks: ranks)
+            return
+        }
+        let even = cost.reduce(0, +) / Double(ranks)
+        if ranks <= t {
+            let packed = Self.longestFirst(cost: cost, ranks: ranks)
+            let load = packed.map { $0.map { cost[$0] }.reduce(0, +) }
+            if load.max()! <= 1.05 * even || batch.allSatisfy({ $0 == 1 }) {
+                shardsOfRank = packed.map { $0.map { Shard(task: $0, lower: 0, upper: batch[$0]) } }
+                return
+            }
+        }
+        if let wrapped = Self.wrapAround(cost: perExample, batch: batch, ranks: ranks, even: even) {
+            shardsOfRank = wrapped
+        } else {
+            // Too few examples to give every rank a share: the blocks layout.
+            let ranksOfTask = Self.blocks(tokens: cost, ranks: ranks)
+            shardsOfRank = Self.evenShards(ranksOfTask, stepBatch: batch, ranks: ranks)
+        }
+    }
+
+    /// The `blocks` layout with equal costs (tests, and a model without data).
+    public init(tasks: Int, ranks: Int, batchSize: Int = 16) {
+        self.init(
+            examples: Array(repeating: batchSize, count: tasks), meanLength: Array(repeating: 1, count: tasks),
+            batchSize: batchSize, ranks: ranks, strategy: .blocks)
+    }
+
+    public var ranks: Int { shardsOfRank.count }
+    public var tasks: Int { stepBatch.count }
+
+    /// Per rank, the tasks it serves (wholly or in part), in task order.
+    public var tasksOfRank: [[Int]] { shardsOfRank.map { $0.map(\.task) } }
+
+    /// Per task, the ranks that serve it, in rank order.
+    public var ranksOfTask: [[Int]] {
+        var out = [[Int]](repeating: [], count: tasks)
+        for (r, shards) in shardsOfRank.enumerated() { for s in shards { out[s.task].append(r) } }
+        return out
+    }
+
+    /// The tasks whose batch is spread over several ranks.
+    public var splitTasks: [Int] { ranksOfTask.enumerated().filter { $0.element.count > 1 }.map(\.offset) }
 
     /// The rank that evaluates a task and whose copy of its tensors is authoritative.
     public func lead(of task: Int) -> Int { ranksOfTask[task][0] }
 
-    /// For a rank serving one task with others: its index among them and their number.
-    public func shard(of rank: Int, task: Int) -> (index: Int, count: Int) {
-        let rs = ranksOfTask[task]
-        return (rs.firstIndex(of: rank) ?? 0, rs.count)
+    /// Rank `rank`'s shard of `task`, if it serves it.
+    public func shard(of rank: Int, task: Int) -> Shard? { shardsOfRank[rank].first { $0.task == task } }
+
+    /// The expected cost per step of each rank (tokens).
+    public var predictedLoad: [Double] {
+        shardsOfRank.map { $0.map { Double($0.count) * costPerExample[$0.task] }.reduce(0, +) }
     }
 
     public func describe(_ names: [String]) -> String {
-        var lines = ["placement: \(ranks) rank(s), \(names.count) task(s)"]
-        for (r, ts) in tasksOfRank.enumerated() {
-            let parts = ts.map { m -> String in
-                let rs = ranksOfTask[m]
-                return rs.count > 1 ? "\(names[m]) (\(rs.firstIndex(of: r)! + 1) of \(rs.count) ranks)" : names[m]
+        let load = predictedLoad
+        let top = load.max() ?? 0, mean = load.reduce(0, +) / Double(max(load.count, 1))
+        var lines = [
+            "placement: \(ranks) rank(s), \(names.count) task(s); predicted load per step (tokens): "
+                + "slowest rank \(Int(top.rounded())), mean \(Int(mean.rounded()))"
+                + (top > 0 ? ", the slowest rank waits for nobody and the others \(pct(1 - mean / top)) on average" : "")
+        ]
+        for (r, shards) in shardsOfRank.enumerated() {
+            let parts = shards.map { s -> String in
+                s.count == stepBatch[s.task]
+                    ? names[s.task] : "\(names[s.task]) (examples \(s.lower)..<\(s.upper) of \(stepBatch[s.task]))"
             }
-            lines.append("  rank \(r): " + parts.joined(separator: ", "))
+            lines.append("  rank \(r): " + parts.joined(separator: ", ") + "  [\(Int(load[r].rounded())) tokens]")
         }
         return lines.joined(separator: "\n")
+    }
+
+    func pct(_ x: Double) -> String { "\(Int((100 * x).rounded()))%" }
+
+    // MARK: layouts
+
+    /// N ≤ T: contiguous blocks; N > T: every task one rank, each extra rank to the task with the
+    /// most tokens per rank so far (ties: the lower task index); ranks of one task consecutive.
+    static func blocks(tokens: [Double], ranks: Int) -> [[Int]] {
+        let t = tokens.count
+        var ranksOfTask = [[Int]](repeating: [], count: t)
+        if ranks <= t {
+            for m in 0..<t {
+                var r = 0
+                while (r + 1) * t / ranks <= m { r += 1 }
+                ranksOfTask[m].append(r)
+            }
+            return ranksOfTask
+        }
+        var count = [Int](repeating: 1, count: t)
+        for _ in 0..<(ranks - t) {
+            var best = 0
+            for m in 1..<t where tokens[m] / Double(count[m]) > tokens[best] / Double(count[best]) { best = m }
+            count[best] += 1
+        }
+        var r = 0
+        for m in 0..<t {
+            for _ in 0..<count[m] {
+                ranksOfTask[m].append(r)
+                r += 1
+            }
+        }
+        return ranksOfTask
+    }
+
+    /// Each task's step batch split evenly over its ranks (the first ranks take one more).
+    static func evenShards(_ ranksOfTask: [[Int]], stepBatch: [Int], ranks: Int) -> [[Shard]] {
+        var shards = [[Shard]](repeating: [], count: ranks)
+        for (m, rs) in ranksOfTask.enumerated() {
+            var lower = 0
+            for (j, r) in rs.enumerated() {
+                let n = stepBatch[m] / rs.count + (j < stepBatch[m] % rs.count ? 1 : 0)
+                shards[r].append(Shard(task: m, lower: lower, upper: lower + n))
+                lower += n
+            }
+        }
+        return shards.map { $0.sorted { $0.task < $1.task } }
+    }
+
+    /// Longest processing time first: each task (costliest first) to the least-loaded rank.
+    static func longestFirst(cost: [Double], ranks: Int) -> [[Int]] {
+        var load = [Double](repeating: 0, count: ranks)
+        var tasks = [[Int]](repeating: [], count: ranks)
+        for m in cost.indices.sorted(by: { cost[$0] != cost[$1] ? cost[$0] > cost[$1] : $0 < $1 }) {
+            let r = load.indices.min { load[$0] != load[$1] ? load[$0] < load[$1] : $0 < $1 }!
+            load[r] += cost[m]
+            tasks[r].append(m)
+        }
+        return tasks.map { $0.sorted() }
+    }
+
+    /// McNaughton's wrap-around rule in whole examples: tasks in order, each rank filled up to the
+    /// even share, the task at the boundary cut there. Nil when some rank would get nothing.
+    static func wrapAround(cost: [Double], batch: [Int], ranks: Int, even: Double) -> [[Shard]]? {
+        var shards = [[Shard]](repeating: [], count: ranks)
+        var load = [Double](repeating: 0, count: ranks)
+        var r = 0
+        for m in batch.indices {
+            var lower = 0
+            while lower < batch[m] {
+                let left = batch[m] - lower
+                var n = left
+                if r < ranks - 1 {
+                    let room = even - load[r]
+                    n = min(left, Int((room / cost[m]).rounded()))
+                    if n <= 0 {
+                        r += 1
+                        continue
+                    }
+                }
+                shards[r].append(Shard(task: m, lower: lower, upper: lower + n))
+                load[r] += Double(n) * cost[m]
+                lower += n
+                if lower < batch[m] || load[r] >= even - 0.5 * cost[m] { r = min(r + 1, ranks - 1) }
+            }
+        }
+        return shards.contains { $0.isEmpty } ? nil : shards
     }
 }

@@ -9,17 +9,12 @@ public struct TaskSampler: Sendable {
     public let shuffle: Bool
     public private(set) var cursor: TaskCursor
     private var order: [Int]
-    /// When k ranks serve one task, they walk one order together, taking k·batch examples a
-    /// step, and rank j keeps the j-th slice of them.
-    public let shard: (index: Int, count: Int)
 
     public init(
-        count: Int, batchSize: Int, seed: UInt64, task: String, shuffle: Bool, cursor: TaskCursor = TaskCursor(),
-        shard: (index: Int, count: Int) = (0, 1)
+        count: Int, batchSize: Int, seed: UInt64, task: String, shuffle: Bool, cursor: TaskCursor = TaskCursor()
     ) {
         self.count = count
         self.batchSize = batchSize
-        self.shard = shard
         self.seed = seed
         self.task = task
         self.shuffle = shuffle
@@ -37,9 +32,13 @@ public struct TaskSampler: Sendable {
         return o
     }
 
-    public mutating func next() -> [Int] {
+    /// The next `batchSize` examples.
+    public mutating func next() -> [Int] { next(count: min(batchSize, count)) }
+
+    /// The next `total` examples (a task's step batch: the ranks that share the task each take a
+    /// slice of it, see `Placement`).
+    public mutating func next(count total: Int) -> [Int] {
         var out: [Int] = []
-        let total = min(batchSize * shard.count, count * shard.count)
         out.reserveCapacity(total)
         while out.count < total {
             if cursor.position >= count {
@@ -49,8 +48,6 @@ public struct TaskSampler: Sendable {
             out.append(order[cursor.position])
             cursor.position += 1
         }
-        if shard.count == 1 { return out }
-        let per = total / shard.count
-        return Array(out[(shard.index * per)..<((shard.index + 1) * per)])
+        return out
     }
 }

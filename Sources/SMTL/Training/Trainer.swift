@@ -54,6 +54,8 @@ public final class Trainer {
     public private(set) var lastStepSeconds = 0.0
     /// Some rank asked to stop at the last step.
     private var stopAgreed = false
+    /// The embedding rows of every task's batch of the step (N > 1), for the gradient sync.
+    private let stepRows: SparseRows
 
     public var labels: [String: [Int]] {
         Dictionary(uniqueKeysWithValues: corpus.tasks.map { ($0.name, $0.labels) })
@@ -105,14 +107,17 @@ public final class Trainer {
         stepsPerEpoch = corpus.tasks.map { ($0.train.count + config.batchSize - 1) / config.batchSize }.max() ?? 1
         totalSteps = config.steps > 0 ? config.steps : config.epochs * stepsPerEpoch
         evalEvery = config.evalEvery > 0 ? config.evalEvery : stepsPerEpoch
-        let placement = Placement(taskTokens: corpus.tasks.map(\.trainTokens), ranks: communicator.size)
+        let placement = Placement(
+            examples: corpus.tasks.map(\.train.count),
+            meanLength: corpus.tasks.map { Double($0.trainTokens) / Double(max($0.train.count, 1)) },
+            batchSize: config.batchSize, ranks: communicator.size, strategy: config.placement, scaling: config.scaling)
         sync = GradientSync(model: model, world: communicator, placement: placement)
+        stepRows = SparseRows(count: communicator.size > 1 ? model.dims.vocabulary : 0)
         let st = state
-        samplers = corpus.tasks.enumerated().map { [sync] m, task in
+        samplers = corpus.tasks.map { task in
             TaskSampler(
                 count: task.train.count, batchSize: config.batchSize, seed: config.seed, task: task.name,
-                shuffle: config.shuffle, cursor: st.cursors[task.name] ?? TaskCursor(),
-                shard: sync.shard(of: m))
+                shuffle: config.shuffle, cursor: st.cursors[task.name] ?? TaskCursor())
         }
         lastLosses = [Float](repeating: 0, count: corpus.tasks.count)
         if communicator.size > 1 {
@@ -139,22 +144,31 @@ public final class Trainer {
         let start = DispatchTime.now().uptimeNanoseconds
         var batches = [Batch?](repeating: nil, count: corpus.tasks.count)
         var weights = [Float](repeating: 0, count: corpus.tasks.count)
+        var share = [Float](repeating: 1, count: corpus.tasks.count)
         var tokens = 0
+        stepRows.clear()
         for m in corpus.tasks.indices {
-            // Every rank walks every task's sampler, so the data cursors (saved by rank 0)
-            // are the same everywhere; only hosted tasks build a batch.
-            let ids = samplers[m].next()
-            guard hosted.contains(m) else { continue }
+            // Every rank draws every task's step batch, so the data cursors (saved by rank 0) are
+            // the same everywhere and every rank knows the embedding rows the step touches; a rank
+            // builds a batch of its own shard of the tasks it serves.
+            let ids = samplers[m].next(count: placement.stepBatch[m])
             let task = corpus.tasks[m]
-            let b = Batch(sequences: ids.map { task.train[$0].tokens }, labels: ids.map { task.train[$0].label })
+            if ranks > 1 { for i in ids { for w in task.train[i].tokens { stepRows.mark(Int(w)) } } }
+            guard let shard = sync.shard(of: m) else { continue }
+            let mine = ids[shard.lower..<shard.upper]
+            let b = Batch(sequences: mine.map { task.train[$0].tokens }, labels: mine.map { task.train[$0].label })
             tokens += b.tokenCount
             batches[m] = b
-            // Ranks serving one task average their gradients (SPEC §7).
-            weights[m] = Float(config.tasks[m].weight) / Float(samplers[m].shard.count)
+            // λ_m times the shard's share of the task's batch: the shards' gradients sum to the
+            // gradient of λ_m × the mean loss over the whole batch (SPEC §7).
+            if shard.count != ids.count { share[m] = Float(Double(shard.count) / Double(ids.count)) }
+            weights[m] = share[m] == 1 ? Float(config.tasks[m].weight) : Float(config.tasks[m].weight) * share[m]
         }
-        let local = model.accumulateGradients(batches, weights: weights)
+        var local = model.accumulateGradients(batches, weights: weights)
+        for m in local.indices where share[m] != 1 { local[m] *= share[m] }
         let commStart = DispatchTime.now().uptimeNanoseconds
-        let reduced = sync.synchronize(localLosses: local, tokens: tokens, stopRequested: Trainer.stopRequested != 0)
+        let reduced = sync.synchronize(
+            localLosses: local, tokens: tokens, stopRequested: Trainer.stopRequested != 0, stepRows: stepRows)
         let commEnd = DispatchTime.now().uptimeNanoseconds
         optimizer.step(model, embeddingRows: sync.rows, sets: sync.updatedSets)
         model.clearGradients()
