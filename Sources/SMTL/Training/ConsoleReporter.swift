@@ -44,9 +44,19 @@ public final class ConsoleReporter: TrainingObserver {
         )
         out(
             "  \(c.optimizer.kind.rawValue) lr \(c.optimizer.learningRate) l2 \(c.optimizer.l2), "
-                + "batch \(c.batchSize) per task, "
+                + Self.batchDescription(t) + ", "
                 + "\(t.totalSteps) steps (\(t.stepsPerEpoch) per epoch), evaluating every \(t.evalEvery)"
                 + (t.step > 0 ? ", resuming at step \(t.step)" : ""))
+    }
+
+    /// The effective batch of each task per step (strong scaling: `batch_size` whatever the ranks;
+    /// weak scaling: batch_size times the task's ranks), with the scaling named.
+    static func batchDescription(_ t: Trainer) -> String {
+        let b = t.placement.stepBatch
+        let names = t.corpus.tasks.map(\.name)
+        let scaling = t.ranks > 1 ? " (\(t.config.scaling.rawValue) scaling)" : ""
+        if Set(b).count == 1 { return "batch \(b[0]) per task\(scaling)" }
+        return "batch per task " + zip(names, b).map { "\($0) \($1)" }.joined(separator: ", ") + scaling
     }
 
     public func stepped(_ t: Trainer, losses: [Float], tokensPerSecond: Double) {
