@@ -100,6 +100,37 @@ public struct Placement: Equatable, Sendable {
     /// The tasks whose batch is spread over several ranks.
     public var splitTasks: [Int] { ranksOfTask.enumerated().filter { $0.element.count > 1 }.map(\.offset) }
 
+    /// This step's examples of each task for one rank, from the lengths of every task's step draw
+    /// (`lengths[m][i]`: tokens of the i-th example drawn for task m; every rank knows them all).
+    /// A task on one rank: all its examples. A task shared by several ranks: its examples, longest
+    /// first, each to the one of its ranks with the least load so far this step (its whole tasks'
+    /// tokens, then what it was given), so that the ranks' actual work is even step by step and
+    /// not only on average. Every rank computes the same assignment. Weak scaling keeps the fixed
+    /// slices (each rank a whole batch).
+    public func examples(of rank: Int, lengths: [[Int]], scaling: Scaling = .strong) -> [[Int]] {
+        var mine = [[Int]](repeating: [], count: tasks)
+        let owners = ranksOfTask
+        if scaling == .weak || owners.allSatisfy({ $0.count == 1 }) {
+            for s in shardsOfRank[rank] { mine[s.task] = Array(s.lower..<s.upper) }
+            return mine
+        }
+        var load = [Int](repeating: 0, count: ranks)
+        for (m, rs) in owners.enumerated() where rs.count == 1 {
+            load[rs[0]] += lengths[m].reduce(0, +)
+            if rs[0] == rank { mine[m] = Array(lengths[m].indices) }
+        }
+        for (m, rs) in owners.enumerated() where rs.count > 1 {
+            let order = lengths[m].indices.sorted { lengths[m][$0] != lengths[m][$1] ? lengths[m][$0] > lengths[m][$1] : $0 < $1 }
+            for i in order {
+                let r = rs.min { load[$0] != load[$1] ? load[$0] < load[$1] : $0 < $1 }!
+                load[r] += lengths[m][i]
+                if r == rank { mine[m].append(i) }
+            }
+            mine[m].sort()
+        }
+        return mine
+    }
+
     /// The rank that evaluates a task and whose copy of its tensors is authoritative.
     public func lead(of task: Int) -> Int { ranksOfTask[task][0] }
 
@@ -117,12 +148,12 @@ public struct Placement: Equatable, Sendable {
         var lines = [
             "placement: \(ranks) rank(s), \(names.count) task(s); predicted load per step (tokens): "
                 + "slowest rank \(Int(top.rounded())), mean \(Int(mean.rounded()))"
-                + (top > 0 ? ", the slowest rank waits for nobody and the others \(pct(1 - mean / top)) on average" : "")
+                + (top > 0 ? " (the others idle \(pct(1 - mean / top)) of the step on average)" : "")
         ]
         for (r, shards) in shardsOfRank.enumerated() {
             let parts = shards.map { s -> String in
                 s.count == stepBatch[s.task]
-                    ? names[s.task] : "\(names[s.task]) (examples \(s.lower)..<\(s.upper) of \(stepBatch[s.task]))"
+                    ? names[s.task] : "\(names[s.task]) (about \(s.count) of \(stepBatch[s.task]) examples a step)"
             }
             lines.append("  rank \(r): " + parts.joined(separator: ", ") + "  [\(Int(load[r].rounded())) tokens]")
         }

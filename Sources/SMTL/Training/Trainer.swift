@@ -147,21 +147,23 @@ public final class Trainer {
         var share = [Float](repeating: 1, count: corpus.tasks.count)
         var tokens = 0
         stepRows.clear()
+        // Every rank draws every task's step batch, so the data cursors (saved by rank 0) are the
+        // same everywhere and every rank knows the embedding rows the step touches and how long
+        // every example is; a rank builds a batch of its own examples of the tasks it serves.
+        let draws = corpus.tasks.indices.map { samplers[$0].next(count: placement.stepBatch[$0]) }
+        let lengths = corpus.tasks.indices.map { m in draws[m].map { corpus.tasks[m].train[$0].tokens.count } }
+        let assigned = ranks > 1 ? placement.examples(of: rank, lengths: lengths, scaling: config.scaling) : nil
         for m in corpus.tasks.indices {
-            // Every rank draws every task's step batch, so the data cursors (saved by rank 0) are
-            // the same everywhere and every rank knows the embedding rows the step touches; a rank
-            // builds a batch of its own shard of the tasks it serves.
-            let ids = samplers[m].next(count: placement.stepBatch[m])
-            let task = corpus.tasks[m]
+            let ids = draws[m], task = corpus.tasks[m]
             if ranks > 1 { for i in ids { for w in task.train[i].tokens { stepRows.mark(Int(w)) } } }
-            guard let shard = sync.shard(of: m) else { continue }
-            let mine = ids[shard.lower..<shard.upper]
+            let mine = assigned.map { $0[m].map { ids[$0] } } ?? ids
+            if mine.isEmpty { continue }
             let b = Batch(sequences: mine.map { task.train[$0].tokens }, labels: mine.map { task.train[$0].label })
             tokens += b.tokenCount
             batches[m] = b
-            // λ_m times the shard's share of the task's batch: the shards' gradients sum to the
+            // λ_m times the rank's share of the task's batch: the shares' gradients sum to the
             // gradient of λ_m × the mean loss over the whole batch (SPEC §7).
-            if shard.count != ids.count { share[m] = Float(Double(shard.count) / Double(ids.count)) }
+            if mine.count != ids.count { share[m] = Float(Double(mine.count) / Double(ids.count)) }
             weights[m] = share[m] == 1 ? Float(config.tasks[m].weight) : Float(config.tasks[m].weight) * share[m]
         }
         var local = model.accumulateGradients(batches, weights: weights)
