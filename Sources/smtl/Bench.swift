@@ -45,7 +45,8 @@ struct Bench: Subcommand {
         let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset"
         print(
             "smtl bench: batch \(batchSize), E=\(embedding) d=\(hidden), memory \(memoryRows)x\(memoryWidth), "
-                + "vocabulary \(vocabulary), \(opt.rawValue), OPENBLAS_NUM_THREADS=\(threads)"
+                + "vocabulary \(vocabulary), \(opt.rawValue), OPENBLAS_NUM_THREADS=\(threads)\n"
+                + "  \(BLASLibrary.summary)"
         )
         print(
             pad("model", 8) + " " + pad("length", 18) + " " + pad("steps", 8, left: true) + " "

@@ -30,6 +30,7 @@ struct Train: Subcommand {
         activeWorld = world
         defer { MPICommunicator.finalize() }
         try checkSlurm(worldSize: world.size)
+        if let wrong = BLASLibrary.selfCheck() { throw BLASError(wrong) }
         var c = try options.load()
         try overrides.apply(to: &c, configFile: options.config)
         let out = options.outDir(c)

@@ -55,4 +55,84 @@ public enum BLASLibrary {
     /// Threads OpenBLAS may use inside one call (the launch scripts set OPENBLAS_NUM_THREADS=1;
     /// the in-process tests, whose ranks are threads, set 1 here).
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+
+    /// The kernel OpenBLAS chose for this CPU (or was told to use with OPENBLAS_CORETYPE).
+    public static var coreName: String {
+        guard let p = openblas_get_corename() else { return "unknown" }
+        return String(cString: p)
+    }
+
+    /// The CPU's vector extensions that matter for the BLAS kernels (from /proc/cpuinfo).
+    public static var vectorExtensions: [String] {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+            let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return [] }
+        let flags = Set(line.split(separator: " ").map(String.init))
+        return ["sse4_2", "avx", "fma", "avx2", "avx512f", "avx512vl", "avx512_bf16", "avx512_fp16", "amx_tile"]
+            .filter(flags.contains)
+    }
+
+    /// "OpenBLAS kernel Haswell; CPU avx2 fma …": one line for banners and results files.
+    public static var summary: String {
+        "OpenBLAS kernel \(coreName); CPU " + (vectorExtensions.isEmpty ? "?" : vectorExtensions.joined(separator: " "))
+    }
+
+    /// Checks the products smtl makes (row-major sgemm with every transpose combination it uses,
+    /// on odd sizes and strides) against plain loops in Double. A kernel that computes
+    /// them wrongly (a misdetected CPU, a broken build) would otherwise train a wrong model
+    /// silently. Returns a description of the first wrong product, or nil when all agree.
+    public typealias SGEMM = (
+        Bool, Bool, Int, Int, Int, Float, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Float,
+        UnsafeMutablePointer<Float>, Int
+    ) -> Void
+
+    public static func selfCheck(_ gemm: SGEMM = Float.gemm) -> String? {
+        var rng = SplitMix64(seed: 99)
+        func matrix(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.uniform(-1, 1)) } }
+        for (ta, tb) in [(false, true), (false, false), (true, false)] {
+            for (m, n, k) in [(1, 1, 1), (3, 5, 7), (17, 33, 9), (16, 400, 100), (37, 50, 1)] {
+                let (lda, ldb, ldc) = ((ta ? m : k) + 1, (tb ? k : n) + 2, n + 3)
+                let a = matrix((ta ? k : m) * lda), b = matrix((tb ? n : k) * ldb)
+                var c = matrix(m * ldc)
+                let c0 = c
+                let alpha: Float = 0.75, beta: Float = 0.5
+                a.withUnsafeBufferPointer { ap in
+                    b.withUnsafeBufferPointer { bp in
+                        c.withUnsafeMutableBufferPointer { cp in
+                            gemm(ta, tb, m, n, k, alpha, ap.baseAddress!, lda, bp.baseAddress!, ldb, beta,
+                                 cp.baseAddress!, ldc)
+                        }
+                    }
+                }
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var s = 0.0, mag = 0.0
+                        for p in 0..<k {
+                            let x = Double(ta ? a[p * lda + i] : a[i * lda + p])
+                            let y = Double(tb ? b[j * ldb + p] : b[p * ldb + j])
+                            s += x * y
+                            mag += abs(x * y)
+                        }
+                        let want = Double(alpha) * s + Double(beta) * Double(c0[i * ldc + j])
+                        let err = abs(Double(c[i * ldc + j]) - want)
+                        if !(err <= 1e-5 * (mag + abs(Double(c0[i * ldc + j]))) + 1e-6) {
+                            return "sgemm(\(ta ? "T" : "N")\(tb ? "T" : "N"), m=\(m) n=\(n) k=\(k)) element "
+                                + "[\(i),\(j)] is \(c[i * ldc + j]), expected \(want)"
+                        }
+                    }
+                }
+            }
+        }
+        return nil
+    }
+}
+
+/// The BLAS library computes wrong products: the run stops before it trains a wrong model.
+public struct BLASError: Error, CustomStringConvertible {
+    public var detail: String
+    public init(_ detail: String) { self.detail = detail }
+    public var description: String {
+        "the BLAS library computes a wrong product (\(BLASLibrary.summary)): \(detail). "
+            + "Choose another kernel with OPENBLAS_CORETYPE (for example Haswell), or another BLAS build"
+    }
 }

@@ -37,6 +37,7 @@ public final class ConsoleReporter: TrainingObserver {
                         format: " train %6d  dev %6d  test %6d  classes %d  train tokens %d",
                         task.train.count, task.dev.count, task.test.count, task.labels.count, task.trainTokens))
         }
+        out("  \(BLASLibrary.summary), OPENBLAS_NUM_THREADS=\(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset")")
         let params = t.model.parameterSets.map(\.count).reduce(0, +)
         out(
             "  vocabulary \(t.corpus.vocabulary.count) words (\(t.pretrainedRows) from pretrained vectors), "

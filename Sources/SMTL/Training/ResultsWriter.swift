@@ -37,7 +37,7 @@ public final class ResultsWriter: TrainingObserver {
             "task_order": t.corpus.tasks.map(\.name), "tasks": tasks,
             "steps": t.step, "budget_steps": t.totalSteps, "steps_per_epoch": t.stepsPerEpoch,
             "stopped_by_patience": t.stoppedByPatience, "training_seconds": t.state.trainingSeconds,
-            "ranks": t.ranks, "machine": Machine.describe(), "command": command,
+            "ranks": t.ranks, "machine": Machine.describe(), "blas": BLASLibrary.summary, "command": command,
             "learning_rate": c.optimizer.learningRate, "l2": c.optimizer.l2, "epochs": c.epochs, "patience": c.patience,
             "finished_at": ISO8601DateFormatter().string(from: Date()),
         ]
