@@ -8,7 +8,7 @@ struct SMTLCommand: ParsableCommand {
         commandName: "smtl",
         abstract: "Memory-augmented multi-task text classification (Liu, Qiu & Huang, EMNLP 2016).",
         subcommands: [
-            Train.self, Evaluate.self, Predict.self, Explain.self, Report.self, Curves.self, Prepare.self,
+            Train.self, Evaluate.self, Predict.self, Explain.self, Report.self, Select.self, Curves.self, Prepare.self,
             Bench.self, Init.self,
         ])
 }

@@ -37,6 +37,48 @@ final class StudyScriptTests: MPITestCase {
         try runScript("launch/reproduce", args)
     }
 
+    /// launch/sweep: the grid's points run through launch/reproduce (two at a time), the
+    /// selection takes each task's best-dev point, a second call skips everything, and the
+    /// Slurm array script runs the point of its array index.
+    func testSweepRunsPointsAndSelectsOnDev() throws {
+        _ = try requireMPI()
+        let dir = Paths.temporaryDirectory()
+        let configs = tinyStudy(dir)
+        let out = dir + "/sweep"
+        let common = ["--set", "training.learning_rate=0.1,0.02", "--table", "4", "--model", "lstm,arc-i", "--seeds", "1",
+                      "--configs", configs, "--data", Paths.sharedData, "--out", out]
+        let (listed, list) = try runScript("launch/sweep", ["--list", "--set", "training.learning_rate=0.1,0.02"])
+        XCTAssertEqual(listed, 0, list)
+        XCTAssertEqual(list.split(separator: "\n").count, 2, list)
+        let (status, text) = try runScript("launch/sweep", common + ["--parallel", "2"])
+        XCTAssertEqual(status, 0, text)
+        for point in ["learning_rate=0.1", "learning_rate=0.02"] {
+            let config = try RunConfig.load("\(out)/\(point)/configs/product-lstm.json")
+            XCTAssertEqual(config.optimizer.learningRate, point.hasSuffix("0.1") ? 0.1 : 0.02)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/\(point)/product/arc-i/seed-1/results.json"))
+        }
+        // Each choice is the point with the highest dev accuracy of that run and task.
+        let selection = try SweepSelection.load([out + "/learning_rate=0.1", out + "/learning_rate=0.02"])
+        XCTAssertEqual(selection.choices.count, 8)
+        for c in selection.choices {
+            let devs = selection.points.map { p in p.runs.first { $0.name == c.run }!.tasks[c.task]!.bestDev }
+            XCTAssertEqual(c.dev, devs.max())
+        }
+        XCTAssertTrue(try String(contentsOfFile: out + "/selection.md", encoding: .utf8).contains("| product | ARC-I | 1 | 4 |"))
+        let (again, againText) = try runScript("launch/sweep", common)
+        XCTAssertEqual(again, 0, againText)
+        XCTAssertTrue(againText.contains("5 of 5 runs done"), againText)
+        let (shown, shownText) = try runScript("launch/sweep", ["--status", "--out", out, "--set", "training.learning_rate=0.1,0.02"])
+        XCTAssertEqual(shown, 0)
+        XCTAssertTrue(shownText.contains("point 2 (learning_rate=0.02): study"), shownText)
+        // The Slurm array script: array task 1 runs point 1 (already done: skipped).
+        let (array, arrayText) = try runScript(
+            "launch/sweep.sbatch", common, env: ["SLURM_ARRAY_TASK_ID": "1"])
+        XCTAssertEqual(array, 0, arrayText)
+        XCTAssertTrue(arrayText.contains("== point 1 of 2: learning_rate=0.1"), arrayText)
+        XCTAssertFalse(arrayText.contains("point 2 of 2"), arrayText)
+    }
+
     /// A study-level progress line before every run (done, running, left, ETA from finished runs),
     /// the same in OUT/status.txt, and `launch/reproduce --status` prints it.
     func testReproduceReportsProgressAndStatus() throws {
