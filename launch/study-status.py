@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Study progress for launch/reproduce (and sweeps): runs done, running, left, and an ETA.
+"""Study progress for launch/reproduce (and launch/sweep): runs done, running, left, and an ETA.
 
 usage: study-status.py OUT RUNNING PLAN_FILE
   PLAN_FILE lists the study's runs, one folder (relative to OUT) a line. A run is done when its
   folder holds results.json. The ETA sums, over the runs left, the mean training time of finished
-  runs of the same cell (same folder but the seed), else of the same group and model, else of all.
+  runs of the same cell (same folder but the seed), else of the same group and model, else of the
+  same group and kind (single- or multi-task); until each kind has a finished run it is unknown.
   Prints the status and writes it to OUT/status.txt.
 """
 import json, os, sys, time
@@ -35,13 +36,25 @@ def mean(xs):
     return sum(xs) / len(xs) if xs else None
 
 
+MODELS = ("me-lstm", "lstm", "arc-ii", "arc-i")
+
+
+def kind(run):  # group, model, and whether it is a multi-task run (its name is the bare model)
+    group, name = run.split("/")[:2]
+    model = next((m for m in MODELS if name == m or name.startswith(m + "-")), name)
+    return group, model, name == model
+
+
 def estimate(run):
-    same_cell = mean(known[r] for r in done if cell(r) == cell(run))
-    if same_cell:
-        return same_cell
-    g = run.split("/")[0]
-    same_group = mean(known[r] for r in done if r.split("/")[0] == g)
-    return same_group or mean(known[r] for r in done)
+    """Mean training time of finished runs of the same cell (other seeds), else of the same group
+    and model, else of the same group and kind (single- or multi-task); None when none finished."""
+    for same in (lambda r: cell(r) == cell(run),
+                 lambda r: kind(r)[:2] == kind(run)[:2],
+                 lambda r: (kind(r)[0], kind(r)[2]) == (kind(run)[0], kind(run)[2])):
+        m = mean(known[r] for r in done if same(r))
+        if m:
+            return m
+    return None
 
 
 def fmt(s):
