@@ -35,46 +35,56 @@ public struct Placement: Equatable, Sendable {
     public let stepBatch: [Int]
     /// Per task, the expected cost of one example (its mean length in tokens).
     public let costPerExample: [Double]
+    /// Per rank, the tasks it serves (wholly or in part), in task order.
+    public let tasksOfRank: [[Int]]
+    /// Per task, the ranks that serve it, in rank order.
+    public let ranksOfTask: [[Int]]
 
     /// `examples[m]`: task m's training examples; `meanLength[m]`: their mean length in tokens.
     public init(
         examples: [Int], meanLength: [Double], batchSize: Int, ranks: Int, strategy: Strategy = .balanced,
         scaling: Scaling = .strong
     ) {
+        precondition(!examples.isEmpty && ranks > 0 && examples.allSatisfy { $0 > 0 })
+        costPerExample = meanLength.map { max($0, 1e-9) }
+        (stepBatch, shardsOfRank) = Self.layout(
+            examples: examples, perExample: costPerExample, batchSize: batchSize, ranks: ranks, strategy: strategy,
+            scaling: scaling)
+        tasksOfRank = shardsOfRank.map { $0.map(\.task) }
+        var owners = [[Int]](repeating: [], count: examples.count)
+        for (r, shards) in shardsOfRank.enumerated() { for s in shards { owners[s.task].append(r) } }
+        ranksOfTask = owners
+    }
+
+    /// The step batch of every task and the shards of every rank (see the type's description).
+    static func layout(
+        examples: [Int], perExample: [Double], batchSize: Int, ranks: Int, strategy: Strategy, scaling: Scaling
+    ) -> (stepBatch: [Int], shards: [[Shard]]) {
         let t = examples.count
-        precondition(t > 0 && ranks > 0 && examples.allSatisfy { $0 > 0 })
-        let perExample = meanLength.map { max($0, 1e-9) }
-        costPerExample = perExample
+        let tokens = (0..<t).map { Double(examples[$0]) * perExample[$0] }
         if scaling == .weak {
-            let ranksOfTask = Self.blocks(tokens: zip(examples, meanLength).map { Double($0) * $1 }, ranks: ranks)
-            stepBatch = (0..<t).map { m in min(batchSize * ranksOfTask[m].count, examples[m] * ranksOfTask[m].count) }
-            shardsOfRank = Self.evenShards(ranksOfTask, stepBatch: stepBatch, ranks: ranks)
-            return
+            let owners = blocks(tokens: tokens, ranks: ranks)
+            let batch = (0..<t).map { m in min(batchSize * owners[m].count, examples[m] * owners[m].count) }
+            return (batch, evenShards(owners, stepBatch: batch, ranks: ranks))
         }
         let batch = (0..<t).map { min(batchSize, examples[$0]) }
-        stepBatch = batch
-        let cost = (0..<t).map { Double(batch[$0]) * perExample[$0] }
         if strategy == .blocks || ranks == 1 {
-            let ranksOfTask = Self.blocks(tokens: zip(examples, meanLength).map { Double($0) * $1 }, ranks: ranks)
-            shardsOfRank = Self.evenShards(ranksOfTask, stepBatch: batch, ranks: ranks)
-            return
+            return (batch, evenShards(blocks(tokens: tokens, ranks: ranks), stepBatch: batch, ranks: ranks))
         }
+        let cost = (0..<t).map { Double(batch[$0]) * perExample[$0] }
         let even = cost.reduce(0, +) / Double(ranks)
         if ranks <= t {
-            let packed = Self.longestFirst(cost: cost, ranks: ranks)
+            let packed = longestFirst(cost: cost, ranks: ranks)
             let load = packed.map { $0.map { cost[$0] }.reduce(0, +) }
             if load.max()! <= 1.05 * even || batch.allSatisfy({ $0 == 1 }) {
-                shardsOfRank = packed.map { $0.map { Shard(task: $0, lower: 0, upper: batch[$0]) } }
-                return
+                return (batch, packed.map { $0.map { Shard(task: $0, lower: 0, upper: batch[$0]) } })
             }
         }
-        if let wrapped = Self.wrapAround(cost: perExample, batch: batch, ranks: ranks, even: even) {
-            shardsOfRank = wrapped
-        } else {
-            // Too few examples to give every rank a share: the blocks layout.
-            let ranksOfTask = Self.blocks(tokens: cost, ranks: ranks)
-            shardsOfRank = Self.evenShards(ranksOfTask, stepBatch: batch, ranks: ranks)
+        if let wrapped = wrapAround(cost: perExample, batch: batch, ranks: ranks, even: even) {
+            return (batch, wrapped)
         }
+        // Too few examples to give every rank a share: the blocks layout.
+        return (batch, evenShards(blocks(tokens: cost, ranks: ranks), stepBatch: batch, ranks: ranks))
     }
 
     /// The `blocks` layout with equal costs (tests, and a model without data).
@@ -87,15 +97,6 @@ public struct Placement: Equatable, Sendable {
     public var ranks: Int { shardsOfRank.count }
     public var tasks: Int { stepBatch.count }
 
-    /// Per rank, the tasks it serves (wholly or in part), in task order.
-    public var tasksOfRank: [[Int]] { shardsOfRank.map { $0.map(\.task) } }
-
-    /// Per task, the ranks that serve it, in rank order.
-    public var ranksOfTask: [[Int]] {
-        var out = [[Int]](repeating: [], count: tasks)
-        for (r, shards) in shardsOfRank.enumerated() { for s in shards { out[s.task].append(r) } }
-        return out
-    }
 
     /// The tasks whose batch is spread over several ranks.
     public var splitTasks: [Int] { ranksOfTask.enumerated().filter { $0.element.count > 1 }.map(\.offset) }

@@ -151,11 +151,16 @@ public final class Trainer {
         // same everywhere and every rank knows the embedding rows the step touches and how long
         // every example is; a rank builds a batch of its own examples of the tasks it serves.
         let draws = corpus.tasks.indices.map { samplers[$0].next(count: placement.stepBatch[$0]) }
-        let lengths = corpus.tasks.indices.map { m in draws[m].map { corpus.tasks[m].train[$0].tokens.count } }
-        let assigned = ranks > 1 ? placement.examples(of: rank, lengths: lengths, scaling: config.scaling) : nil
+        var assigned: [[Int]]? = nil
+        if ranks > 1 {
+            for (m, ids) in draws.enumerated() {
+                for i in ids { for w in corpus.tasks[m].train[i].tokens { stepRows.mark(Int(w)) } }
+            }
+            let lengths = draws.enumerated().map { m, ids in ids.map { corpus.tasks[m].train[$0].tokens.count } }
+            assigned = placement.examples(of: rank, lengths: lengths, scaling: config.scaling)
+        }
         for m in corpus.tasks.indices {
             let ids = draws[m], task = corpus.tasks[m]
-            if ranks > 1 { for i in ids { for w in task.train[i].tokens { stepRows.mark(Int(w)) } } }
             let mine = assigned.map { $0[m].map { ids[$0] } } ?? ids
             if mine.isEmpty { continue }
             let b = Batch(sequences: mine.map { task.train[$0].tokens }, labels: mine.map { task.train[$0].label })
