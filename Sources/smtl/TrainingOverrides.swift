@@ -26,6 +26,8 @@ struct TrainingOverrides: ParsableArguments {
     @Option(help: "Override `training.checkpoint_every`.") var checkpointEvery: Int?
     @Option(help: "Override `training.keep_checkpoints`.") var keepCheckpoints: Int?
     @Flag(help: "Take examples in file order (no shuffling).") var noShuffle = false
+    @Flag(help: "Set `training.phrase_level`: train on each task's `phrases` file (SST), where it names one.")
+    var phraseLevel = false
     @Option(
         help: ArgumentHelp(
             "Override `training.scaling`: strong (a task's batch stays batch_size; its ranks split it) or weak "
@@ -60,6 +62,7 @@ struct TrainingOverrides: ParsableArguments {
         if let checkpointEvery { c.checkpointEvery = checkpointEvery }
         if let keepCheckpoints { c.keepCheckpoints = keepCheckpoints }
         if noShuffle { c.shuffle = false }
+        if phraseLevel { c.phraseLevel = true }
         if let scaling { c.scaling = scaling }
         if let placement { c.placement = placement }
     }

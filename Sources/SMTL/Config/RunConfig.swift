@@ -16,6 +16,9 @@ public struct TaskConfig: Equatable, Sendable {
     public var weight: Double = 1
     /// Keep only N training examples after hold-outs, drawn with the split seed (0: all). For quick experiments.
     public var trainLimit: Int = 0
+    /// Phrase-level training examples (for SST: every labelled node of every train tree). With
+    /// `training.phrase_level` they replace `train` as the training set; dev and test stay as given.
+    public var phrases: String?
 }
 
 /// A whole run: data, model, optimizer and schedule. Read from a JSON file; every key is checked.
@@ -58,6 +61,8 @@ public struct RunConfig: Equatable, Sendable {
     /// sees the same splits.
     public var splitSeed: UInt64 = 12345
     public var shuffle = true
+    /// Train on each task's `phrases` file instead of its `train` file, where a task names one.
+    public var phraseLevel = false
     /// Write a checkpoint every this many steps (0: only at the end and for the best model).
     public var checkpointEvery = 0
     public var keepCheckpoints = 3
@@ -132,6 +137,7 @@ public struct RunConfig: Equatable, Sendable {
         .seed("seed", \.seed),
         .seed("split_seed", \.splitSeed),
         .bool("shuffle", \.shuffle),
+        .bool("phrase_level", \.phraseLevel),
         .int("checkpoint_every", \.checkpointEvery, min: 0),
         .int("keep_checkpoints", \.keepCheckpoints, min: 1),
         .int("log_every", \.logEvery, min: 1),
@@ -148,6 +154,7 @@ public struct RunConfig: Equatable, Sendable {
         .number("test_fraction", \.testFraction),
         .number("weight", \.weight),
         .int("train_limit", \.trainLimit, min: 0),
+        .optional("phrases", \.phrases),
     ]
 
     /// The sections of the file and their keys (nil: the top level).
@@ -195,6 +202,11 @@ public struct RunConfig: Equatable, Sendable {
 
     public func jsonData() -> Data {
         (try? JSONSerialization.data(withJSONObject: json(), options: [.prettyPrinted, .sortedKeys])) ?? Data()
+    }
+
+    /// The file a task's training examples come from: its `phrases` file at phrase level, else `train`.
+    public func trainingFile(_ t: TaskConfig) -> String {
+        phraseLevel ? (t.phrases ?? t.train) : t.train
     }
 
     /// A path from the config, resolved against the data folder.

@@ -59,7 +59,7 @@ public struct Corpus: Sendable {
             tasks.append(
                 TaskData(
                     name: t.name, labels: raw.labels,
-                    train: try encode(raw.train, config.resolve(t.train)),
+                    train: try encode(raw.train, config.resolve(config.trainingFile(t))),
                     dev: try encode(raw.dev, config.resolve(t.dev ?? t.train)),
                     test: try encode(raw.test, config.resolve(t.test ?? t.train))))
         }
@@ -69,8 +69,19 @@ public struct Corpus: Sendable {
     /// Reads a task's files and holds out dev and test from train where they are missing: train is
     /// shuffled once with a seed made of `split_seed` and the task name; test is taken first, then
     /// dev; what remains stays in file order.
+    /// At phrase level (`training.phrase_level` and a task's `phrases`), the phrase file is the
+    /// training set, and dev and test must be given as files: a split held out of the sentences
+    /// would have its sentences and their phrases in the phrase file.
     static func loadTask(_ t: TaskConfig, config: RunConfig, labels: [Int]?) throws -> RawTask {
-        var train = try LabelledFile.read(config.resolve(t.train), task: t.name)
+        let trainFile = config.trainingFile(t)
+        if trainFile != t.train && (t.dev == nil || t.test == nil) {
+            throw InputError(
+                file: config.resolve(trainFile),
+                "phrase-level training needs the task's `dev` and `test` files: held out of `train`, their "
+                    + "sentences would also be in the phrase file",
+                hint: "give `dev` and `test` for task \(t.name), or drop its `phrases` key", task: t.name)
+        }
+        var train = try LabelledFile.read(config.resolve(trainFile), task: t.name)
         let dev = try t.dev.map { try LabelledFile.read(config.resolve($0), task: t.name) }
         let test = try t.test.map { try LabelledFile.read(config.resolve($0), task: t.name) }
         var order = Array(train.indices)
@@ -80,7 +91,7 @@ public struct Corpus: Sendable {
             let n = size > 0 ? size : Int((Double(train.count) * fraction).rounded())
             guard n < order.count else {
                 throw InputError(
-                    file: config.resolve(t.train), "cannot hold out \(n) \(what) examples from \(train.count)",
+                    file: config.resolve(trainFile), "cannot hold out \(n) \(what) examples from \(train.count)",
                     hint: "lower `\(what)_size` / `\(what)_fraction` for task \(t.name)", task: t.name)
             }
             let picked = Array(order.prefix(n))
@@ -94,7 +105,7 @@ public struct Corpus: Sendable {
         let labelSet = labels ?? Array(Set(train.map(\.label))).sorted()
         if labelSet.count < 2 {
             throw InputError(
-                file: config.resolve(t.train), "the training data has only one label (\(labelSet))",
+                file: config.resolve(trainFile), "the training data has only one label (\(labelSet))",
                 hint: "a classifier needs at least two classes", task: t.name)
         }
         return RawTask(train: train, dev: dev ?? heldDev, test: test ?? heldTest, labels: labelSet)
