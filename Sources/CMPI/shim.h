@@ -23,3 +23,6 @@ static inline void *smtl_get_MPI_IN_PLACE(void) { return MPI_IN_PLACE; }
 
 static inline int smtl_get_MPI_SUCCESS(void) __attribute__((swift_name("getter:MPI_SUCCESS()")));
 static inline int smtl_get_MPI_SUCCESS(void) { return MPI_SUCCESS; }
+
+static inline MPI_Status *smtl_get_MPI_STATUS_IGNORE(void) __attribute__((swift_name("getter:MPI_STATUS_IGNORE()")));
+static inline MPI_Status *smtl_get_MPI_STATUS_IGNORE(void) { return MPI_STATUS_IGNORE; }

@@ -39,6 +39,7 @@ extension OptimizerSettings.Kind: ExpressibleByArgument {}
 extension EmbeddingExchange: ExpressibleByArgument {}
 extension Split: ExpressibleByArgument {}
 extension Placement.Scaling: ExpressibleByArgument {}
+extension FineTuneSettings.Shared: ExpressibleByArgument {}
 extension Placement.Strategy: ExpressibleByArgument {}
 
 /// How `predict`, `evaluate` and `explain` print: tables for people, or one JSON object a line at

@@ -38,7 +38,17 @@ struct Train: Subcommand {
         if initFrom != nil && resume != nil {
             throw ValidationError("--init-from starts a new run and --resume continues one: give one of them")
         }
-        if let resume {
+        // A run with fine-tuning whose joint part has finished resumes at its fine-tuning.
+        let jointFinal = (out as NSString).appendingPathComponent("checkpoints/final")
+        let jointDone =
+            c.fineTune.epochs > 0 && resume == "auto"
+            && FileManager.default.fileExists(atPath: (jointFinal as NSString).appendingPathComponent("state.json"))
+        if jointDone {
+            let loaded = try Checkpoint.load(jointFinal)
+            let corpus = try Corpus.load(c, vocabulary: loaded.vocabulary, labels: loaded.labels)
+            trainer = try Trainer(config: c, corpus: corpus, outDir: out, resume: loaded, communicator: world)
+            if world.rank == 0 { print("the joint run has finished (\(jointFinal)); resuming its fine-tuning") }
+        } else if let resume {
             let dir = resume == "auto" ? try newestCheckpoint(out) : resume
             let loaded = try Checkpoint.load(dir)
             let corpus = try Corpus.load(c, vocabulary: loaded.vocabulary, labels: loaded.labels)
@@ -55,11 +65,53 @@ struct Train: Subcommand {
         trainer.replicaCheckEvery = checkReplicasEvery
         trainer.embeddingExchange = embeddingExchange
         var observers: [TrainingObserver] = world.rank == 0 ? [ConsoleReporter(logEvery: c.logEvery)] : []
-        if world.rank == 0 { observers.append(ResultsWriter(outDir: out)) }
+        let results = ResultsWriter(outDir: out, deferred: c.fineTune.epochs > 0)
+        if world.rank == 0 { observers.append(results) }
         if let logDir { observers.append(try FileLogger(directory: logDir, rank: world.rank, logEvery: c.logEvery)) }
         // SIGTERM (preemption): checkpoint at the next step boundary on every rank, then exit.
         signal(SIGTERM) { _ in Trainer.stopRequested = 1 }
-        try trainer.run(observers: observers)
+        if !jointDone { try trainer.run(observers: observers) }
+        if c.fineTune.epochs > 0 && !trainer.stoppedEarly {
+            try fineTune(trainer, results: results, rank: world.rank)
+        }
+    }
+
+    /// Each task alone from the joint model (`training.fine_tune_epochs`), on its lead rank; then
+    /// rank 0 writes results.json with both selections.
+    func fineTune(_ trainer: Trainer, results: ResultsWriter, rank: Int) throws {
+        let c = trainer.config
+        if rank == 0 {
+            print(
+                "fine-tuning every task alone from the joint model for \(c.fineTune.epochs) epochs of its own data "
+                    + "(shared tensors \(c.fineTune.shared.rawValue)), in \(trainer.outDir)/fine-tune/")
+        }
+        let outcomes = try FineTuning.run(after: trainer) { task in
+            var o: [TrainingObserver] = [ConsoleReporter(logEvery: c.logEvery)]
+            if let logDir {
+                o.append(
+                    try FileLogger(
+                        directory: (logDir as NSString).appendingPathComponent("fine-tune-\(task)"), rank: rank,
+                        logEvery: c.logEvery))
+            }
+            return o
+        }
+        guard let outcomes else { return }  // stopped by a signal; resumes from the step checkpoints
+        if rank == 0 {
+            results.write(trainer, fineTuned: outcomes)
+            print("after fine-tuning (per task, the better of the joint and the fine-tuned run on dev):")
+            for (m, task) in trainer.corpus.tasks.enumerated() {
+                guard let o = outcomes[m] else { continue }
+                let joint = trainer.state.bestDev[task.name] ?? 0
+                let pick = o.bestDev > joint
+                let test = pick ? o.testAtBestDev : trainer.state.testAtBestDev[task.name]
+                let name = task.name.padding(toLength: max(20, task.name.count), withPad: " ", startingAt: 0)
+                print(
+                    "  \(name) joint dev " + String(format: "%6.2f", joint) + ", fine-tuned dev "
+                        + String(format: "%6.2f", o.bestDev) + " (step \(o.bestStep)): "
+                        + (pick ? "fine-tuned" : "joint") + ", test "
+                        + (test.map { String(format: "%.2f", $0) } ?? "-"))
+            }
+        }
     }
 
     func newestCheckpoint(_ out: String) throws -> String {

@@ -28,6 +28,10 @@ struct TrainingOverrides: ParsableArguments {
     @Flag(help: "Take examples in file order (no shuffling).") var noShuffle = false
     @Flag(help: "Set `training.phrase_level`: train on each task's `phrases` file (SST), where it names one.")
     var phraseLevel = false
+    @Option(help: "Override `training.fine_tune_epochs` (per-task fine-tuning after joint training; 0: off).")
+    var fineTuneEpochs: Int?
+    @Option(help: "Override `training.fine_tune_shared`: the shared tensors during fine-tuning.")
+    var fineTuneShared: FineTuneSettings.Shared?
     @Option(
         help: ArgumentHelp(
             "Override `training.scaling`: strong (a task's batch stays batch_size; its ranks split it) or weak "
@@ -63,6 +67,8 @@ struct TrainingOverrides: ParsableArguments {
         if let keepCheckpoints { c.keepCheckpoints = keepCheckpoints }
         if noShuffle { c.shuffle = false }
         if phraseLevel { c.phraseLevel = true }
+        if let fineTuneEpochs { c.fineTune.epochs = fineTuneEpochs }
+        if let fineTuneShared { c.fineTune.shared = fineTuneShared }
         if let scaling { c.scaling = scaling }
         if let placement { c.placement = placement }
     }

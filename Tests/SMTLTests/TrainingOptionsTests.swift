@@ -81,3 +81,137 @@ final class TrainingOptionsTests: XCTestCase {
         XCTAssertEqual((json["training"] as? [String: Any])?["phrase_level"] as? Bool, true)
     }
 }
+
+/// Per-task fine-tuning after joint training, on synthetic data (no ../shared/data needed).
+final class FineTuningTests: XCTestCase {
+    override func setUp() { BLASLibrary.setThreads(1) }
+
+    static func config(shared: FineTuneSettings.Shared = .trainable) -> RunConfig {
+        var c = InProcessDistributionTests.config()
+        c.fineTune.epochs = 2
+        c.fineTune.evalEvery = 3
+        c.fineTune.shared = shared
+        c.checkpointEvery = 4
+        return c
+    }
+
+    /// Joint run then fine-tuning on `ranks` rank threads; the outcomes of rank 0.
+    func run(_ c: RunConfig, ranks: Int, _ dir: String) throws -> [FineTuning.Outcome?] {
+        let corpus = InProcessDistributionTests.corpus()
+        let out = try ThreadCommunicator.run(ranks: ranks) { comm -> [FineTuning.Outcome?] in
+            let t = try Trainer(config: c, corpus: corpus, outDir: dir, resume: nil, communicator: comm)
+            try t.run(observers: [])
+            return try FineTuning.run(after: t) { _ in [] }!
+        }
+        return out[0]
+    }
+
+    func tensors(_ dir: String) throws -> [String: SafeTensors.Tensor] {
+        try Checkpoint.load(dir).tensors
+    }
+
+    /// Each task starts from the joint `best` checkpoint and trains alone: its own tensors change;
+    /// the shared ones change when trainable and stay bit for bit when frozen; other tasks'
+    /// tensors are not part of its model. Its step 0 (the joint model) is the first candidate.
+    func testFineTuningStartsFromTheJointBestAndFreezesWhatItShould() throws {
+        let dir = Paths.temporaryDirectory()
+        for shared in FineTuneSettings.Shared.allCases {
+            let out = dir + "/" + shared.rawValue
+            let outcomes = try run(Self.config(shared: shared), ranks: 1, out)
+            let joint = try tensors(out + "/checkpoints/best")
+            for (m, spec) in InProcessDistributionTests.specs.enumerated() {
+                let o = try XCTUnwrap(outcomes[m])
+                XCTAssertEqual(o.steps, 2 * ((20 + 6 * m + 3) / 4), "two epochs of the task's own data")
+                let ft = try tensors(FineTuning.directory(out, task: spec.name) + "/checkpoints/final")
+                let own = "task.\(spec.name)."
+                XCTAssertFalse(ft.keys.contains { $0.hasPrefix("task.") && !$0.hasPrefix(own) }, "another task's tensors")
+                for (name, t) in ft {
+                    let before = try XCTUnwrap(joint[name], name)
+                    let changed = t.values != before.values
+                    if name.hasPrefix(own) {
+                        if name.contains("lstm.") || name.contains("classifier.") {
+                            XCTAssertTrue(changed, "\(shared): task tensor \(name) trained")
+                        }
+                    } else if shared == .frozen {
+                        XCTAssertFalse(changed, "frozen shared tensor \(name) changed")
+                    } else if name.hasPrefix("global.control") || name == "embedding.weight" {
+                        XCTAssertTrue(changed, "trainable shared tensor \(name) trained")
+                    }
+                }
+                // The joint model is evaluated first: the best dev is at least its dev accuracy.
+                let state = try Checkpoint.load(FineTuning.directory(out, task: spec.name) + "/checkpoints/final").state
+                XCTAssertNotNil(state.bestDev[spec.name])
+                XCTAssertEqual(o.bestDev, state.bestDev[spec.name])
+            }
+        }
+    }
+
+    /// Ranks fine-tune their own tasks side by side: 3 rank threads give the outcomes and the
+    /// fine-tuned tensors of one process, bit for bit (whole tasks per rank, so that the joint run
+    /// is bit-identical too; AdaGrad's first steps turn rounding differences into sign flips).
+    func testFineTuningOnRanksEqualsOneProcess() throws {
+        let dir = Paths.temporaryDirectory()
+        var c = Self.config()
+        c.placement = .blocks
+        let one = try run(c, ranks: 1, dir + "/one")
+        let three = try run(c, ranks: 3, dir + "/three")
+        XCTAssertEqual(one.map { $0?.bestDev }, three.map { $0?.bestDev })
+        XCTAssertEqual(one.map { $0?.testAtBestDev }, three.map { $0?.testAtBestDev })
+        for spec in InProcessDistributionTests.specs {
+            let a = try tensors(FineTuning.directory(dir + "/one", task: spec.name) + "/checkpoints/final")
+            let b = try tensors(FineTuning.directory(dir + "/three", task: spec.name) + "/checkpoints/final")
+            XCTAssertEqual(InProcessDistributionTests.worst(a, b), 0, spec.name)
+        }
+    }
+
+    /// An interrupted fine-tuning resumes from its newest step checkpoint to the same bits, and
+    /// a finished one is read back, not run again.
+    func testInterruptedFineTuningResumesExactly() throws {
+        let dir = Paths.temporaryDirectory()
+        let c = Self.config()
+        let corpus = InProcessDistributionTests.corpus()
+        let joint = try Trainer(config: c, corpus: corpus, outDir: dir, resume: nil)
+        try joint.run(observers: [])
+        let first = try XCTUnwrap(try FineTuning.run(after: joint) { _ in [] })
+        let task = FineTuning.directory(dir, task: "t3")
+        let final = try Data(contentsOf: URL(fileURLWithPath: task + "/checkpoints/final/model.safetensors"))
+        // Back to the oldest step checkpoint kept: the later ones, best and final go.
+        let steps = Checkpoint.stepCheckpoints(in: task)
+        XCTAssertGreaterThan(steps.count, 1)
+        for s in steps.dropFirst() { try FileManager.default.removeItem(atPath: s) }
+        for n in ["final", "best"] { try FileManager.default.removeItem(atPath: task + "/checkpoints/" + n) }
+        // Without the joint checkpoints, only a resume from the step checkpoint can succeed.
+        for n in ["final", "best"] { try FileManager.default.removeItem(atPath: dir + "/checkpoints/" + n) }
+        let again = try XCTUnwrap(try FineTuning.run(after: joint) { _ in [] })
+        for m in 0..<4 {
+            XCTAssertEqual(first[m]?.bestDev, again[m]?.bestDev)
+            XCTAssertEqual(first[m]?.testAtBestDev, again[m]?.testAtBestDev)
+            XCTAssertEqual(first[m]?.bestStep, again[m]?.bestStep)
+            XCTAssertEqual(first[m]?.steps, again[m]?.steps)
+        }
+        // The finished tasks were read back, not trained again.
+        XCTAssertEqual(first[0]?.seconds, again[0]?.seconds)
+        XCTAssertEqual(
+            final, try Data(contentsOf: URL(fileURLWithPath: task + "/checkpoints/final/model.safetensors")))
+    }
+
+    /// Off by default; the config keys read and write back; a wrong value is refused.
+    func testFineTuneConfigKeys() throws {
+        XCTAssertEqual(RunConfig().fineTune.epochs, 0)
+        let dir = Paths.temporaryDirectory()
+        let good = writeFile(
+            dir, "c.json",
+            #"{"training": {"fine_tune_epochs": 3, "fine_tune_shared": "frozen", "fine_tune_patience": 2},"#
+                + #" "tasks": [{"name": "a", "train": "t.tsv"}]}"#)
+        let c = try RunConfig.load(good)
+        XCTAssertEqual(c.fineTune.epochs, 3)
+        XCTAssertEqual(c.fineTune.shared, .frozen)
+        XCTAssertEqual(c.fineTune.patience, 2)
+        XCTAssertEqual((c.json()["training"] as? [String: Any])?["fine_tune_shared"] as? String, "frozen")
+        let bad = writeFile(
+            dir, "b.json", #"{"training": {"fine_tune_shared": "thawed"}, "tasks": [{"name": "a", "train": "t"}]}"#)
+        assertInputError(["`training.fine_tune_shared` is 'thawed'", "trainable, frozen"]) {
+            _ = try RunConfig.load(bad)
+        }
+    }
+}

@@ -63,6 +63,8 @@ public struct RunConfig: Equatable, Sendable {
     public var shuffle = true
     /// Train on each task's `phrases` file instead of its `train` file, where a task names one.
     public var phraseLevel = false
+    /// Per-task fine-tuning after joint training (see `FineTuning`); 0 epochs: off.
+    public var fineTune = FineTuneSettings()
     /// Write a checkpoint every this many steps (0: only at the end and for the best model).
     public var checkpointEvery = 0
     public var keepCheckpoints = 3
@@ -141,6 +143,10 @@ public struct RunConfig: Equatable, Sendable {
         .int("checkpoint_every", \.checkpointEvery, min: 0),
         .int("keep_checkpoints", \.keepCheckpoints, min: 1),
         .int("log_every", \.logEvery, min: 1),
+        .int("fine_tune_epochs", \.fineTune.epochs, min: 0),
+        .choice("fine_tune_shared", \.fineTune.shared, where: "training.fine_tune_shared"),
+        .int("fine_tune_eval_every", \.fineTune.evalEvery, min: 0),
+        .int("fine_tune_patience", \.fineTune.patience, min: 0),
     ]
 
     static let taskKeys: [ConfigKey<TaskConfig>] = [

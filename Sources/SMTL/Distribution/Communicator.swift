@@ -17,6 +17,9 @@ public protocol Communicator: AnyObject {
     func split(color: Int, key: Int) -> Communicator
     /// Ends the whole job (every rank) with `code`.
     func abort(_ code: Int32) -> Never
+    /// Waits until every rank arrives, sleeping instead of spinning: for long, uneven phases (each
+    /// rank fine-tuning its own tasks), so that waiting ranks leave the cores to working ones.
+    func idleBarrier()
 }
 
 extension Communicator {
@@ -49,6 +52,7 @@ public final class LocalCommunicator: Communicator {
     public func broadcast(_ data: UnsafeMutableRawPointer, bytes: Int, root: Int) {}
     public func split(color: Int, key: Int) -> Communicator { LocalCommunicator() }
     public func abort(_ code: Int32) -> Never { exit(code) }
+    public func idleBarrier() {}
 }
 
 /// OpenMPI. Started without `mpirun`, MPI_Init gives a singleton: a world of one.
@@ -99,6 +103,16 @@ public final class MPICommunicator: Communicator {
         var out: MPI_Comm? = nil
         MPI_Comm_split(comm, Int32(color), Int32(key), &out)
         return MPICommunicator(out!)
+    }
+    public func idleBarrier() {
+        var request: MPI_Request? = nil
+        MPI_Ibarrier(comm, &request)
+        var done: Int32 = 0
+        while true {
+            MPI_Test(&request, &done, MPI_STATUS_IGNORE)
+            if done != 0 { return }
+            usleep(2000)
+        }
     }
     public func abort(_ code: Int32) -> Never {
         MPI_Abort(comm, code)

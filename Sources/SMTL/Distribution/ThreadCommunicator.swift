@@ -123,6 +123,8 @@ public final class ThreadCommunicator: Communicator {
     }
 
     public func abort(_ code: Int32) -> Never { exit(code) }
+    /// Threads wait on a condition variable, which does not spin.
+    public func idleBarrier() { world.barrier() }
 }
 
 /// The results of the rank threads of `ThreadCommunicator.run`, each written under a lock.

@@ -6,10 +6,14 @@ import Foundation
 public final class ResultsWriter: TrainingObserver {
     let path: String
     let command: [String]
+    /// Wait for `write(_:fineTuned:)` instead of writing when the joint run finishes (a run with
+    /// fine-tuning is finished only when every task's fine-tuning is).
+    let deferred: Bool
 
-    public init(outDir: String, command: [String] = CommandLine.arguments) {
+    public init(outDir: String, command: [String] = CommandLine.arguments, deferred: Bool = false) {
         path = (outDir as NSString).appendingPathComponent("results.json")
         self.command = command
+        self.deferred = deferred
     }
 
     public func started(_ t: Trainer) {}
@@ -18,10 +22,17 @@ public final class ResultsWriter: TrainingObserver {
     public func saved(_ t: Trainer, checkpoint: String) {}
 
     public func finished(_ t: Trainer) {
+        if !deferred { write(t) }
+    }
+
+    /// Writes the file. With `fineTuned` (one outcome per task), a task reports its fine-tuning's
+    /// best dev evaluation when that beats the joint run's best dev accuracy for the task, else
+    /// the joint run's (selection on dev only); both are kept in the file.
+    public func write(_ t: Trainer, fineTuned: [FineTuning.Outcome?]? = nil) {
         // A run stopped by a signal is not finished; it resumes and writes the file later.
         guard !t.stoppedEarly else { return }
         var tasks: [String: Any] = [:]
-        for task in t.corpus.tasks {
+        for (m, task) in t.corpus.tasks.enumerated() {
             var d: [String: Any] = [
                 "train": task.train.count, "dev": task.dev.count, "test": task.test.count,
                 "classes": task.labels.count,
@@ -29,6 +40,21 @@ public final class ResultsWriter: TrainingObserver {
             if let v = t.state.bestDev[task.name] { d["best_dev"] = v }
             if let v = t.state.testAtBestDev[task.name] { d["test_at_best_dev"] = v }
             if let v = t.state.bestStep[task.name] { d["best_step"] = v }
+            if let o = fineTuned?[m] {
+                var f: [String: Any] = [
+                    "best_dev": o.bestDev, "best_step": o.bestStep, "steps": o.steps, "training_seconds": o.seconds,
+                ]
+                if let v = o.testAtBestDev { f["test_at_best_dev"] = v }
+                d["fine_tune"] = f
+                d["joint"] = d.filter { ["best_dev", "test_at_best_dev", "best_step"].contains($0.key) }
+                let better = o.bestDev > (t.state.bestDev[task.name] ?? -1)
+                d["selected"] = better ? "fine-tune" : "joint"
+                if better {
+                    d["best_dev"] = o.bestDev
+                    d["test_at_best_dev"] = o.testAtBestDev
+                    d["best_step"] = t.step + o.bestStep
+                }
+            }
             tasks[task.name] = d
         }
         let c = t.config
@@ -42,6 +68,12 @@ public final class ResultsWriter: TrainingObserver {
             "finished_at": ISO8601DateFormatter().string(from: Date()),
         ]
         if let f = t.initFrom { d["init_from"] = f }
+        if let fineTuned {
+            d["fine_tune"] = [
+                "epochs": c.fineTune.epochs, "shared": c.fineTune.shared.rawValue,
+                "training_seconds": fineTuned.compactMap { $0?.seconds }.reduce(0, +),
+            ]
+        }
         guard let data = try? JSONSerialization.data(withJSONObject: d, options: [.prettyPrinted, .sortedKeys]) else {
             return
         }

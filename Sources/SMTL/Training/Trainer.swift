@@ -177,7 +177,8 @@ public final class Trainer {
         let reduced = sync.synchronize(
             localLosses: local, tokens: tokens, stopRequested: Trainer.stopRequested != 0, stepRows: stepRows)
         let commEnd = DispatchTime.now().uptimeNanoseconds
-        optimizer.step(model, embeddingRows: sync.rows, sets: sync.updatedSets)
+        let sets = frozenSets.isEmpty ? sync.updatedSets : sync.updatedSets.filter { !frozenSets.contains($0) }
+        optimizer.step(model, embeddingRows: sync.rows, sets: sets)
         model.clearGradients()
         state.step += 1
         for (m, task) in corpus.tasks.enumerated() { state.cursors[task.name] = samplers[m].cursor }
@@ -355,6 +356,10 @@ public final class Trainer {
         get { sync.embeddingExchange }
         set { sync.embeddingExchange = newValue }
     }
+
+    /// Parameter sets the optimizer leaves as they are (0: the shared tensors, m+1: task m), for
+    /// fine-tuning with frozen shared tensors.
+    public var frozenSets: Set<Int> = []
 
     /// How often (in steps) the replicas of the shared tensors are compared.
     public var replicaCheckEvery = 100
