@@ -17,14 +17,23 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
-    func check(_ arch: Architecture, tasks specs: [TaskSpec], file: StaticString = #filePath, line: UInt = #line) {
+    func check(
+        _ arch: Architecture, tasks specs: [TaskSpec], dropout: Bool = false, file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
         let model = Model<Double>(architecture: arch, dims: Self.dims, tasks: specs)
         // Larger than the U(−0.1, 0.1) init, so every nonlinearity is exercised away from 0.
         for set in model.parameterSets { set.initializeUniform(seed: 7, scale: 0.6) }
         let batches = Self.batches(tasks: specs.count, classes: specs.map(\.classes))
-        func loss() -> Double { model.losses(batches).reduce(0, +) }
+        // Fixed masks (the same seeds at every call) make the loss a smooth function of the weights.
+        let masks: [Dropout?]? =
+            dropout
+            ? batches.enumerated().map { m, b in
+                Dropout(embedding: 0.3, hidden: 0.4, seeds: (0..<b.size).map { UInt64(100 * m + $0) })
+            } : nil
+        func loss() -> Double { model.losses(batches, dropout: masks).reduce(0, +) }
         model.clearGradients()
-        model.accumulateGradients(batches)
+        model.accumulateGradients(batches, dropout: masks)
         GradientSync(model: model).reduceSharedGradients()  // Σ over the tasks
         let analyticGrads = model.parameterSets.map { Array(UnsafeBufferPointer(start: $0.grads, count: $0.count)) }
         var checked = 0, overall = 0.0
@@ -52,7 +61,7 @@ final class GradientCheckTests: XCTestCase {
             }
         }
         print(
-            "gradient check \(arch.rawValue) tasks=\(specs.count): \(checked) parameters, "
+            "gradient check \(arch.rawValue) tasks=\(specs.count)\(dropout ? " dropout" : ""): \(checked) parameters, "
                 + "worst relative error \(overall)"
         )
         // Every tensor of the layout was checked.
@@ -68,5 +77,11 @@ final class GradientCheckTests: XCTestCase {
     }
     func testARCIIMultiTask() {
         check(.arc2, tasks: [TaskSpec(name: "a", classes: 2), TaskSpec(name: "b", classes: 5)])
+    }
+
+    /// Dropout with fixed masks on the embedding output and on h before the classifier.
+    func testLSTMWithDropout() { check(.lstm, tasks: [TaskSpec(name: "a", classes: 3)], dropout: true) }
+    func testARCIIMultiTaskWithDropout() {
+        check(.arc2, tasks: [TaskSpec(name: "a", classes: 2), TaskSpec(name: "b", classes: 5)], dropout: true)
     }
 }

@@ -215,3 +215,149 @@ final class FineTuningTests: XCTestCase {
         }
     }
 }
+
+/// Dropout, gradient-norm clipping and the embedding L2 penalty (synthetic data).
+final class RegularisationTests: XCTestCase {
+    override func setUp() { BLASLibrary.setThreads(1) }
+
+    func train(_ c: RunConfig, ranks: Int, _ dir: String) throws -> [String: SafeTensors.Tensor] {
+        let corpus = InProcessDistributionTests.corpus()
+        _ = try ThreadCommunicator.run(ranks: ranks) { comm in
+            try Trainer(config: c, corpus: corpus, outDir: dir, resume: nil, communicator: comm).run(observers: [])
+        }
+        return try Checkpoint.load(dir + "/checkpoints/final").tensors
+    }
+
+    /// Dropout changes training, not evaluation; rates of 0 are today's run bit for bit; and the
+    /// masks follow the examples: ranks that split a task's batch train the model of one process.
+    func testDropoutChangesTrainingOnlyAndDoesNotDependOnRanks() throws {
+        let dir = Paths.temporaryDirectory()
+        var base = InProcessDistributionTests.config()
+        base.optimizer.kind = .sgd
+        let plain = try train(base, ranks: 1, dir + "/plain")
+        var zero = base
+        zero.dropoutEmbedding = 0
+        zero.dropoutHidden = 0
+        XCTAssertEqual(InProcessDistributionTests.worst(plain, try train(zero, ranks: 1, dir + "/zero")), 0)
+        var c = base
+        c.dropoutEmbedding = 0.3
+        c.dropoutHidden = 0.5
+        let one = try train(c, ranks: 1, dir + "/one")
+        XCTAssertGreaterThan(InProcessDistributionTests.worst(plain, one), 1e-3, "dropout changes the updates")
+        let six = try train(c, ranks: 6, dir + "/six")
+        XCTAssertLessThanOrEqual(InProcessDistributionTests.worst(one, six), 1e-5, "6 ranks split tasks")
+        // Evaluation never drops: the same weights give the same accuracy with or without the rates.
+        let corpus = InProcessDistributionTests.corpus()
+        let loaded = try Checkpoint.load(dir + "/one/checkpoints/final")
+        let model = try Checkpoint.model(from: loaded)
+        let a = Evaluation.accuracy(model.networks[0], corpus.tasks[0].dev)
+        let b = Evaluation.accuracy(model.networks[0], corpus.tasks[0].dev)
+        XCTAssertEqual(a, b)
+        // A dropped unit is 0 and a kept one is scaled by 1/(1 − p); about p of them are dropped.
+        var rng = SplitMix64(seed: 1)
+        var mask = [Double](repeating: -1, count: 20_000)
+        mask.withUnsafeMutableBufferPointer { Dropout.fill($0.baseAddress!, 20_000, p: 0.3, &rng) }
+        XCTAssertEqual(Set(mask), [0, 1 / 0.7])
+        XCTAssertEqual(Double(mask.filter { $0 == 0 }.count) / 20_000, 0.3, accuracy: 0.01)
+    }
+
+    /// Clipping scales each set's gradient to the norm asked, computed here in Double; a bound
+    /// above the norm changes nothing.
+    func testClipNormScalesEachSetsGradient() throws {
+        let dims = GradientCheckTests.dims
+        let specs = [TaskSpec(name: "a", classes: 3), TaskSpec(name: "b", classes: 2)]
+        let batches = GradientCheckTests.batches(tasks: 2, classes: [3, 2])
+        func stepped(clip: Double) -> (Model<Double>, before: Model<Double>) {
+            let model = Model<Double>(architecture: .arc2, dims: dims, tasks: specs)
+            model.initialize(seed: 4)
+            let before = Model<Double>(architecture: .arc2, dims: dims, tasks: specs)
+            before.copyValues(from: model)
+            model.accumulateGradients(batches)
+            let sync = GradientSync(model: model)
+            sync.reduceSharedGradients()
+            var s = OptimizerSettings()
+            s.kind = .sgd
+            s.learningRate = 0.5
+            s.clipNorm = clip
+            Optimizer(settings: s, model: model).step(model, embeddingRows: model.touched)
+            return (model, before)
+        }
+        let (free, before) = stepped(clip: 0)
+        let bound = 0.01
+        let (clipped, _) = stepped(clip: bound)
+        let (loose, _) = stepped(clip: 1e9)
+        var clippedSets = 0
+        for (k, set) in free.parameterSets.enumerated() {
+            let b = before.parameterSets[k], c = clipped.parameterSets[k], l = loose.parameterSets[k]
+            // The applied step is −lr·g: recover g from the unclipped run.
+            let g = (0..<set.count).map { (b.values[$0] - set.values[$0]) / 0.5 }
+            let norm = g.map { $0 * $0 }.reduce(0, +).squareRoot()
+            let factor = min(1, bound / norm)
+            if factor < 1 { clippedSets += 1 }
+            for i in 0..<set.count {
+                XCTAssertEqual(c.values[i], b.values[i] - 0.5 * g[i] * factor, accuracy: 1e-12, "set \(k)")
+                XCTAssertEqual(l.values[i], set.values[i])
+            }
+        }
+        // Here the shared set's gradient is under the bound and the tasks' are over it.
+        XCTAssertEqual(clippedSets, 2)
+    }
+
+    /// The embedding L2 penalty adds ρ·w to the rows a step updates, and only to them.
+    func testEmbeddingL2TouchesOnlyUpdatedRows() throws {
+        let dims = GradientCheckTests.dims
+        let specs = [TaskSpec(name: "a", classes: 3)]
+        let batch = GradientCheckTests.batches(tasks: 1, classes: [3])
+        func stepped(_ rho: Double) -> Model<Double> {
+            let model = Model<Double>(architecture: .lstm, dims: dims, tasks: specs)
+            model.initialize(seed: 4)
+            model.accumulateGradients(batch)
+            GradientSync(model: model).reduceSharedGradients()
+            var s = OptimizerSettings()
+            s.kind = .sgd
+            s.learningRate = 0.5
+            s.embeddingL2 = rho
+            Optimizer(settings: s, model: model).step(model, embeddingRows: model.touched)
+            return model
+        }
+        let init0 = Model<Double>(architecture: .lstm, dims: dims, tasks: specs)
+        init0.initialize(seed: 4)
+        let plain = stepped(0), l2 = stepped(0.1)
+        let e = dims.embedding
+        let touched = Set(batch[0].tokens.map(Int.init))
+        let w0 = init0.shared.values, a = plain.shared.values, b = l2.shared.values
+        for row in 0..<dims.vocabulary {
+            for j in 0..<e {
+                let i = row * e + j
+                let expected = touched.contains(row) ? a[i] - 0.5 * 0.1 * w0[i] : a[i]
+                XCTAssertEqual(b[i], expected, accuracy: 1e-12, "row \(row)")
+            }
+        }
+        // The dense shared tensors and the task's tensors do not see it.
+        for i in (dims.vocabulary * e)..<plain.shared.count { XCTAssertEqual(a[i], b[i]) }
+        XCTAssertEqual(
+            Array(UnsafeBufferPointer(start: plain.taskParameters[0].values, count: plain.taskParameters[0].count)),
+            Array(UnsafeBufferPointer(start: l2.taskParameters[0].values, count: l2.taskParameters[0].count)))
+    }
+
+    /// The config keys read, write back and refuse values out of range.
+    func testRegularisationConfigKeys() throws {
+        let dir = Paths.temporaryDirectory()
+        let good = writeFile(
+            dir, "c.json",
+            #"{"training": {"dropout_embedding": 0.2, "dropout_hidden": 0.5, "clip_norm": 5, "embedding_l2": 1e-6},"#
+                + #" "tasks": [{"name": "a", "train": "t.tsv"}]}"#)
+        let c = try RunConfig.load(good)
+        XCTAssertEqual([c.dropoutEmbedding, c.dropoutHidden, c.optimizer.clipNorm, c.optimizer.embeddingL2], [0.2, 0.5, 5, 1e-6])
+        let d = RunConfig()
+        XCTAssertEqual([d.dropoutEmbedding, d.dropoutHidden, d.optimizer.clipNorm, d.optimizer.embeddingL2], [0, 0, 0, 0])
+        for (key, value, message) in [
+            ("dropout_hidden", "1", "`training.dropout_hidden` must be in [0, 1), not 1.0"),
+            ("dropout_embedding", "-0.1", "`training.dropout_embedding` must be in [0, 1)"),
+            ("clip_norm", "-1", "`training.clip_norm` must be a finite number ≥ 0"),
+        ] {
+            let bad = writeFile(dir, "b.json", #"{"training": {""# + key + #"": "# + value + #"}, "tasks": [{"name": "a", "train": "t"}]}"#)
+            assertInputError([message]) { _ = try RunConfig.load(bad) }
+        }
+    }
+}

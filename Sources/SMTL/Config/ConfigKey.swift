@@ -25,6 +25,32 @@ struct ConfigKey<Root> {
             write: { $0[keyPath: kp] })
     }
 
+    /// A probability in [0, 1) (a dropout rate).
+    static func probability(_ name: String, _ kp: WritableKeyPath<Root, Double>) -> ConfigKey {
+        ConfigKey(
+            name: name,
+            read: { s, r in
+                let v = try s.number(name, r[keyPath: kp])
+                guard v >= 0 && v < 1 else {
+                    throw InputError(file: s.file, "\(s.where_(name)) must be in [0, 1), not \(v)")
+                }
+                r[keyPath: kp] = v
+            }, write: { $0[keyPath: kp] })
+    }
+
+    /// A number ≥ 0 (finite).
+    static func nonNegative(_ name: String, _ kp: WritableKeyPath<Root, Double>) -> ConfigKey {
+        ConfigKey(
+            name: name,
+            read: { s, r in
+                let v = try s.number(name, r[keyPath: kp])
+                guard v >= 0 && v.isFinite else {
+                    throw InputError(file: s.file, "\(s.where_(name)) must be a finite number ≥ 0, not \(v)")
+                }
+                r[keyPath: kp] = v
+            }, write: { $0[keyPath: kp] })
+    }
+
     static func bool(_ name: String, _ kp: WritableKeyPath<Root, Bool>) -> ConfigKey {
         ConfigKey(
             name: name, read: { s, r in r[keyPath: kp] = try s.bool(name, r[keyPath: kp]) },

@@ -10,5 +10,12 @@ public struct OptimizerSettings: Codable, Equatable, Sendable {
     public var adamEpsilon: Double = 1e-8
     /// Keep `embedding.weight` fixed (a variant; the paper fine-tunes the embeddings).
     public var freezeEmbeddings = false
+    /// ρ for the embedding rows a step updates (a variant; SPEC §7 leaves the embedding out of L2).
+    public var embeddingL2: Double = 0
+    /// Gradient-norm clipping (a variant; 0: off): before the update, each parameter set's
+    /// gradient (the shared set over the rows it updates; each task's set) is scaled to an L2
+    /// norm of at most this. Per set, so that no extra collective is needed and the result does
+    /// not depend on the placement.
+    public var clipNorm: Double = 0
     public init() {}
 }

@@ -63,6 +63,9 @@ public struct RunConfig: Equatable, Sendable {
     public var shuffle = true
     /// Train on each task's `phrases` file instead of its `train` file, where a task names one.
     public var phraseLevel = false
+    /// Dropout rates (see `Dropout`; 0: off) on the embedding output and on h before the classifier.
+    public var dropoutEmbedding = 0.0
+    public var dropoutHidden = 0.0
     /// Per-task fine-tuning after joint training (see `FineTuning`); 0 epochs: off.
     public var fineTune = FineTuneSettings()
     /// Write a checkpoint every this many steps (0: only at the end and for the best model).
@@ -128,6 +131,10 @@ public struct RunConfig: Equatable, Sendable {
         .number("beta2", \.optimizer.beta2),
         .number("adam_epsilon", \.optimizer.adamEpsilon),
         .bool("freeze_embeddings", \.optimizer.freezeEmbeddings),
+        .nonNegative("embedding_l2", \.optimizer.embeddingL2),
+        .nonNegative("clip_norm", \.optimizer.clipNorm),
+        .probability("dropout_embedding", \.dropoutEmbedding),
+        .probability("dropout_hidden", \.dropoutHidden),
         .int("batch_size", \.batchSize, min: 1),
         .choice("scaling", \.scaling, where: "training.scaling"),
         .choice("placement", \.placement, where: "training.placement"),

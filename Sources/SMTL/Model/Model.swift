@@ -68,20 +68,20 @@ public final class Model<S: Scalar> {
     /// private buffer of the shared tensors. Summing those buffers into `shared.grads`, over the
     /// tasks and over ranks, is `GradientSync`'s job. Returns each task's loss.
     @discardableResult
-    public func accumulateGradients(_ batches: [Batch?], weights: [S]? = nil) -> [S] {
+    public func accumulateGradients(_ batches: [Batch?], weights: [S]? = nil, dropout: [Dropout?]? = nil) -> [S] {
         var losses = [S](repeating: 0, count: tasks.count)
         for (m, batch) in batches.enumerated() {
             guard let batch else { continue }
             let net = networks[m]
-            losses[m] = net.forward(batch)
+            losses[m] = net.forward(batch, dropout: dropout?[m])
             net.backward(batch, scale: weights?[m] ?? 1)
         }
         return losses
     }
 
-    /// Forward only: each task's mean cross-entropy on its batch.
-    public func losses(_ batches: [Batch?]) -> [S] {
-        batches.enumerated().map { m, batch in batch.map { networks[m].forward($0) } ?? 0 }
+    /// Forward only: each task's mean cross-entropy on its batch (with `dropout`: under its masks).
+    public func losses(_ batches: [Batch?], dropout: [Dropout?]? = nil) -> [S] {
+        batches.enumerated().map { m, batch in batch.map { networks[m].forward($0, dropout: dropout?[m]) } ?? 0 }
     }
 
     /// Zeroes every gradient the backward wrote (and `shared.grads` in the same rows); the

@@ -47,6 +47,9 @@ public final class Network<S: Scalar> {
     /// The classifier's outputs before the softmax, per slot (for inspection).
     let logitBuffer: Buffer<S>
     let dLogits: Buffer<S>
+    /// Dropout masks of the last forward (`Dropout`), when it had them.
+    let maskX: Buffer<S>, maskH: Buffer<S>
+    private(set) var droppingX = false, droppingH = false
 
     /// Embedding rows that the last backward wrote into (for the sparse update).
     public let touched: SparseRows
@@ -79,6 +82,8 @@ public final class Network<S: Scalar> {
         probabilities = workspace.probabilities
         logitBuffer = workspace.logitBuffer
         dLogits = workspace.dLogits
+        maskX = workspace.maskX
+        maskH = workspace.maskH
         self.architecture = architecture
         self.dims = dims
         self.classes = classes
@@ -121,9 +126,20 @@ public final class Network<S: Scalar> {
 
     /// Runs the batch; returns the mean cross-entropy over labelled slots (0 when none is labelled).
     /// Class probabilities per slot are left in `probabilities` (slot order, see `Batch.source`).
+    /// With `dropout` (training only), its masks apply to x and to h before the classifier, and
+    /// the following `backward` uses the same masks.
     @discardableResult
-    public func forward(_ batch: Batch) -> S {
+    public func forward(_ batch: Batch, dropout: Dropout? = nil) -> S {
         reserve(tokens: batch.tokenCount, slots: batch.size)
+        droppingX = (dropout?.embedding ?? 0) > 0
+        droppingH = (dropout?.hidden ?? 0) > 0
+        if let dropout, droppingX || droppingH {
+            if droppingX { maskX.reserve(batch.tokenCount * dims.embedding) }
+            if droppingH { maskH.reserve(batch.size * dims.hidden) }
+            dropout.masks(
+                for: batch, embeddingDim: dims.embedding, hidden: dims.hidden,
+                x: droppingX ? maskX.pointer : nil, h: droppingH ? maskH.pointer : nil)
+        }
         embed(batch)
         memory.begin(slots: batch.size)
         for t in 0..<batch.steps {
@@ -168,6 +184,7 @@ public final class Network<S: Scalar> {
         batch.tokens.withUnsafeBufferPointer { tok in
             for row in 0..<ntok { (x + row * E).update(from: embedding + Int(tok[row]) * E, count: E) }
         }
+        if droppingX { let m = maskX.pointer; for i in 0..<(ntok * E) { x[i] *= m[i] } }
         for row in 0..<ntok { (z + row * G).update(from: bias, count: G) }
         S.gemm(false, true, ntok, G, E, 1, x, E, weightIH, E, 1, z, G)
         hPrev.pointer.update(repeating: 0, count: batch.active[0] * d)
@@ -179,6 +196,7 @@ public final class Network<S: Scalar> {
         let (E, G, ntok) = (dims.embedding, 4 * dims.hidden, batch.tokenCount)
         let dxp = dx.pointer
         S.gemm(false, false, ntok, E, G, 1, dGates.pointer, G, weightIH, E, 0, dxp, E)
+        if droppingX { let m = maskX.pointer; for i in 0..<(ntok * E) { dxp[i] *= m[i] } }
         batch.tokens.withUnsafeBufferPointer { tok in
             for row in 0..<ntok {
                 let id = Int(tok[row])
@@ -330,6 +348,7 @@ public final class Network<S: Scalar> {
         let d = dims.hidden, C = classes, B = batch.size
         let hl = hLast.pointer, p = probabilities.pointer
         for b in 0..<B { (hl + b * d).update(from: hidden.pointer + batch.lastRow(b) * d, count: d) }
+        if droppingH { let m = maskH.pointer; for i in 0..<(B * d) { hl[i] *= m[i] } }
         for b in 0..<B { (p + b * C).update(from: classifierB, count: C) }
         S.gemm(false, true, B, C, d, 1, hl, d, classifierW, d, 1, p, C)
         logitBuffer.pointer.update(from: p, count: B * C)
@@ -364,6 +383,7 @@ public final class Network<S: Scalar> {
         S.gemm(true, false, C, d, B, 1, dl, C, hLast.pointer, d, 1, gradClassifierW, d)
         for b in 0..<B { let dlb = dl + b * C; for j in 0..<C { gradClassifierB[j] += dlb[j] } }
         S.gemm(false, false, B, d, C, 1, dl, C, classifierW, d, 0, dHidden.pointer, d)
+        if droppingH { let dh = dHidden.pointer, m = maskH.pointer; for i in 0..<(B * d) { dh[i] *= m[i] } }
     }
 
     // MARK: inspection

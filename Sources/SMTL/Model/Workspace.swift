@@ -24,6 +24,9 @@ public final class Workspace<S: Scalar> {
     /// The classifier's outputs before the softmax, per slot (for inspection).
     let logitBuffer = Buffer<S>()
     let dLogits = Buffer<S>()
+    /// Dropout masks of the running training pass: per token row (E) and per slot (d).
+    let maskX = Buffer<S>()
+    let maskH = Buffer<S>()
 
     /// The buffers of the task's own memory block and of the shared one.
     let local = MemoryWorkspace<S>()

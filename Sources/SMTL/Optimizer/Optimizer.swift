@@ -47,16 +47,32 @@ public final class Optimizer<S: Scalar> {
         let embeddingCount = model.dims.vocabulary * e
         for (k, set) in model.parameterSets.enumerated() where sets?.contains(k) ?? true {
             let denseStart = k == 0 ? embeddingCount : 0
-            if k == 0 && !settings.freezeEmbeddings {
-                for r in embeddingRows.rows {
-                    let lo = Int(r) * e
-                    update(set: k, values: set.values, grads: set.grads, range: lo..<(lo + e), l2: 0)
-                }
+            let rows = k == 0 && !settings.freezeEmbeddings ? embeddingRows.rows : []
+            if settings.clipNorm > 0 {
+                Self.clip(set.grads, rows: rows, width: e, dense: denseStart..<set.count, to: settings.clipNorm)
+            }
+            for r in rows {
+                let lo = Int(r) * e
+                update(set: k, values: set.values, grads: set.grads, range: lo..<(lo + e), l2: S(settings.embeddingL2))
             }
             update(
                 set: k, values: set.values, grads: set.grads, range: denseStart..<set.count,
                 l2: S(settings.l2))
         }
+    }
+
+    /// Scales the gradient of the given rows and range to an L2 norm of at most `maxNorm`.
+    static func clip<R: Collection>(
+        _ g: UnsafeMutablePointer<S>, rows: R, width e: Int, dense: Range<Int>, to maxNorm: Double
+    ) where R.Element == Int32 {
+        var sum = 0.0
+        for r in rows { let p = g + Int(r) * e; for j in 0..<e { sum += Double(p[j]) * Double(p[j]) } }
+        for i in dense { sum += Double(g[i]) * Double(g[i]) }
+        let norm = sum.squareRoot()
+        guard norm > maxNorm else { return }
+        let f = S(maxNorm / norm)
+        for r in rows { let p = g + Int(r) * e; for j in 0..<e { p[j] *= f } }
+        for i in dense { g[i] *= f }
     }
 
     @inline(__always)

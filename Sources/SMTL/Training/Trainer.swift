@@ -146,6 +146,8 @@ public final class Trainer {
         var weights = [Float](repeating: 0, count: corpus.tasks.count)
         var share = [Float](repeating: 1, count: corpus.tasks.count)
         var tokens = 0
+        var dropout: [Dropout?]? = nil
+        let dropping = config.dropoutEmbedding > 0 || config.dropoutHidden > 0
         stepRows.clear()
         // Every rank draws every task's step batch, so the data cursors (saved by rank 0) are the
         // same everywhere and every rank knows the embedding rows the step touches and how long
@@ -166,12 +168,20 @@ public final class Trainer {
             let b = Batch(sequences: mine.map { task.train[$0].tokens }, labels: mine.map { task.train[$0].label })
             tokens += b.tokenCount
             batches[m] = b
+            if dropping {
+                // One seed per example and step: the same masks wherever the example runs.
+                if dropout == nil { dropout = [Dropout?](repeating: nil, count: corpus.tasks.count) }
+                let taskSeed = deriveSeed(config.seed, stableHash(task.name), UInt64(state.step))
+                dropout![m] = Dropout(
+                    embedding: config.dropoutEmbedding, hidden: config.dropoutHidden,
+                    seeds: mine.map { deriveSeed(taskSeed, UInt64($0)) })
+            }
             // λ_m times the rank's share of the task's batch: the shares' gradients sum to the
             // gradient of λ_m × the mean loss over the whole batch (SPEC §7).
             if mine.count != ids.count { share[m] = Float(Double(mine.count) / Double(ids.count)) }
             weights[m] = share[m] == 1 ? Float(config.tasks[m].weight) : Float(config.tasks[m].weight) * share[m]
         }
-        var local = model.accumulateGradients(batches, weights: weights)
+        var local = model.accumulateGradients(batches, weights: weights, dropout: dropout)
         for m in local.indices where share[m] != 1 { local[m] *= share[m] }
         let commStart = DispatchTime.now().uptimeNanoseconds
         let reduced = sync.synchronize(
