@@ -361,3 +361,123 @@ final class RegularisationTests: XCTestCase {
         }
     }
 }
+
+/// Task scheduling, per-task early stopping and the per-task length cap (synthetic data).
+final class ScheduleTests: XCTestCase {
+    override func setUp() { BLASLibrary.setThreads(1) }
+
+    /// How far each task's data cursor moved, in examples.
+    func progress(_ t: Trainer) -> [Int] {
+        t.samplers.map { $0.cursor.epoch * $0.count + $0.cursor.position }
+    }
+
+    /// One task a step: only that task's data, tensors and optimizer state move; uniform draws
+    /// are about even and proportional ones follow the training-set sizes; ranks draw alike.
+    func testOneTaskPerStepSchedules() throws {
+        let dir = Paths.temporaryDirectory()
+        let corpus = InProcessDistributionTests.corpus()
+        var c = InProcessDistributionTests.config()
+        c.taskSchedule = .uniform
+        c.steps = 1
+        c.optimizer.l2 = 1e-3  // so that an update of an idle task would show
+        let t = try Trainer(config: c, corpus: corpus, outDir: dir + "/one", resume: nil)
+        let before = t.model.taskParameters.map { Array(UnsafeBufferPointer(start: $0.values, count: $0.count)) }
+        let drawn = t.activeTasks()
+        XCTAssertEqual(drawn.filter { $0 }.count, 1)
+        t.trainStep()
+        for (m, set) in t.model.taskParameters.enumerated() {
+            let after = Array(UnsafeBufferPointer(start: set.values, count: set.count))
+            XCTAssertEqual(after != before[m], drawn[m], "task \(m) changed only if drawn")
+            XCTAssertEqual(progress(t)[m], drawn[m] ? 4 : 0)
+        }
+        // Frequencies over many steps.
+        let sizes = corpus.tasks.map { Double($0.train.count) }
+        for schedule in [TaskSchedule.uniform, .proportional] {
+            var s = InProcessDistributionTests.config()
+            s.taskSchedule = schedule
+            s.steps = 4000
+            s.evalEvery = 4000
+            let run = try Trainer(config: s, corpus: corpus, outDir: dir + "/" + schedule.rawValue, resume: nil)
+            try run.run(observers: [])
+            let share = progress(run).map { Double($0) / 4 / 4000 }
+            XCTAssertEqual(share.reduce(0, +), 1, accuracy: 1e-9)
+            for m in share.indices {
+                let expected = schedule == .uniform ? 0.25 : sizes[m] / sizes.reduce(0, +)
+                XCTAssertEqual(share[m], expected, accuracy: 0.03, "\(schedule) task \(m)")
+            }
+            XCTAssertEqual(run.stepsPerEpoch, corpus.tasks.map { ($0.train.count + 3) / 4 }.reduce(0, +))
+        }
+        // 3 rank threads, whole tasks per rank: the same bits as one process.
+        var d = InProcessDistributionTests.config()
+        d.taskSchedule = .proportional
+        d.placement = .blocks
+        _ = try ThreadCommunicator.run(ranks: 3) { comm in
+            try Trainer(config: d, corpus: corpus, outDir: dir + "/three", resume: nil, communicator: comm)
+                .run(observers: [])
+        }
+        try Trainer(config: d, corpus: corpus, outDir: dir + "/single", resume: nil).run(observers: [])
+        XCTAssertEqual(
+            FileManager.default.contents(atPath: dir + "/three/checkpoints/final/model.safetensors"),
+            FileManager.default.contents(atPath: dir + "/single/checkpoints/final/model.safetensors"))
+    }
+
+    /// A task that stops improving stops training: from then on its tensors stay as they are,
+    /// while the others go on; the run ends when every task has stopped.
+    func testTaskPatienceFreezesAStoppedTask() throws {
+        let dir = Paths.temporaryDirectory()
+        let corpus = InProcessDistributionTests.corpus()
+        var c = InProcessDistributionTests.config()
+        c.taskPatience = 2
+        c.optimizer.l2 = 1e-3  // so that an update of a stopped task would show
+        c.evalEvery = 2
+        c.steps = 400
+        c.checkpointEvery = 2
+        c.keepCheckpoints = 1000
+        let t = try Trainer(config: c, corpus: corpus, outDir: dir, resume: nil)
+        try t.run(observers: [])
+        XCTAssertEqual(Set(t.state.stoppedTasks), Set(corpus.tasks.map(\.name)), "every task stopped")
+        XCTAssertLessThan(t.step, 400, "the run ended when the last task stopped")
+        let final = try Checkpoint.load(dir + "/checkpoints/final")
+        var checkedStops = 0
+        for (m, task) in corpus.tasks.enumerated() {
+            // The first step checkpoint at which the task had stopped.
+            guard
+                let first = try Checkpoint.stepCheckpoints(in: dir).lazy.map({ try Checkpoint.load($0) })
+                    .first(where: { $0.state.stoppedTasks.contains(task.name) })
+            else { continue }
+            let prefix = "task.\(task.name)."
+            for (name, tensor) in final.tensors where name.hasPrefix(prefix) {
+                XCTAssertEqual(tensor.values, first.tensors[name]!.values, "\(name) after task \(m) stopped")
+            }
+            if first.state.step < final.state.step { checkedStops += 1 }
+        }
+        XCTAssertGreaterThan(checkedStops, 0, "some task stopped before the end of the run")
+    }
+
+    /// head keeps the first N tokens; head_tail the first ⌈N/2⌉ and the last ⌊N/2⌋; short examples
+    /// are untouched. A task's cap applies to its own examples only.
+    func testTruncation() throws {
+        let x: [Int32] = Array(1...10)
+        XCTAssertEqual(Truncation.head.apply(x, max: 4), [1, 2, 3, 4])
+        XCTAssertEqual(Truncation.headTail.apply(x, max: 4), [1, 2, 9, 10])
+        XCTAssertEqual(Truncation.headTail.apply(x, max: 5), [1, 2, 3, 9, 10])
+        XCTAssertEqual(Truncation.headTail.apply(x, max: 0), x)
+        XCTAssertEqual(Truncation.head.apply(x, max: 20), x)
+        let dir = Paths.temporaryDirectory()
+        let long = (0..<30).map { "w\($0)" }.joined(separator: " ")
+        writeFile(dir, "a.tsv", "0\t\(long)\n1\tshort text\n0\t\(long)\n1\tb c\n")
+        var c = RunConfig()
+        c.dataDir = dir
+        c.tasks = [
+            TaskConfig(name: "a", train: "a.tsv", dev: "a.tsv", test: "a.tsv", maxTokens: 6, truncate: .headTail),
+            TaskConfig(name: "b", train: "a.tsv", dev: "a.tsv", test: "a.tsv"),
+        ]
+        let corpus = try Corpus.load(c)
+        let words = { (ids: [Int32]) in ids.map { corpus.vocabulary.words[Int($0)] } }
+        for split in [corpus.tasks[0].train, corpus.tasks[0].dev, corpus.tasks[0].test] {
+            XCTAssertEqual(words(split[0].tokens), ["w0", "w1", "w2", "w27", "w28", "w29"])
+            XCTAssertEqual(words(split[1].tokens), ["short", "text"])
+        }
+        XCTAssertEqual(corpus.tasks[1].train[0].tokens.count, 30)
+    }
+}

@@ -18,11 +18,15 @@ public struct TrainingState: Codable, Equatable, Sendable {
     public var evaluationsWithoutImprovement = 0
     /// Seconds spent training so far, over every resumed part of the run.
     public var trainingSeconds: Double = 0
+    /// Per-task early stopping (`task_patience`): evaluations since each task's best dev accuracy,
+    /// and the tasks that have stopped training.
+    public var taskEvaluationsWithoutImprovement: [String: Int] = [:]
+    public var stoppedTasks: [String] = []
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case step, cursors, bestDev, testAtBestDev, bestStep, bestMeanDev, evaluationsWithoutImprovement,
-            trainingSeconds
+            trainingSeconds, taskEvaluationsWithoutImprovement, stoppedTasks
     }
 
     public init(from decoder: Decoder) throws {
@@ -36,5 +40,8 @@ public struct TrainingState: Codable, Equatable, Sendable {
         // Added later; older checkpoints do not have them.
         evaluationsWithoutImprovement = try c.decodeIfPresent(Int.self, forKey: .evaluationsWithoutImprovement) ?? 0
         trainingSeconds = try c.decodeIfPresent(Double.self, forKey: .trainingSeconds) ?? 0
+        taskEvaluationsWithoutImprovement =
+            try c.decodeIfPresent([String: Int].self, forKey: .taskEvaluationsWithoutImprovement) ?? [:]
+        stoppedTasks = try c.decodeIfPresent([String].self, forKey: .stoppedTasks) ?? []
     }
 }

@@ -16,9 +16,38 @@ public struct TaskConfig: Equatable, Sendable {
     public var weight: Double = 1
     /// Keep only N training examples after hold-outs, drawn with the split seed (0: all). For quick experiments.
     public var trainLimit: Int = 0
+    /// Cut every example of the task (train, dev and test) to this many tokens (0: no cap).
+    public var maxTokens: Int = 0
+    public var truncate = Truncation.head
     /// Phrase-level training examples (for SST: every labelled node of every train tree). With
     /// `training.phrase_level` they replace `train` as the training set; dev and test stay as given.
     public var phrases: String?
+}
+
+/// Which tokens a capped example keeps (`max_tokens`).
+public enum Truncation: String, CaseIterable, Sendable {
+    /// The first `max_tokens`.
+    case head
+    /// The first ⌈max_tokens/2⌉ and the last ⌊max_tokens/2⌋ (a review's opening and its verdict).
+    case headTail = "head_tail"
+
+    public func apply(_ tokens: [Int32], max n: Int) -> [Int32] {
+        guard n > 0 && tokens.count > n else { return tokens }
+        switch self {
+        case .head: return Array(tokens.prefix(n))
+        case .headTail: return Array(tokens.prefix((n + 1) / 2) + tokens.suffix(n / 2))
+        }
+    }
+}
+
+/// Which tasks train at a step (`training.task_schedule`).
+public enum TaskSchedule: String, CaseIterable, Sendable {
+    /// Every task takes a batch at every step (SPEC §7).
+    case all
+    /// One task per step, drawn uniformly (the companion paper's random task).
+    case uniform
+    /// One task per step, drawn with probability proportional to its training-set size.
+    case proportional
 }
 
 /// A whole run: data, model, optimizer and schedule. Read from a JSON file; every key is checked.
@@ -63,6 +92,13 @@ public struct RunConfig: Equatable, Sendable {
     public var shuffle = true
     /// Train on each task's `phrases` file instead of its `train` file, where a task names one.
     public var phraseLevel = false
+    /// Which tasks train at a step. With one task a step, an epoch is a pass over every task's
+    /// data (Σ of the tasks' batches), not over the largest task's.
+    public var taskSchedule = TaskSchedule.all
+    /// Per-task early stopping (0: off): a task whose dev accuracy has not improved for this many
+    /// evaluations stops training (its tensors freeze, it adds no gradient to the shared ones);
+    /// the run ends when every task has stopped.
+    public var taskPatience = 0
     /// Dropout rates (see `Dropout`; 0: off) on the embedding output and on h before the classifier.
     public var dropoutEmbedding = 0.0
     public var dropoutHidden = 0.0
@@ -142,6 +178,8 @@ public struct RunConfig: Equatable, Sendable {
         .int("steps", \.steps, min: 0),
         .int("eval_every", \.evalEvery, min: 0),
         .int("patience", \.patience, min: 0),
+        .int("task_patience", \.taskPatience, min: 0),
+        .choice("task_schedule", \.taskSchedule, where: "training.task_schedule"),
         .bool("always_test", \.alwaysTest),
         .seed("seed", \.seed),
         .seed("split_seed", \.splitSeed),
@@ -168,6 +206,8 @@ public struct RunConfig: Equatable, Sendable {
         .number("weight", \.weight),
         .int("train_limit", \.trainLimit, min: 0),
         .optional("phrases", \.phrases),
+        .int("max_tokens", \.maxTokens, min: 0),
+        .choice("truncate", \.truncate, where: "tasks[].truncate"),
     ]
 
     /// The sections of the file and their keys (nil: the top level).

@@ -53,7 +53,8 @@ public struct Corpus: Sendable {
                             "label \(x.label) does not occur in the training data (labels: \(raw.labels))",
                             hint: "check that the split belongs to this task", task: t.name)
                     }
-                    return EncodedExample(tokens: vocab.encode(x.text, tokenizer: config.tokenizer), label: c)
+                    let tokens = vocab.encode(x.text, tokenizer: config.tokenizer)
+                    return EncodedExample(tokens: t.truncate.apply(tokens, max: t.maxTokens), label: c)
                 }
             }
             tasks.append(

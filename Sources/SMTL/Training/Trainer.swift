@@ -104,7 +104,11 @@ public final class Trainer {
             optimizer = Optimizer(settings: config.optimizer, model: model)
             state = TrainingState()
         }
-        stepsPerEpoch = corpus.tasks.map { ($0.train.count + config.batchSize - 1) / config.batchSize }.max() ?? 1
+        let batchesPerTask = corpus.tasks.map { ($0.train.count + config.batchSize - 1) / config.batchSize }
+        // Every task every step: an epoch is a pass over the largest task. One task a step: a
+        // pass over every task's data.
+        stepsPerEpoch =
+            config.taskSchedule == .all ? batchesPerTask.max() ?? 1 : max(batchesPerTask.reduce(0, +), 1)
         totalSteps = config.steps > 0 ? config.steps : config.epochs * stepsPerEpoch
         evalEvery = config.evalEvery > 0 ? config.evalEvery : stepsPerEpoch
         let placement = Placement(
@@ -152,7 +156,8 @@ public final class Trainer {
         // Every rank draws every task's step batch, so the data cursors (saved by rank 0) are the
         // same everywhere and every rank knows the embedding rows the step touches and how long
         // every example is; a rank builds a batch of its own examples of the tasks it serves.
-        let draws = corpus.tasks.indices.map { samplers[$0].next(count: placement.stepBatch[$0]) }
+        let active = activeTasks()
+        let draws = corpus.tasks.indices.map { active[$0] ? samplers[$0].next(count: placement.stepBatch[$0]) : [] }
         var assigned: [[Int]]? = nil
         if ranks > 1 {
             for (m, ids) in draws.enumerated() {
@@ -163,7 +168,7 @@ public final class Trainer {
         }
         for m in corpus.tasks.indices {
             let ids = draws[m], task = corpus.tasks[m]
-            let mine = assigned.map { $0[m].map { ids[$0] } } ?? ids
+            let mine = !active[m] ? [] : assigned.map { $0[m].map { ids[$0] } } ?? ids
             if mine.isEmpty { continue }
             let b = Batch(sequences: mine.map { task.train[$0].tokens }, labels: mine.map { task.train[$0].label })
             tokens += b.tokenCount
@@ -187,7 +192,11 @@ public final class Trainer {
         let reduced = sync.synchronize(
             localLosses: local, tokens: tokens, stopRequested: Trainer.stopRequested != 0, stepRows: stepRows)
         let commEnd = DispatchTime.now().uptimeNanoseconds
-        let sets = frozenSets.isEmpty ? sync.updatedSets : sync.updatedSets.filter { !frozenSets.contains($0) }
+        // Tasks that did not train this step (another task's turn, or stopped) keep their tensors
+        // and optimizer state as they are.
+        let idle = Set(active.indices.filter { !active[$0] }.map { $0 + 1 })
+        let skip = frozenSets.union(idle)
+        let sets = skip.isEmpty ? sync.updatedSets : sync.updatedSets.filter { !skip.contains($0) }
         optimizer.step(model, embeddingRows: sync.rows, sets: sets)
         model.clearGradients()
         state.step += 1
@@ -198,6 +207,47 @@ public final class Trainer {
         lastCommSeconds = Double(commEnd - commStart) / 1e9
         lastStepSeconds = Double(end - start) / 1e9
         return (lastLosses, reduced.tokens)
+    }
+
+    /// The tasks that train at the current step: every task that has not stopped (`task_patience`),
+    /// or with a one-task schedule, the one drawn for the step (the same draw on every rank).
+    public func activeTasks() -> [Bool] {
+        let running = corpus.tasks.map { !state.stoppedTasks.contains($0.name) }
+        if config.taskSchedule == .all { return running }
+        let candidates = running.indices.filter { running[$0] }
+        guard !candidates.isEmpty else { return running }
+        var rng = SplitMix64(seed: deriveSeed(config.seed, stableHash("task-schedule"), UInt64(state.step)))
+        var pick = candidates[0]
+        switch config.taskSchedule {
+        case .all: break
+        case .uniform: pick = candidates[rng.below(candidates.count)]
+        case .proportional:
+            let sizes = candidates.map { Double(corpus.tasks[$0].train.count) }
+            var u = Double(rng.next() >> 11) * 0x1p-53 * sizes.reduce(0, +)
+            pick = candidates.last!
+            for (c, size) in zip(candidates, sizes) {
+                if u < size { pick = c; break }
+                u -= size
+            }
+        }
+        return corpus.tasks.indices.map { $0 == pick }
+    }
+
+    /// Per-task early stopping after an evaluation: tasks without a new best dev accuracy for
+    /// `task_patience` evaluations stop. Every rank has the same report, so all decide alike.
+    /// Returns the tasks that stopped now.
+    func updateTaskPatience(_ report: EvaluationReport) -> [String] {
+        guard config.taskPatience > 0 else { return [] }
+        var stopped: [String] = []
+        for (m, task) in corpus.tasks.enumerated() where !state.stoppedTasks.contains(task.name) {
+            let n = report.bestStep[m] == state.step ? 0 : (state.taskEvaluationsWithoutImprovement[task.name] ?? 0) + 1
+            state.taskEvaluationsWithoutImprovement[task.name] = n
+            if n >= config.taskPatience {
+                state.stoppedTasks.append(task.name)
+                stopped.append(task.name)
+            }
+        }
+        return stopped
     }
 
     /// Dev accuracy of every task, the test accuracy of the tasks whose dev accuracy improved (or
@@ -334,11 +384,15 @@ public final class Trainer {
                     state.evaluationsWithoutImprovement += 1
                 }
                 observers.forEach { $0.evaluated(self, report) }
+                for name in updateTaskPatience(report) where sync.isRoot && !observers.isEmpty {
+                    print("task \(name) stopped: no new best dev accuracy for \(config.taskPatience) evaluations")
+                }
                 if improved { saved(try save("best")) }
                 windowTokens = 0; windowStart = DispatchTime.now().uptimeNanoseconds
                 // Early stopping: every rank has the same reduced dev accuracies, so all decide alike.
                 tick()
-                if config.patience > 0 && state.evaluationsWithoutImprovement >= config.patience {
+                let allStopped = config.taskPatience > 0 && state.stoppedTasks.count == corpus.tasks.count
+                if allStopped || (config.patience > 0 && state.evaluationsWithoutImprovement >= config.patience) {
                     stoppedByPatience = true
                     break
                 }
