@@ -45,6 +45,7 @@ struct TrainingOverrides: ParsableArguments {
 
     /// Applies every override given on the command line to `c`.
     func apply(to c: inout RunConfig, configFile: String) throws {
+        if let seed, seed < 0 { throw ValidationError("--seed must be at least 0, not \(seed)") }
         if let architecture { c.architecture = architecture }
         if !onlyTasks.isEmpty {
             let known = c.tasks.map(\.name)
@@ -71,5 +72,7 @@ struct TrainingOverrides: ParsableArguments {
         if let fineTuneShared { c.fineTune.shared = fineTuneShared }
         if let scaling { c.scaling = scaling }
         if let placement { c.placement = placement }
+        // The overridden values go through the config file's own checks.
+        c = try c.validated(source: "\(configFile) with the command-line overrides")
     }
 }

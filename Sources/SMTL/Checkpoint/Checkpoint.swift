@@ -165,6 +165,9 @@ public enum Checkpoint {
             }
             return TaskSpec(name: t.name, classes: l.count)
         }
+        try c.config.checkSizes(
+            vocabulary: c.vocabulary.count, tasks: specs.count,
+            source: (c.directory as NSString).appendingPathComponent("config.json"))
         let model = Model<Float>(architecture: c.config.architecture, dims: dims, tasks: specs)
         let file = (c.directory as NSString).appendingPathComponent("model.safetensors")
         try fill(model, from: c.tensors, prefix: "", file: file)

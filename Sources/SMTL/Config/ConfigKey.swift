@@ -38,6 +38,19 @@ struct ConfigKey<Root> {
             }, write: { $0[keyPath: kp] })
     }
 
+    /// A finite number > 0.
+    static func positive(_ name: String, _ kp: WritableKeyPath<Root, Double>) -> ConfigKey {
+        ConfigKey(
+            name: name,
+            read: { s, r in
+                let v = try s.number(name, r[keyPath: kp])
+                guard v > 0 && v.isFinite else {
+                    throw InputError(file: s.file, "\(s.where_(name)) must be a finite number > 0, not \(v)")
+                }
+                r[keyPath: kp] = v
+            }, write: { $0[keyPath: kp] })
+    }
+
     /// A number ≥ 0 (finite).
     static func nonNegative(_ name: String, _ kp: WritableKeyPath<Root, Double>) -> ConfigKey {
         ConfigKey(

@@ -121,6 +121,69 @@ public struct RunConfig: Equatable, Sendable {
             vocabulary: vocabulary)
     }
 
+    /// Checks a config built in code or changed by command-line overrides with exactly the rules
+    /// of a config file (every key's type and range), by reading its JSON back. `source` names
+    /// where the values came from, for the message.
+    public func validated(source: String) throws -> RunConfig {
+        for (name, v) in [
+            ("learning_rate", optimizer.learningRate), ("l2", optimizer.l2), ("embedding_l2", optimizer.embeddingL2),
+            ("clip_norm", optimizer.clipNorm), ("dropout_embedding", dropoutEmbedding),
+            ("dropout_hidden", dropoutHidden),
+        ] where !v.isFinite {
+            throw InputError(file: source, "`training.\(name)` must be a finite number, not \(v)")
+        }
+        let data = try JSONSerialization.data(withJSONObject: json())
+        guard let dict = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw InputError(file: source, "cannot be read back as a config")
+        }
+        var c = try Self.parse(ConfigSection(file: source, path: "", dict: dict))
+        c.dataDir = dataDir
+        return c
+    }
+
+    /// Refuses sizes whose parameters (with their gradients, the optimizer state and each task's
+    /// copy of the shared gradient) would not fit in this machine's memory, before anything is
+    /// allocated, with the amount they would need. Overflowing products count as too large.
+    public func checkSizes(vocabulary V: Int, tasks T: Int, source: String) throws {
+        let (E, d, K, W) = (embeddingDim, hiddenDim, memoryRows, memoryWidth)
+        func mul(_ xs: Int...) -> Int? {
+            var p = 1
+            for x in xs {
+                let (r, o) = p.multipliedReportingOverflow(by: x)
+                if o { return nil }
+                p = r
+            }
+            return p
+        }
+        func add(_ xs: Int?...) -> Int? {
+            var s = 0
+            for x in xs {
+                guard let x else { return nil }
+                let (r, o) = s.addingReportingOverflow(x)
+                if o { return nil }
+                s = r
+            }
+            return s
+        }
+        // An upper bound of SPEC §6's tensors: the embedding, and per task the LSTM, the fusion
+        // gate, the classifier (≤ 100 classes counted), a memory and its controller.
+        let shared = add(mul(V, E), mul(K, W), mul(4, d + W, K + 2 * W + 2))
+        let task = add(mul(4, d, E + d + 1), mul(3, d, W), mul(d, d), mul(100, d + 1), mul(K, W), mul(4, d + W, K + 2 * W + 2))
+        let values = add(shared, mul(T, task ?? Int.max))
+        // values, gradients, two optimizer slots, and one shared gradient per task, in float32.
+        let bytes = add(mul(4, 4, values ?? Int.max), mul(4, T, shared ?? Int.max))
+        let limit = Int(clamping: ProcessInfo.processInfo.physicalMemory)
+        guard let bytes, bytes <= limit else {
+            let need = bytes.map { String(format: "%.1f GB", Double($0) / 1e9) } ?? "more than 2^63 bytes"
+            throw InputError(
+                file: source,
+                "the model's sizes (embedding_dim \(E), hidden_dim \(d), memory_rows \(K), memory_width \(W), "
+                    + "vocabulary \(V), \(T) tasks) would need \(need) for the parameters alone; this machine has "
+                    + String(format: "%.1f GB", Double(limit) / 1e9),
+                hint: "lower `model.hidden_dim`, `model.memory_rows` or `model.memory_width` (the paper: 100, 50, 20)")
+        }
+    }
+
     public static func load(_ path: String) throws -> RunConfig {
         let bytes = try FileReader.bytes(path)
         let json: Any
@@ -161,11 +224,11 @@ public struct RunConfig: Equatable, Sendable {
 
     static let trainingKeys: [ConfigKey<RunConfig>] = [
         .choice("optimizer", \.optimizer.kind, where: "training.optimizer"),
-        .number("learning_rate", \.optimizer.learningRate),
-        .number("l2", \.optimizer.l2),
-        .number("beta1", \.optimizer.beta1),
-        .number("beta2", \.optimizer.beta2),
-        .number("adam_epsilon", \.optimizer.adamEpsilon),
+        .positive("learning_rate", \.optimizer.learningRate),
+        .nonNegative("l2", \.optimizer.l2),
+        .probability("beta1", \.optimizer.beta1),
+        .probability("beta2", \.optimizer.beta2),
+        .positive("adam_epsilon", \.optimizer.adamEpsilon),
         .bool("freeze_embeddings", \.optimizer.freezeEmbeddings),
         .nonNegative("embedding_l2", \.optimizer.embeddingL2),
         .nonNegative("clip_norm", \.optimizer.clipNorm),
@@ -203,7 +266,7 @@ public struct RunConfig: Equatable, Sendable {
         .number("dev_fraction", \.devFraction),
         .int("test_size", \.testSize, min: 0),
         .number("test_fraction", \.testFraction),
-        .number("weight", \.weight),
+        .nonNegative("weight", \.weight),
         .int("train_limit", \.trainLimit, min: 0),
         .optional("phrases", \.phrases),
         .int("max_tokens", \.maxTokens, min: 0),

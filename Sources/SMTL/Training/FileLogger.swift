@@ -7,9 +7,14 @@ public final class FileLogger: TrainingObserver {
     let log: FileHandle
     let metrics: FileHandle?
     let every: Int
+    let directory: String
+    /// Set after the first failed write (a full disk): logging stops with one warning, and the
+    /// run, which does not depend on its logs, goes on.
+    private(set) var failed = false
 
     public init(directory: String, rank: Int, logEvery: Int) throws {
         self.rank = rank
+        self.directory = directory
         every = logEvery
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // Append: a resumed run continues the logs of the part before it.
@@ -28,12 +33,22 @@ public final class FileLogger: TrainingObserver {
         metrics = rank == 0 ? try open("metrics.jsonl") : nil
     }
 
-    func line(_ s: String) { log.write(Data((s + "\n").utf8)) }
+    func write(_ data: Data, to handle: FileHandle) {
+        guard !failed else { return }
+        do { try handle.write(contentsOf: data) } catch {
+            failed = true
+            FileHandle.standardError.write(
+                Data(
+                    ("smtl: rank \(rank): cannot write the logs in \(directory) (\(error.localizedDescription)); "
+                        + "logging stops, training goes on. Free space there or choose another --log-dir.\n").utf8))
+        }
+    }
+    func line(_ s: String) { write(Data((s + "\n").utf8), to: log) }
     func record(_ d: [String: Any]) {
         guard let metrics, let data = try? JSONSerialization.data(withJSONObject: d, options: [.sortedKeys]) else {
             return
         }
-        metrics.write(data + Data("\n".utf8))
+        write(data + Data("\n".utf8), to: metrics)
     }
 
     public func started(_ t: Trainer) {

@@ -54,6 +54,8 @@ public final class Trainer {
     public private(set) var lastStepSeconds = 0.0
     /// Some rank asked to stop at the last step.
     private var stopAgreed = false
+    /// The task whose loss became non-finite at the last step (its update was not applied).
+    public private(set) var diverged: (task: Int, loss: Float)?
     /// The embedding rows of every task's batch of the step (N > 1), for the gradient sync.
     private let stepRows: SparseRows
 
@@ -80,6 +82,7 @@ public final class Trainer {
                 file: config.resolve(config.tasks.first { $0.name == t.name }!.train),
                 "no training examples left after hold-outs", task: t.name)
         }
+        try config.checkSizes(vocabulary: corpus.vocabulary.count, tasks: corpus.tasks.count, source: "the run config")
         let dims = config.dimensions(vocabulary: corpus.vocabulary.count)
         if let resume {
             model = try Checkpoint.model(from: resume)
@@ -192,6 +195,13 @@ public final class Trainer {
         let reduced = sync.synchronize(
             localLosses: local, tokens: tokens, stopRequested: Trainer.stopRequested != 0, stepRows: stepRows)
         let commEnd = DispatchTime.now().uptimeNanoseconds
+        // Every rank has the same reduced losses, so every rank stops here alike.
+        if let m = reduced.losses.firstIndex(where: { !$0.isFinite }) {
+            diverged = (m, reduced.losses[m])
+            model.clearGradients()
+            lastLosses = reduced.losses
+            return (lastLosses, reduced.tokens)
+        }
         // Tasks that did not train this step (another task's turn, or stopped) keep their tensors
         // and optimizer state as they are.
         let idle = Set(active.indices.filter { !active[$0] }.map { $0 + 1 })
@@ -299,6 +309,16 @@ public final class Trainer {
     /// on the placement: the shared tensors and each task's tensors are written once.
     public func save(_ name: String) throws -> String {
         let path = checkpointPath(name)
+        // Never a checkpoint with non-finite values: every rank checks the tensors it updates.
+        let local = sync.updatedSets.contains { k in
+            let set = model.parameterSets[k]
+            return !UnsafeBufferPointer(start: set.values, count: set.count).allSatisfy(\.isFinite)
+        }
+        if sync.anyRank(local) {
+            throw DivergenceError(
+                step: state.step, task: nil, loss: nil, learningRate: config.optimizer.learningRate,
+                lastCheckpoint: lastGoodCheckpoint())
+        }
         gatherTasks()
         var failure: Error?
         if sync.isRoot {
@@ -318,6 +338,12 @@ public final class Trainer {
                 hint: "see rank 0's message")
         }
         return path
+    }
+
+    /// The newest step checkpoint, else `best`, if any (for messages).
+    func lastGoodCheckpoint() -> String? {
+        let best = checkpointPath("best")
+        return Checkpoint.stepCheckpoints(in: outDir).last ?? (FileManager.default.fileExists(atPath: best) ? best : nil)
     }
 
     /// Removes all but the newest `keepCheckpoints` step checkpoints.
@@ -360,6 +386,11 @@ public final class Trainer {
         }
         while state.step < totalSteps {
             let (losses, tokens) = trainStep()
+            if let (m, loss) = diverged {
+                throw DivergenceError(
+                    step: state.step + 1, task: corpus.tasks[m].name, loss: loss,
+                    learningRate: config.optimizer.learningRate, lastCheckpoint: lastGoodCheckpoint())
+            }
             tick()
             timing[0] += lastStepSeconds; timing[1] += lastCommSeconds; timing[2] += 1
             windowTokens += tokens
