@@ -19,6 +19,11 @@ struct Train: Subcommand {
             "Start from the weights in this safetensors file (SPEC §6 names and shapes, e.g. written by "
                 + "PyTorch or numpy, or a checkpoint's model.safetensors), with fresh optimizer state."))
     var initFrom: String?
+    @Option(
+        help: ArgumentHelp(
+            "With --resume: let this training setting differ from the checkpoint's (repeat; e.g. "
+                + "learning_rate). The change is recorded in results.json."))
+    var allowChange: [String] = []
     @Option(help: "Write one log file per rank and metrics.jsonl (rank 0) to this folder.") var logDir: String?
     @Option(help: "Embedding gradient exchange: the touched rows (sparse) or every row (dense).")
     var embeddingExchange = EmbeddingExchange.sparse
@@ -34,7 +39,11 @@ struct Train: Subcommand {
         var c = try options.load()
         try overrides.apply(to: &c, configFile: options.config)
         let out = options.outDir(c)
+        if world.rank == 0 {
+            for p in Checkpoint.removeStale(in: out) { print("removed \(p), left by an interrupted checkpoint write") }
+        }
         let trainer: Trainer
+        var changes: [ResumeCheck.Difference] = []
         if initFrom != nil && resume != nil {
             throw ValidationError("--init-from starts a new run and --resume continues one: give one of them")
         }
@@ -45,12 +54,16 @@ struct Train: Subcommand {
             && FileManager.default.fileExists(atPath: (jointFinal as NSString).appendingPathComponent("state.json"))
         if jointDone {
             let loaded = try Checkpoint.load(jointFinal)
+            changes = try ResumeCheck.check(
+                saved: loaded.config, requested: c, allowed: Set(allowChange), checkpoint: jointFinal)
             let corpus = try Corpus.load(c, vocabulary: loaded.vocabulary, labels: loaded.labels)
             trainer = try Trainer(config: c, corpus: corpus, outDir: out, resume: loaded, communicator: world)
             if world.rank == 0 { print("the joint run has finished (\(jointFinal)); resuming its fine-tuning") }
         } else if let resume {
-            let dir = resume == "auto" ? try newestCheckpoint(out) : resume
-            let loaded = try Checkpoint.load(dir)
+            let loaded = resume == "auto" ? try newestCheckpoint(out, rank: world.rank) : try Checkpoint.load(resume)
+            let dir = loaded.directory
+            changes = try ResumeCheck.check(
+                saved: loaded.config, requested: c, allowed: Set(allowChange), checkpoint: dir)
             let corpus = try Corpus.load(c, vocabulary: loaded.vocabulary, labels: loaded.labels)
             trainer = try Trainer(config: c, corpus: corpus, outDir: out, resume: loaded, communicator: world)
             if world.rank == 0 { print("resuming from \(dir) at step \(loaded.state.step)") }
@@ -59,6 +72,10 @@ struct Train: Subcommand {
             trainer = try Trainer(
                 config: c, corpus: corpus, outDir: out, resume: nil, initFrom: initFrom, communicator: world)
             if world.rank == 0, let initFrom { print("initial weights from \(initFrom); optimizer state starts fresh") }
+        }
+        if !changes.isEmpty {
+            trainer.recordConfigChanges(changes.map(\.description))
+            if world.rank == 0 { for d in changes { print("resuming with a changed setting: \(d)") } }
         }
         rankTasks = trainer.hosted.map { trainer.corpus.tasks[$0].name }.joined(separator: ", ")
         if world.rank == 0 { print(trainer.placement.describe(trainer.corpus.tasks.map(\.name))) }
@@ -114,12 +131,23 @@ struct Train: Subcommand {
         }
     }
 
-    func newestCheckpoint(_ out: String) throws -> String {
-        guard let last = Checkpoint.stepCheckpoints(in: out).last else {
-            throw InputError(
-                file: (out as NSString).appendingPathComponent("checkpoints"), "no step checkpoint to resume from",
-                hint: "train with --checkpoint-every N first")
+    /// The newest step checkpoint that loads and verifies; damaged ones are skipped with the reason.
+    func newestCheckpoint(_ out: String, rank: Int) throws -> Checkpoint.Loaded {
+        let all = Checkpoint.stepCheckpoints(in: out)
+        var skipped: [String] = []
+        for dir in all.reversed() {
+            do {
+                return try Checkpoint.load(dir)
+            } catch {
+                skipped.append("\(dir): \(error)")
+                if rank == 0 { print("--resume auto: skipping \(dir), which cannot be used: \(error)") }
+            }
         }
-        return last
+        throw InputError(
+            file: (out as NSString).appendingPathComponent("checkpoints"),
+            all.isEmpty
+                ? "no step checkpoint to resume from"
+                : "no step checkpoint can be used:\n  " + skipped.joined(separator: "\n  "),
+            hint: all.isEmpty ? "train with --checkpoint-every N first" : "start the run again without --resume")
     }
 }

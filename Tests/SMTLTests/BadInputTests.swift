@@ -122,6 +122,12 @@ final class BadInputTests: XCTestCase {
         let model = ck + "/model.safetensors"
         let bytes = try FileReader.bytes(model)
         writeFile(ck, "model.safetensors", bytes: Array(bytes.prefix(bytes.count - 10)))
+        // The checkpoint's checksums find the damage first …
+        assertInputError([model, "does not match its checksum", "\(bytes.count - 10) bytes"]) {
+            _ = try Checkpoint.load(ck)
+        }
+        // … and without them (a checkpoint from before checksums), the reader's own checks do.
+        try FileManager.default.removeItem(atPath: ck + "/" + Checkpoint.checksumFile)
         assertInputError([model, "truncated"]) { _ = try Checkpoint.load(ck) }
         writeFile(ck, "model.safetensors", bytes: Array(bytes.prefix(5)))
         assertInputError([model, "too short"]) { _ = try Checkpoint.load(ck) }

@@ -6,19 +6,6 @@ import XCTest
 /// the command line too; a diverging run stops before a non-finite update; absurd sizes are
 /// refused before allocation; a full log disk does not stop training.
 final class GuardTests: MPITestCase {
-    /// A tiny config on synthetic files (no ../shared/data needed).
-    func tinyConfig(_ dir: String, training: String = "") -> String {
-        var lines = ""
-        for i in 0..<40 { lines += "\(i % 2)\t\(i % 2 == 0 ? "good fine great" : "bad awful poor") w\(i)\n" }
-        writeFile(dir, "t.tsv", lines)
-        return writeFile(
-            dir, "c.json",
-            #"{"name": "tiny", "data_dir": ""# + dir + #"", "architecture": "arc-ii","#
-                + #" "model": {"embedding_dim": 4, "hidden_dim": 5, "memory_rows": 3, "memory_width": 2},"#
-                + #" "training": {"batch_size": 4, "steps": 6, "eval_every": 3"# + training + #"},"#
-                + #" "tasks": [{"name": "a", "train": "t.tsv", "dev_size": 8, "test_size": 8}]}"#)
-    }
-
     /// Command-line overrides get the config file's checks: the same message as in a file.
     func testOverridesAreValidatedLikeTheConfigFile() throws {
         let dir = Paths.temporaryDirectory()

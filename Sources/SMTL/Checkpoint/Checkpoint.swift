@@ -1,3 +1,4 @@
+import CZlib
 import Foundation
 
 /// A checkpoint is a folder:
@@ -76,6 +77,15 @@ public enum Checkpoint {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try put(try enc.encode(state), tmp, "state.json")
+        // Last: a checksum of every file, verified on load (`verify`).
+        var sums: [String: Any] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: tmp).sorted() {
+            let data = try Data(contentsOf: URL(fileURLWithPath: (tmp as NSString).appendingPathComponent(name)))
+            sums[name] = ["crc32": checksum(data), "bytes": data.count]
+        }
+        try put(
+            try JSONSerialization.data(withJSONObject: sums, options: [.prettyPrinted, .sortedKeys]), tmp,
+            checksumFile)
         fsyncPath(tmp)
         // Publish: move any old copy aside, rename the new one in, then drop the old one.
         var old: String?
@@ -103,10 +113,90 @@ public enum Checkpoint {
     }
 
     /// The step checkpoints (`step-N`) of a run's output folder, oldest first.
+    /// Removes what an interrupted write or prune leaves in OUT/checkpoints: `.tmp-*` folders
+    /// (a checkpoint being written), `.deleting-*` (one being pruned) and step folders without
+    /// their model or state file (deleted half-way by an older version). Returns what it removed.
+    @discardableResult
+    public static func removeStale(in outDir: String) -> [String] {
+        let dir = (outDir as NSString).appendingPathComponent("checkpoints")
+        let fm = FileManager.default
+        var removed: [String] = []
+        for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] {
+            let path = (dir as NSString).appendingPathComponent(name)
+            let partial =
+                name.hasPrefix("step-")
+                && !(fm.fileExists(atPath: (path as NSString).appendingPathComponent("model.safetensors"))
+                    && fm.fileExists(atPath: (path as NSString).appendingPathComponent("state.json")))
+            if name.hasPrefix(".tmp-") || name.hasPrefix(".deleting-") || partial {
+                if (try? fm.removeItem(atPath: path)) != nil { removed.append(path) }
+            }
+        }
+        return removed.sorted()
+    }
+
+    /// Deletes a checkpoint folder so that it is never seen half-deleted: renamed away first.
+    public static func remove(_ path: String) {
+        let parent = (path as NSString).deletingLastPathComponent
+        let away = (parent as NSString).appendingPathComponent(".deleting-" + (path as NSString).lastPathComponent)
+        try? FileManager.default.removeItem(atPath: away)
+        if (try? FileManager.default.moveItem(atPath: path, toPath: away)) != nil {
+            try? FileManager.default.removeItem(atPath: away)
+        } else {
+            try? FileManager.default.removeItem(atPath: path)
+        }
+    }
+
     public static func stepCheckpoints(in outDir: String) -> [String] {
         let dir = (outDir as NSString).appendingPathComponent("checkpoints")
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("step-") }
         return names.sorted().map { (dir as NSString).appendingPathComponent($0) }
+    }
+
+    /// The file of per-file checksums in every checkpoint written since it was introduced.
+    public static let checksumFile = "checksums.json"
+
+    /// CRC-32 (zlib) of `data`, as 8 hex digits.
+    static func checksum(_ data: Data) -> String {
+        let crc = data.withUnsafeBytes { raw -> UInt in
+            guard let p = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return 0 }
+            var c = crc32(0, nil, 0)
+            var offset = 0
+            while offset < raw.count {
+                let n = min(raw.count - offset, 1 << 30)
+                c = crc32(c, p + offset, UInt32(n))
+                offset += n
+            }
+            return c
+        }
+        return String(format: "%08x", UInt32(truncatingIfNeeded: crc))
+    }
+
+    /// Checks every file a checkpoint lists in `checksums.json` (size and CRC-32). A checkpoint
+    /// written before checksums existed has no such file and is taken as it is.
+    public static func verify(_ dir: String) throws {
+        let list = (dir as NSString).appendingPathComponent(checksumFile)
+        guard FileManager.default.fileExists(atPath: list) else { return }
+        guard
+            let sums = (try? JSONSerialization.jsonObject(with: Data(try FileReader.bytes(list))))
+                as? [String: [String: Any]]
+        else {
+            throw InputError(file: list, "is not a checksum list", hint: "the checkpoint is damaged")
+        }
+        for (name, entry) in sums.sorted(by: { $0.key < $1.key }) {
+            let path = (dir as NSString).appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw InputError(file: path, "is missing from the checkpoint", hint: "the checkpoint is damaged")
+            }
+            let bytes = entry["bytes"] as? Int ?? -1
+            let crc = entry["crc32"] as? String ?? ""
+            if data.count != bytes || checksum(data) != crc {
+                throw InputError(
+                    file: path,
+                    "does not match its checksum (\(data.count) bytes, CRC-32 \(checksum(data)); "
+                        + "written: \(bytes) bytes, CRC-32 \(crc))",
+                    hint: "the checkpoint is damaged; resume from another one (`--resume auto` skips damaged ones)")
+            }
+        }
     }
 
     public static func load(_ dir: String) throws -> Loaded {
@@ -117,6 +207,7 @@ public enum Checkpoint {
                 file: dir, "checkpoint folder not found",
                 hint: "pass a folder written by `smtl train` (e.g. runs/NAME/final)")
         }
+        try verify(dir)
         let config = try RunConfig.load(path("config.json"))
         let vocab = try Vocabulary.load(path("vocab.txt"))
         let labelsData = try FileReader.bytes(path("labels.json"))

@@ -22,11 +22,13 @@ public struct TrainingState: Codable, Equatable, Sendable {
     /// and the tasks that have stopped training.
     public var taskEvaluationsWithoutImprovement: [String: Int] = [:]
     public var stoppedTasks: [String] = []
+    /// Settings changed on resume (`--allow-change`), one line each with the step.
+    public var configChanges: [String] = []
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case step, cursors, bestDev, testAtBestDev, bestStep, bestMeanDev, evaluationsWithoutImprovement,
-            trainingSeconds, taskEvaluationsWithoutImprovement, stoppedTasks
+            trainingSeconds, taskEvaluationsWithoutImprovement, stoppedTasks, configChanges
     }
 
     public init(from decoder: Decoder) throws {
@@ -43,5 +45,6 @@ public struct TrainingState: Codable, Equatable, Sendable {
         taskEvaluationsWithoutImprovement =
             try c.decodeIfPresent([String: Int].self, forKey: .taskEvaluationsWithoutImprovement) ?? [:]
         stoppedTasks = try c.decodeIfPresent([String].self, forKey: .stoppedTasks) ?? []
+        configChanges = try c.decodeIfPresent([String].self, forKey: .configChanges) ?? []
     }
 }

@@ -68,6 +68,7 @@ public final class ResultsWriter: TrainingObserver {
             "finished_at": ISO8601DateFormatter().string(from: Date()),
         ]
         if let f = t.initFrom { d["init_from"] = f }
+        if !t.state.configChanges.isEmpty { d["config_changes"] = t.state.configChanges }
         if let fineTuned {
             d["fine_tune"] = [
                 "epochs": c.fineTune.epochs, "shared": c.fineTune.shared.rawValue,

@@ -219,6 +219,11 @@ public final class Trainer {
         return (lastLosses, reduced.tokens)
     }
 
+    /// Notes settings that changed on resume (kept in the state, written to results.json).
+    public func recordConfigChanges(_ lines: [String]) {
+        state.configChanges += lines.map { "from step \(state.step): \($0)" }
+    }
+
     /// The tasks that train at the current step: every task that has not stopped (`task_patience`),
     /// or with a one-task schedule, the one drawn for the step (the same draw on every rank).
     public func activeTasks() -> [Bool] {
@@ -349,9 +354,7 @@ public final class Trainer {
     /// Removes all but the newest `keepCheckpoints` step checkpoints.
     func pruneCheckpoints() {
         guard sync.isRoot else { return }
-        for old in Checkpoint.stepCheckpoints(in: outDir).dropLast(config.keepCheckpoints) {
-            try? FileManager.default.removeItem(atPath: old)
-        }
+        for old in Checkpoint.stepCheckpoints(in: outDir).dropLast(config.keepCheckpoints) { Checkpoint.remove(old) }
     }
 
     /// Trains to the end of the schedule, evaluating, selecting and checkpointing on the way.
