@@ -85,8 +85,11 @@ struct Train: Subcommand {
         let results = ResultsWriter(outDir: out, deferred: c.fineTune.epochs > 0)
         if world.rank == 0 { observers.append(results) }
         if let logDir { observers.append(try FileLogger(directory: logDir, rank: world.rank, logEvery: c.logEvery)) }
-        // SIGTERM (preemption): checkpoint at the next step boundary on every rank, then exit.
+        // SIGTERM (preemption) or SIGUSR1: checkpoint at the next step boundary on every rank, then exit.
+        // SIGUSR1 too: launch/slurm.sbatch forwards the job's signal as USR1 through srun or
+        // mpirun (mpirun itself ends the job on SIGTERM).
         signal(SIGTERM) { _ in Trainer.stopRequested = 1 }
+        signal(SIGUSR1) { _ in Trainer.stopRequested = 1 }
         if !jointDone { try trainer.run(observers: observers) }
         if c.fineTune.epochs > 0 && !trainer.stoppedEarly {
             try fineTune(trainer, results: results, rank: world.rank)
@@ -131,9 +134,14 @@ struct Train: Subcommand {
         }
     }
 
-    /// The newest step checkpoint that loads and verifies; damaged ones are skipped with the reason.
+    /// The newest checkpoint that loads and verifies (`final` of a finished run, else the step
+    /// checkpoints, newest first); damaged ones are skipped with the reason.
     func newestCheckpoint(_ out: String, rank: Int) throws -> Checkpoint.Loaded {
-        let all = Checkpoint.stepCheckpoints(in: out)
+        let final = (out as NSString).appendingPathComponent("checkpoints/final")
+        let all =
+            Checkpoint.stepCheckpoints(in: out)
+            + (FileManager.default.fileExists(atPath: (final as NSString).appendingPathComponent("state.json"))
+                ? [final] : [])
         var skipped: [String] = []
         for dir in all.reversed() {
             do {
