@@ -27,11 +27,22 @@ struct Train: Subcommand {
     @Option(help: "Write one log file per rank and metrics.jsonl (rank 0) to this folder.") var logDir: String?
     @Option(help: "Embedding gradient exchange: the touched rows (sparse) or every row (dense).")
     var embeddingExchange = EmbeddingExchange.sparse
+    @Option(
+        help: ArgumentHelp(
+            "Seconds a collective may wait for the other ranks before the job ends with a message (0: no limit); "
+                + "evaluation and checkpoints may take 10 times as long."))
+    var collectiveTimeout: Double = 300
     @Option(help: "Compare the replicas of the shared tensors every N steps (0: only at start).")
     var checkReplicasEvery = 100
 
     func execute() throws {
-        let world = MPICommunicator.world()
+        let mpi = MPICommunicator.world()
+        if collectiveTimeout < 0 { throw ValidationError("--collective-timeout must be at least 0 (0: off)") }
+        // Every collective of a distributed run is watched: none waits forever (see WatchedCommunicator).
+        let world: Communicator =
+            mpi.size > 1 && collectiveTimeout > 0
+            ? WatchedCommunicator(mpi, timeout: collectiveTimeout, stopRequested: { Trainer.stopRequested != 0 })
+            : mpi
         activeWorld = world
         defer { MPICommunicator.finalize() }
         try checkSlurm(worldSize: world.size)
@@ -138,10 +149,21 @@ struct Train: Subcommand {
     /// checkpoints, newest first); damaged ones are skipped with the reason.
     func newestCheckpoint(_ out: String, rank: Int) throws -> Checkpoint.Loaded {
         let final = (out as NSString).appendingPathComponent("checkpoints/final")
-        let all =
+        let found =
             Checkpoint.stepCheckpoints(in: out)
             + (FileManager.default.fileExists(atPath: (final as NSString).appendingPathComponent("state.json"))
                 ? [final] : [])
+        // Oldest first by the step each holds (`final` may be older than the step checkpoints of a
+        // resumed longer run); at the same step a step checkpoint comes first.
+        func step(_ dir: String) -> Int {
+            let name = (dir as NSString).lastPathComponent
+            if name.hasPrefix("step-"), let n = Int(name.dropFirst(5)) { return n }
+            let path = (dir as NSString).appendingPathComponent("state.json")
+            return (try? JSONDecoder().decode(TrainingState.self, from: Data(contentsOf: URL(fileURLWithPath: path))))?
+                .step ?? -1
+        }
+        let all = found.enumerated().map { (step: step($1), order: $0, dir: $1) }
+            .sorted { ($0.step, -$0.order) < ($1.step, -$1.order) }.map(\.dir)
         var skipped: [String] = []
         for dir in all.reversed() {
             do {

@@ -117,6 +117,7 @@ final class InitFromTests: MPITestCase {
         XCTAssertTrue(text.contains("the checkpoint was saved with the sgd optimizer, and this run asks for adagrad"), text)
         XCTAssertFalse(text.contains("is missing"), text)
         XCTAssertTrue(text.contains("resume with `--optimizer sgd`"), text)
+        // step-00000004 and final hold the same step; the step checkpoint is tried first.
         XCTAssertTrue(text.contains("--init-from \(dir)/out/checkpoints/step-00000004/model.safetensors"), text)
         // The way it names works: its weights, fresh AdaGrad state.
         _ = try train(
@@ -124,6 +125,7 @@ final class InitFromTests: MPITestCase {
             ["--init-from", dir + "/out/checkpoints/step-00000004/model.safetensors", "--optimizer", "adagrad"])
         // A deleted optimizer file is named as a missing file.
         try FileManager.default.removeItem(atPath: dir + "/out/checkpoints/step-00000004/optimizer.safetensors")
+        try FileManager.default.removeItem(atPath: dir + "/out/checkpoints/final/optimizer.safetensors")
         let (gone, goneText) = try run(
             Self.binary, ["train", "--config", cfg, "--data-dir", Paths.sharedData, "--out", dir + "/out",
                           "--resume", "auto", "--optimizer", "adagrad", "--steps", "6"])

@@ -41,6 +41,8 @@ final class ResumeSafetyTests: MPITestCase {
         try FileManager.default.createDirectory(atPath: part, withIntermediateDirectories: true)
         XCTAssertEqual(try trainTiny(part, ["--steps", "6"]).0, 0)
         let ckpts = part + "/out/checkpoints"
+        // An interrupted run has no final checkpoint.
+        try FileManager.default.removeItem(atPath: ckpts + "/final")
         // Damage step 6, and leave what interrupted writes and prunes leave behind.
         let state = ckpts + "/step-00000006/state.json"
         FileManager.default.createFile(atPath: state, contents: Data("{ broken".utf8))

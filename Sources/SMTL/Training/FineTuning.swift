@@ -65,8 +65,10 @@ public enum FineTuning {
                     Double(o.steps), o.seconds,
                 ])
         }
-        joint.sync.world.idleBarrier()
-        joint.sync.sumOverRanks(&slots)
+        joint.phase(.fineTuning) {
+            joint.sync.world.idleBarrier()
+            joint.sync.sumOverRanks(&slots)
+        }
         if slots[width * T] > 0 { return nil }
         return (0..<T).map { m in
             let s = Array(slots[width * m..<width * (m + 1)])

@@ -149,6 +149,7 @@ public final class Trainer {
     @discardableResult
     public func trainStep() -> (losses: [Float], tokens: Int) {
         let start = DispatchTime.now().uptimeNanoseconds
+        (sync.world as? WatchedCommunicator)?.step = state.step + 1
         var batches = [Batch?](repeating: nil, count: corpus.tasks.count)
         var weights = [Float](repeating: 0, count: corpus.tasks.count)
         var share = [Float](repeating: 1, count: corpus.tasks.count)
@@ -217,6 +218,13 @@ public final class Trainer {
         lastCommSeconds = Double(commEnd - commStart) / 1e9
         lastStepSeconds = Double(end - start) / 1e9
         return (lastLosses, reduced.tokens)
+    }
+
+    /// Runs `body` in a watchdog phase (evaluation and checkpoints may wait longer in their
+    /// collectives than a step), when the world is watched.
+    func phase<T>(_ p: WatchedCommunicator.Phase, _ body: () throws -> T) rethrows -> T {
+        if let w = sync.world as? WatchedCommunicator { return try w.during(p, body) }
+        return try body()
     }
 
     /// Notes settings that changed on resume (kept in the state, written to results.json).
@@ -374,7 +382,7 @@ public final class Trainer {
         observers.forEach { $0.started(self) }
         func saved(_ path: String) { observers.forEach { $0.saved(self, checkpoint: path) } }
         if totalSteps == 0 {
-            saved(try save("final"))
+            saved(try phase(.checkpoint) { try save("final") })
             observers.forEach { $0.finished(self) }
             return
         }
@@ -403,7 +411,7 @@ public final class Trainer {
             observers.forEach { $0.stepped(self, losses: losses, tokensPerSecond: tps) }
             if secs > 5 { windowTokens = 0; windowStart = now }
             if state.step % evalEvery == 0 || state.step == totalSteps {
-                var report = evaluate()
+                var report = phase(.evaluation) { evaluate() }
                 report.timing = gatherTiming(timing)
                 timing = [0, 0, 0]
                 let devs = report.dev.compactMap { $0 }
@@ -421,7 +429,7 @@ public final class Trainer {
                 for name in updateTaskPatience(report) where sync.isRoot && !observers.isEmpty {
                     print("task \(name) stopped: no new best dev accuracy for \(config.taskPatience) evaluations")
                 }
-                if improved { saved(try save("best")) }
+                if improved { saved(try phase(.checkpoint) { try save("best") }) }
                 windowTokens = 0; windowStart = DispatchTime.now().uptimeNanoseconds
                 // Early stopping: every rank has the same reduced dev accuracies, so all decide alike.
                 tick()
@@ -432,20 +440,20 @@ public final class Trainer {
                 }
             }
             if config.checkpointEvery > 0 && state.step % config.checkpointEvery == 0 {
-                saved(try save(String(format: "step-%08d", state.step)))
+                saved(try phase(.checkpoint) { try save(String(format: "step-%08d", state.step)) })
                 pruneCheckpoints()
             }
             if replicaCheckEvery > 0 && state.step % replicaCheckEvery == 0 { try sync.checkReplicas(step: state.step) }
             // A stop request on any rank (agreed in the step's sync) stops every rank at this step.
             if stopAgreed {
                 stoppedEarly = true
-                saved(try save(String(format: "step-%08d", state.step)))
+                saved(try phase(.checkpoint) { try save(String(format: "step-%08d", state.step)) })
                 pruneCheckpoints()
                 observers.forEach { $0.finished(self) }
                 return
             }
         }
-        saved(try save("final"))
+        saved(try phase(.checkpoint) { try save("final") })
         observers.forEach { $0.finished(self) }
     }
 
