@@ -50,6 +50,12 @@ struct Train: Subcommand {
         var c = try options.load()
         try overrides.apply(to: &c, configFile: options.config)
         let out = options.outDir(c)
+        var outIsDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: out, isDirectory: &outIsDir), !outIsDir.boolValue {
+            throw InputError(
+                file: out, "is a file, and the run's output folder (--out) must be a folder",
+                hint: "name a folder (it is created if missing), for example runs/\(c.name)")
+        }
         if world.rank == 0 {
             for p in Checkpoint.removeStale(in: out) { print("removed \(p), left by an interrupted checkpoint write") }
         }

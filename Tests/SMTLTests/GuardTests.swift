@@ -91,4 +91,45 @@ final class GuardTests: MPITestCase {
         XCTAssertEqual(text.components(separatedBy: "cannot write the logs").count - 1, 1, text)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/results.json"))
     }
+
+    /// A task may declare its labels: a stray label is then an error at its line; undeclared,
+    /// the labels found are printed.
+    func testDeclaredClassesRefuseAStrayLabel() throws {
+        let dir = Paths.temporaryDirectory()
+        writeFile(dir, "t.tsv", "0\tgood\n1\tbad\n7\tstray\n0\tfine\n1\tpoor\n")
+        var c = RunConfig()
+        c.dataDir = dir
+        c.tasks = [TaskConfig(name: "a", train: "t.tsv", dev: "t.tsv", test: "t.tsv", classes: [0, 1])]
+        assertInputError([dir + "/t.tsv:3", "label 7 is not one of the task's classes [0, 1]", "`classes`"]) {
+            _ = try Corpus.load(c)
+        }
+        c.tasks[0].classes = nil
+        XCTAssertEqual(try Corpus.load(c).tasks[0].labels, [0, 1, 7])
+        let cfg = tinyConfig(dir)
+        let (status, text) = try run(Self.binary, ["train", "--config", cfg, "--out", dir + "/o", "--steps", "1"])
+        XCTAssertEqual(status, 0, text)
+        XCTAssertTrue(text.contains("labels 0 1 (from the training data; declare them with `classes`)"), text)
+        let bad = writeFile(dir, "b.json", #"{"tasks": [{"name": "a", "train": "t", "classes": [1]}]}"#)
+        assertInputError(["`tasks[0].classes` must list at least two different labels"]) { _ = try RunConfig.load(bad) }
+    }
+
+    /// Clear messages for a symlink loop, a dangling link, --out naming a file, a missing --config
+    /// and a folder that is not a checkpoint.
+    func testClearMessagesForPathMistakes() throws {
+        let dir = Paths.temporaryDirectory()
+        try FileManager.default.createSymbolicLink(atPath: dir + "/a", withDestinationPath: dir + "/b")
+        try FileManager.default.createSymbolicLink(atPath: dir + "/b", withDestinationPath: dir + "/a")
+        assertInputError([dir + "/a", "symbolic link in a loop"]) { _ = try FileReader.bytes(dir + "/a") }
+        try FileManager.default.createSymbolicLink(atPath: dir + "/c", withDestinationPath: dir + "/nowhere")
+        assertInputError([dir + "/c", "symbolic link to \(dir)/nowhere, which does not exist"]) {
+            _ = try FileReader.bytes(dir + "/c")
+        }
+        assertInputError(["file not found", "check the --config path"]) { _ = try RunConfig.load(dir + "/none.json") }
+        assertInputError([dir, "is not a checkpoint folder"]) { _ = try Checkpoint.load(dir) }
+        let cfg = tinyConfig(dir)
+        let file = writeFile(dir, "occupied", "x")
+        let (status, text) = try run(Self.binary, ["train", "--config", cfg, "--out", file])
+        XCTAssertEqual(status, 1, text)
+        XCTAssertTrue(text.contains("is a file, and the run's output folder (--out) must be a folder"), text)
+    }
 }

@@ -207,6 +207,11 @@ public enum Checkpoint {
                 file: dir, "checkpoint folder not found",
                 hint: "pass a folder written by `smtl train` (e.g. runs/NAME/final)")
         }
+        guard FileManager.default.fileExists(atPath: path("config.json")) || FileManager.default.fileExists(atPath: path("model.safetensors")) else {
+            throw InputError(
+                file: dir, "is not a checkpoint folder (it has no config.json or model.safetensors)",
+                hint: "pass a folder written by `smtl train`: OUT/checkpoints/final, best or step-N")
+        }
         try verify(dir)
         let config = try RunConfig.load(path("config.json"))
         let vocab = try Vocabulary.load(path("vocab.txt"))

@@ -81,6 +81,26 @@ struct ConfigKey<Root> {
             write: { $0[keyPath: kp] })
     }
 
+    /// A list of whole numbers ≥ 0, or nothing (written only when set).
+    static func labels(_ name: String, _ kp: WritableKeyPath<Root, [Int]?>) -> ConfigKey {
+        ConfigKey(
+            name: name,
+            read: { s, r in
+                guard let v = s.value(name) else { return }
+                guard let list = v as? [Any], !list.isEmpty,
+                    let ints = try? list.map({ x -> Int in
+                        guard !isJSONBool(x), let n = x as? Int, n >= 0 else { throw InputError(file: "", "") }
+                        return n
+                    }), Set(ints).count == ints.count, ints.count >= 2
+                else {
+                    throw InputError(
+                        file: s.file, "\(s.where_(name)) must list at least two different labels (whole numbers ≥ 0)",
+                        hint: "for example [0, 1]")
+                }
+                r[keyPath: kp] = ints.sorted()
+            }, write: { $0[keyPath: kp] })
+    }
+
     /// A string that may be left out (written only when set).
     static func optional(_ name: String, _ kp: WritableKeyPath<Root, String?>) -> ConfigKey {
         ConfigKey(name: name, read: { s, r in r[keyPath: kp] = try s.optionalString(name) }, write: { $0[keyPath: kp] })

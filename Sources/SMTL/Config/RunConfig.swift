@@ -16,6 +16,9 @@ public struct TaskConfig: Equatable, Sendable {
     public var weight: Double = 1
     /// Keep only N training examples after hold-outs, drawn with the split seed (0: all). For quick experiments.
     public var trainLimit: Int = 0
+    /// The task's labels, when declared: any other label in its files is an error (else the
+    /// labels are those of the training data, printed at start-up).
+    public var classes: [Int]?
     /// Cut every example of the task (train, dev and test) to this many tokens (0: no cap).
     public var maxTokens: Int = 0
     public var truncate = Truncation.head
@@ -185,7 +188,8 @@ public struct RunConfig: Equatable, Sendable {
     }
 
     public static func load(_ path: String) throws -> RunConfig {
-        let bytes = try FileReader.bytes(path)
+        let bytes = try FileReader.bytes(
+            path, missingHint: "check the --config path (relative to the current folder); examples are in configs/")
         let json: Any
         do { json = try JSONSerialization.jsonObject(with: Data(bytes)) } catch {
             let ns = error as NSError
@@ -269,6 +273,7 @@ public struct RunConfig: Equatable, Sendable {
         .nonNegative("weight", \.weight),
         .int("train_limit", \.trainLimit, min: 0),
         .optional("phrases", \.phrases),
+        .labels("classes", \.classes),
         .int("max_tokens", \.maxTokens, min: 0),
         .choice("truncate", \.truncate, where: "tasks[].truncate"),
     ]

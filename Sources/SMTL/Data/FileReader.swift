@@ -3,12 +3,25 @@ import Foundation
 
 /// Reads a whole file, plain or gzip (by its magic bytes, whatever its name), as bytes.
 public enum FileReader {
-    public static func bytes(_ path: String) throws -> [UInt8] {
+    /// The hint for a data file that is not there.
+    public static let dataHint = "check the path (relative paths start at the data folder, see `data_dir`)"
+
+    /// `missingHint` says where the path should lead (a data file, a config, a checkpoint file).
+    public static func bytes(_ path: String, missingHint: String = dataHint) throws -> [UInt8] {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw InputError(
-                file: path, "file not found",
-                hint: "check the path (relative paths start at the data folder, see `data_dir`)")
+            var st = stat()
+            if lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK {
+                let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"
+                if stat(path, &st) != 0 && errno == ELOOP {
+                    throw InputError(
+                        file: path, "is a symbolic link in a loop (it leads back to itself through \(target))",
+                        hint: "point the link at the real file")
+                }
+                throw InputError(
+                    file: path, "is a symbolic link to \(target), which does not exist", hint: "point the link at the real file")
+            }
+            throw InputError(file: path, "file not found", hint: missingHint)
         }
         if isDir.boolValue { throw InputError(file: path, "is a folder, not a file") }
         guard let data = FileManager.default.contents(atPath: path) else {

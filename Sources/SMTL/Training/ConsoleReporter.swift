@@ -30,12 +30,15 @@ public final class ConsoleReporter: TrainingObserver {
         firstStep = t.step
         let c = t.config
         out("smtl: \(c.architecture.displayName) on \(t.corpus.tasks.count) task(s), \(c.name)")
-        for task in t.corpus.tasks {
+        for (m, task) in t.corpus.tasks.enumerated() {
+            let declared = m < c.tasks.count && c.tasks[m].classes != nil
             out(
                 "  " + pad(task.name, 20)
                     + String(
                         format: " train %6d  dev %6d  test %6d  classes %d  train tokens %d",
-                        task.train.count, task.dev.count, task.test.count, task.labels.count, task.trainTokens))
+                        task.train.count, task.dev.count, task.test.count, task.labels.count, task.trainTokens)
+                    + "  labels \(task.labels.map(String.init).joined(separator: " ")) "
+                    + (declared ? "(declared)" : "(from the training data; declare them with `classes`)"))
         }
         out("  \(BLASLibrary.summary), OPENBLAS_NUM_THREADS=\(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset")")
         let params = t.model.parameterSets.map(\.count).reduce(0, +)

@@ -103,7 +103,20 @@ public struct Corpus: Sendable {
         let heldDev = dev == nil ? try take(t.devSize, t.devFraction, "dev") : []
         if t.trainLimit > 0 && order.count > t.trainLimit { order = Array(order.prefix(t.trainLimit)) }
         train = order.sorted().map { train[$0] }
-        let labelSet = labels ?? Array(Set(train.map(\.label))).sorted()
+        if let declared = t.classes, labels == nil {
+            let known = Set(declared)
+            for (split, rows, file) in [
+                ("train", train, trainFile), ("dev", dev ?? [], t.dev ?? trainFile), ("test", test ?? [], t.test ?? trainFile),
+            ] {
+                if let bad = rows.first(where: { !known.contains($0.label) }) {
+                    throw InputError(
+                        file: config.resolve(file), line: bad.line,
+                        "label \(bad.label) is not one of the task's classes \(declared) (in its \(split) data)",
+                        hint: "fix the line, or add the label to `classes` of task \(t.name)", task: t.name)
+                }
+            }
+        }
+        let labelSet = labels ?? t.classes ?? Array(Set(train.map(\.label))).sorted()
         if labelSet.count < 2 {
             throw InputError(
                 file: config.resolve(trainFile), "the training data has only one label (\(labelSet))",
