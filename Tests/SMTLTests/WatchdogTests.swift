@@ -92,6 +92,28 @@ final class WatchdogTests: MPITestCase {
         XCTAssertLessThan(seconds, 40)
     }
 
+    /// Every rank suspended at once (as Slurm suspends a job) for longer than the timeout, then
+    /// resumed: the suspension does not count as waiting, and the job finishes.
+    func testASuspendedJobGoesOn() throws {
+        let mpirun = try requireMPI()
+        let dir = Paths.temporaryDirectory()
+        let cfg = config(dir, steps: 120, extra: #", "checkpoint_every": 20"#)
+        let (job, pipe) = try start(
+            mpirun,
+            ["-np", "2", "--oversubscribe", Self.binary, "train", "--config", cfg, "--data-dir", Paths.sharedData,
+             "--out", dir + "/out", "--collective-timeout", "2"])
+        waitFor(dir + "/out/checkpoints/step-00000020")
+        let ranks = try children(of: job.processIdentifier)
+        for r in ranks { kill(r, SIGSTOP) }
+        sleep(7)
+        for r in ranks { kill(r, SIGCONT) }
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        job.waitUntilExit()
+        XCTAssertEqual(job.terminationStatus, 0, text)
+        XCTAssertFalse(text.contains("collective timeout"), text)
+        XCTAssertEqual(try Checkpoint.load(dir + "/out/checkpoints/final").state.step, 120)
+    }
+
     /// mpirun killed outright (SIGKILL, nothing forwarded): the ranks notice that their launcher
     /// is gone and exit instead of spinning in a collective.
     func testRanksExitWhenTheLauncherDies() throws {

@@ -8,7 +8,9 @@ import Foundation
 ///
 /// * after a stop request (SIGTERM/SIGUSR1), a collective that waits more than `stopGrace`
 ///   seconds ends the process: the stop is bounded even when a rank cannot take part;
-/// * under mpirun, a rank whose launcher died (reparented to init) exits on its own.
+/// * under mpirun, a rank whose launcher died (reparented to init) exits on its own;
+/// * time during which this process itself was suspended (SIGSTOP, `scontrol suspend`) does not
+///   count: a job whose ranks are all suspended and resumed goes on.
 ///
 /// The checks run on their own thread and read only a lock-protected record of the collective in
 /// progress, so the training thread pays one lock per collective.
@@ -76,8 +78,20 @@ public final class WatchedCommunicator: Communicator {
         return try body()
     }
 
+    private var lastLook: UInt64 = DispatchTime.now().uptimeNanoseconds
+
     /// One look; true when the process is ending.
     func check() -> Bool {
+        // A look that comes seconds late means this process was suspended (SIGSTOP, Slurm's
+        // suspend): that time was not spent waiting for other ranks, so it does not count.
+        let now = DispatchTime.now().uptimeNanoseconds
+        let gap = now - lastLook
+        lastLook = now
+        if gap > 5_000_000_000 {
+            lock.lock()
+            if started > 0 { started = min(started + gap, now) }
+            lock.unlock()
+        }
         if underLauncher && getppid() != parent {
             end("smtl: rank \(rank): its launcher (mpirun) is gone; exiting instead of waiting for ranks that "
                 + "will not come")
@@ -87,7 +101,7 @@ public final class WatchedCommunicator: Communicator {
         let (t0, name, ph, s) = (started, what, phase, _step)
         lock.unlock()
         guard t0 > 0 else { return false }
-        let waited = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        let waited = Double(Int64(bitPattern: DispatchTime.now().uptimeNanoseconds &- t0)) / 1e9
         let limit = timeout * (Self.allowance[ph] ?? 1)
         if stopRequested() && waited > stopGrace {
             end("smtl: rank \(rank) of \(size): a stop was requested and the \(name) at step \(s) has waited "
