@@ -30,6 +30,9 @@ let package = Package(
         .executableTarget(
             name: "smtl",
             dependencies: ["SMTL", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Fuzz targets of the input readers (launch/fuzz builds them with libFuzzer; a plain build
+        // replays corpus files).
+        .executableTarget(name: "smtl-fuzz", dependencies: ["SMTL"], swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         .testTarget(name: "SMTLTests", dependencies: ["SMTL"]),
     ],
     swiftLanguageModes: [.v5]
