@@ -12,6 +12,7 @@ final class FuzzTests: MPITestCase {
         for target in ["safetensors", "tsv", "config", "vocab", "glove"] {
             XCTAssertTrue(text.contains("== \(target): 3000 executions"), text)
         }
-        XCTAssertEqual(text.components(separatedBy: "Done 3000 runs").count - 1, 5, text)
+        // libFuzzer's count also includes the corpus it loads first.
+        XCTAssertEqual(text.components(separatedBy: "\nDone ").count - 1, 5, text)
     }
 }
