@@ -95,4 +95,61 @@ final class MultiHostTests: MPITestCase {
         print("two hosts over TCP, 4 ranks: worst relative difference to one process \(w)")
         XCTAssertLessThanOrEqual(w, 1e-5)
     }
+
+    /// A network partition between the two hosts in the middle of training: the watchdog ends
+    /// the job within the collective timeout, with its message, instead of leaving ranks waiting.
+    func testPartitionEndsTheJob() throws {
+        let mpirun = try requireMPI()
+        defer { tearDown() }
+        try buildNetwork()
+        let dir = Paths.temporaryDirectory()
+        let agent = writeFile(
+            dir, "ns-agent.sh",
+            """
+            #!/bin/sh
+            while [ $# -gt 0 ]; do case "$1" in -*) shift ;; *) break ;; esac; done
+            host="$1"; shift
+            case "$host" in
+              \(addresses[0])) ns=\(namespaces[0]) ;;
+              \(addresses[1])) ns=\(namespaces[1]) ;;
+              *) echo "ns-agent: unknown host $host" >&2; exit 1 ;;
+            esac
+            exec ip netns exec "$ns" /bin/sh -c "$*"
+            """)
+        chmod(agent, 0o755)
+        let hostfile = writeFile(dir, "hostfile", addresses.map { "\($0) slots=2" }.joined(separator: "\n") + "\n")
+        let cfg = config(dir, steps: 100_000, extra: #", "checkpoint_every": 20"#)
+        let net = [
+            "--mca", "plm_rsh_agent", agent, "--mca", "btl", "tcp,self",
+            "--mca", "btl_tcp_if_include", "10.77.0.0/24", "--mca", "oob_tcp_if_include", "10.77.0.0/24",
+        ]
+        let log = dir + "/job.log"
+        let command =
+            (["ip", "netns", "exec", namespaces[0], mpirun, "--hostfile", hostfile, "-np", "2", "--map-by", "node"] + net
+            + [Self.binary, "train", "--config", cfg, "--data-dir", Paths.sharedData, "--out", dir + "/out",
+               "--collective-timeout", "3"]).joined(separator: " ")
+        let (job, _) = try start("/bin/sh", ["-c", command + " > " + log + " 2>&1"])
+        waitFor(dir + "/out/checkpoints/step-00000020")
+        // Cut host b off the bridge.
+        let cut = Date()
+        try sh("ip link set \(bridge)v1 down")
+        // The rank processes only (mpirun and the shell carry the same words further on).
+        func ranksAlive() -> Bool {
+            ((try? run("/usr/bin/pgrep", ["-f", "^" + Self.binary + " train --config " + cfg]))?.0 ?? 1) == 0
+        }
+        var message = ""
+        while Date().timeIntervalSince(cut) < 60 {
+            message = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            if message.contains("over the collective timeout") && !ranksAlive() { break }
+            usleep(200_000)
+        }
+        let seconds = Date().timeIntervalSince(cut)
+        let alive = ranksAlive()
+        // mpirun itself may wait for its TCP timeout to hear from the unreachable daemon: end it.
+        _ = try? run("/usr/bin/pkill", ["-9", "-f", hostfile])
+        job.waitUntilExit()
+        print("a partition between two hosts: the watchdog ended the ranks after \(seconds) s")
+        XCTAssertTrue(message.contains("over the collective timeout of 3 s") || message.contains("timeout of 30 s"), message)
+        XCTAssertFalse(alive, "ranks still running 60 s after the partition")
+    }
 }
