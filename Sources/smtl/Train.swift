@@ -113,7 +113,7 @@ struct Train: Subcommand {
         }
     }
 
-    /// Each task alone from the joint model (`training.fine_tune_epochs`), on its lead rank; then
+    /// Each task alone from the joint model (`training.fine_tune_epochs`), the tasks spread over the ranks; then
     /// rank 0 writes results.json with both selections.
     func fineTune(_ trainer: Trainer, results: ResultsWriter, rank: Int) throws {
         let c = trainer.config

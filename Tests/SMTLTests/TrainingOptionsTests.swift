@@ -195,6 +195,13 @@ final class FineTuningTests: XCTestCase {
             final, try Data(contentsOf: URL(fileURLWithPath: task + "/checkpoints/final/model.safetensors")))
     }
 
+    /// The tasks are spread over the ranks by size, costliest first.
+    func testFineTuningSpreadsTasksOverRanks() {
+        XCTAssertEqual(FineTuning.owners(costs: [10, 40, 30, 20], ranks: 2), [0, 0, 1, 1])
+        XCTAssertEqual(FineTuning.owners(costs: [5, 100, 5, 5], ranks: 2), [1, 0, 1, 1])
+        XCTAssertEqual(FineTuning.owners(costs: [1, 2, 3], ranks: 1), [0, 0, 0])
+    }
+
     /// Off by default; the config keys read and write back; a wrong value is refused.
     func testFineTuneConfigKeys() throws {
         XCTAssertEqual(RunConfig().fineTune.epochs, 0)

@@ -7,7 +7,8 @@ import Foundation
 /// evaluated on its own dev set, first at its step 0 (the joint model), and keeps the test
 /// accuracy of its best dev evaluation.
 ///
-/// A task's fine-tuning is a single-task run in a world of one, on the task's lead rank, in
+/// A task's fine-tuning is a single-task run in a world of one, on one rank (the tasks are spread
+/// over the ranks by their size, `owners`), in
 /// `OUT/fine-tune/TASK` (its own checkpoints; interrupted, it resumes from its newest step
 /// checkpoint; finished, its `final` checkpoint is read back). The ranks fine-tune their tasks
 /// side by side and meet once at the end, waiting without spinning.
@@ -53,7 +54,8 @@ public enum FineTuning {
         // then one slot: stopped.
         let width = 7
         var slots = [Double](repeating: 0, count: width * T + 1)
-        for m in 0..<T where joint.sync.leads(m) && slots[width * T] == 0 {
+        let owner = owners(costs: joint.corpus.tasks.map { Double($0.trainTokens) }, ranks: joint.ranks)
+        for m in 0..<T where owner[m] == joint.rank && slots[width * T] == 0 {
             guard let o = try fineTune(task: m, of: joint, observers: observers) else {
                 slots[width * T] = 1
                 break
@@ -77,6 +79,19 @@ public enum FineTuning {
                 bestDev: s[1], testAtBestDev: s[3] > 0 ? s[2] : nil, bestStep: Int(s[4]), steps: Int(s[5]),
                 seconds: s[6])
         }
+    }
+
+    /// The rank that fine-tunes each task: the tasks' costs (training tokens a pass) spread over
+    /// the ranks, costliest first, each to the least loaded rank (the same on every rank).
+    public static func owners(costs: [Double], ranks: Int) -> [Int] {
+        var load = [Double](repeating: 0, count: max(ranks, 1))
+        var owner = [Int](repeating: 0, count: costs.count)
+        for m in costs.indices.sorted(by: { costs[$0] != costs[$1] ? costs[$0] > costs[$1] : $0 < $1 }) {
+            let r = load.indices.min { load[$0] != load[$1] ? load[$0] < load[$1] : $0 < $1 }!
+            owner[m] = r
+            load[r] += costs[m]
+        }
+        return owner
     }
 
     /// Task `m`'s fine-tuning on this rank: read back when finished, resumed when interrupted;
