@@ -48,11 +48,9 @@ final class MultiHostTests: MPITestCase {
         super.tearDown()
     }
 
-    func testTrainingOverTCPBetweenNamespaces() throws {
-        let mpirun = try requireMPI()
-        defer { tearDown() }
-        try buildNetwork()
-        let dir = Paths.temporaryDirectory()
+    /// The rsh agent that runs a "remote" command in the namespace owning the host address, the
+    /// hostfile of the two hosts, and mpirun's options that keep TCP on the test subnet.
+    func clusterFiles(_ dir: String) -> (hostfile: String, net: [String]) {
         let agent = writeFile(
             dir, "ns-agent.sh",
             """
@@ -69,11 +67,20 @@ final class MultiHostTests: MPITestCase {
             """)
         chmod(agent, 0o755)
         let hostfile = writeFile(dir, "hostfile", addresses.map { "\($0) slots=2" }.joined(separator: "\n") + "\n")
-        let cfg = config(dir)
         let net = [
             "--mca", "plm_rsh_agent", agent, "--mca", "btl", "tcp,self",
             "--mca", "btl_tcp_if_include", "10.77.0.0/24", "--mca", "oob_tcp_if_include", "10.77.0.0/24",
         ]
+        return (hostfile, net)
+    }
+
+    func testTrainingOverTCPBetweenNamespaces() throws {
+        let mpirun = try requireMPI()
+        defer { tearDown() }
+        try buildNetwork()
+        let dir = Paths.temporaryDirectory()
+        let (hostfile, net) = clusterFiles(dir)
+        let cfg = config(dir)
         // Where do the ranks run? One address each, alternating.
         let (_, where_) = try run(
             "/usr/sbin/ip",
@@ -103,26 +110,8 @@ final class MultiHostTests: MPITestCase {
         defer { tearDown() }
         try buildNetwork()
         let dir = Paths.temporaryDirectory()
-        let agent = writeFile(
-            dir, "ns-agent.sh",
-            """
-            #!/bin/sh
-            while [ $# -gt 0 ]; do case "$1" in -*) shift ;; *) break ;; esac; done
-            host="$1"; shift
-            case "$host" in
-              \(addresses[0])) ns=\(namespaces[0]) ;;
-              \(addresses[1])) ns=\(namespaces[1]) ;;
-              *) echo "ns-agent: unknown host $host" >&2; exit 1 ;;
-            esac
-            exec ip netns exec "$ns" /bin/sh -c "$*"
-            """)
-        chmod(agent, 0o755)
-        let hostfile = writeFile(dir, "hostfile", addresses.map { "\($0) slots=2" }.joined(separator: "\n") + "\n")
+        let (hostfile, net) = clusterFiles(dir)
         let cfg = config(dir, steps: 100_000, extra: #", "checkpoint_every": 20"#)
-        let net = [
-            "--mca", "plm_rsh_agent", agent, "--mca", "btl", "tcp,self",
-            "--mca", "btl_tcp_if_include", "10.77.0.0/24", "--mca", "oob_tcp_if_include", "10.77.0.0/24",
-        ]
         let log = dir + "/job.log"
         let command =
             (["ip", "netns", "exec", namespaces[0], mpirun, "--hostfile", hostfile, "-np", "2", "--map-by", "node"] + net

@@ -64,18 +64,23 @@ final class WatchdogTests: MPITestCase {
         XCTAssertLessThan(seconds, 5)
     }
 
+    /// A 2-rank job on the real data, under way (its first step checkpoint written); its ranks.
+    func twoRanks(_ mpirun: String, _ dir: String, steps: Int, _ more: [String]) throws -> (Process, Pipe, [Int32]) {
+        let cfg = config(dir, steps: steps, extra: #", "checkpoint_every": 20"#)
+        let (job, pipe) = try start(
+            mpirun,
+            ["-np", "2", "--oversubscribe", Self.binary, "train", "--config", cfg, "--data-dir", Paths.sharedData,
+             "--out", dir + "/out"] + more)
+        waitFor(dir + "/out/checkpoints/step-00000020")
+        return (job, pipe, try children(of: job.processIdentifier))
+    }
+
     /// Real processes: one rank frozen with SIGSTOP; the other's watchdog ends the job within
     /// the timeout (and mpirun ends the frozen one), with the message.
     func testFrozenRankEndsTheJob() throws {
         let mpirun = try requireMPI()
         let dir = Paths.temporaryDirectory()
-        let cfg = config(dir, steps: 100_000, extra: #", "checkpoint_every": 20"#)
-        let (job, pipe) = try start(
-            mpirun,
-            ["-np", "2", "--oversubscribe", Self.binary, "train", "--config", cfg, "--data-dir", Paths.sharedData,
-             "--out", dir + "/out", "--collective-timeout", "2"])
-        waitFor(dir + "/out/checkpoints/step-00000020")
-        let ranks = try children(of: job.processIdentifier)
+        let (job, pipe, ranks) = try twoRanks(mpirun, dir, steps: 100_000, ["--collective-timeout", "2"])
         XCTAssertEqual(ranks.count, 2)
         let frozen = Date()
         kill(ranks.last!, SIGSTOP)
@@ -97,13 +102,7 @@ final class WatchdogTests: MPITestCase {
     func testASuspendedJobGoesOn() throws {
         let mpirun = try requireMPI()
         let dir = Paths.temporaryDirectory()
-        let cfg = config(dir, steps: 120, extra: #", "checkpoint_every": 20"#)
-        let (job, pipe) = try start(
-            mpirun,
-            ["-np", "2", "--oversubscribe", Self.binary, "train", "--config", cfg, "--data-dir", Paths.sharedData,
-             "--out", dir + "/out", "--collective-timeout", "2"])
-        waitFor(dir + "/out/checkpoints/step-00000020")
-        let ranks = try children(of: job.processIdentifier)
+        let (job, pipe, ranks) = try twoRanks(mpirun, dir, steps: 120, ["--collective-timeout", "2"])
         for r in ranks { kill(r, SIGSTOP) }
         sleep(7)
         for r in ranks { kill(r, SIGCONT) }
@@ -119,13 +118,7 @@ final class WatchdogTests: MPITestCase {
     func testRanksExitWhenTheLauncherDies() throws {
         let mpirun = try requireMPI()
         let dir = Paths.temporaryDirectory()
-        let cfg = config(dir, steps: 100_000, extra: #", "checkpoint_every": 20"#)
-        let (job, _) = try start(
-            mpirun,
-            ["-np", "2", "--oversubscribe", Self.binary, "train", "--config", cfg, "--data-dir", Paths.sharedData,
-             "--out", dir + "/out"])
-        waitFor(dir + "/out/checkpoints/step-00000020")
-        let ranks = try children(of: job.processIdentifier)
+        let (job, _, ranks) = try twoRanks(mpirun, dir, steps: 100_000, [])
         XCTAssertEqual(ranks.count, 2)
         kill(job.processIdentifier, SIGKILL)
         job.waitUntilExit()

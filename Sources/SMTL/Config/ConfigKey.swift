@@ -25,43 +25,32 @@ struct ConfigKey<Root> {
             write: { $0[keyPath: kp] })
     }
 
-    /// A probability in [0, 1) (a dropout rate).
-    static func probability(_ name: String, _ kp: WritableKeyPath<Root, Double>) -> ConfigKey {
+    /// A number that must satisfy `valid`; otherwise the message says it `must` be so.
+    static func number(
+        _ name: String, _ kp: WritableKeyPath<Root, Double>, must: String, _ valid: @escaping @Sendable (Double) -> Bool
+    ) -> ConfigKey {
         ConfigKey(
             name: name,
             read: { s, r in
                 let v = try s.number(name, r[keyPath: kp])
-                guard v >= 0 && v < 1 else {
-                    throw InputError(file: s.file, "\(s.where_(name)) must be in [0, 1), not \(v)")
-                }
+                guard valid(v) else { throw InputError(file: s.file, "\(s.where_(name)) must be \(must), not \(v)") }
                 r[keyPath: kp] = v
             }, write: { $0[keyPath: kp] })
+    }
+
+    /// A probability in [0, 1) (a dropout rate).
+    static func probability(_ name: String, _ kp: WritableKeyPath<Root, Double>) -> ConfigKey {
+        number(name, kp, must: "in [0, 1)") { $0 >= 0 && $0 < 1 }
     }
 
     /// A finite number > 0.
     static func positive(_ name: String, _ kp: WritableKeyPath<Root, Double>) -> ConfigKey {
-        ConfigKey(
-            name: name,
-            read: { s, r in
-                let v = try s.number(name, r[keyPath: kp])
-                guard v > 0 && v.isFinite else {
-                    throw InputError(file: s.file, "\(s.where_(name)) must be a finite number > 0, not \(v)")
-                }
-                r[keyPath: kp] = v
-            }, write: { $0[keyPath: kp] })
+        number(name, kp, must: "a finite number > 0") { $0 > 0 && $0.isFinite }
     }
 
-    /// A number ≥ 0 (finite).
+    /// A finite number ≥ 0.
     static func nonNegative(_ name: String, _ kp: WritableKeyPath<Root, Double>) -> ConfigKey {
-        ConfigKey(
-            name: name,
-            read: { s, r in
-                let v = try s.number(name, r[keyPath: kp])
-                guard v >= 0 && v.isFinite else {
-                    throw InputError(file: s.file, "\(s.where_(name)) must be a finite number ≥ 0, not \(v)")
-                }
-                r[keyPath: kp] = v
-            }, write: { $0[keyPath: kp] })
+        number(name, kp, must: "a finite number ≥ 0") { $0 >= 0 && $0.isFinite }
     }
 
     static func bool(_ name: String, _ kp: WritableKeyPath<Root, Bool>) -> ConfigKey {
