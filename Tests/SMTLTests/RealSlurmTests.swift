@@ -18,9 +18,8 @@ final class RealSlurmTests: MPITestCase {
     }
 
     func startSlurm() throws {
-        // Not yet reliable inside the test runner (the daemons' start can block it): opt in.
-        guard ProcessInfo.processInfo.environment["SMTL_REAL_SLURM"] == "1" else {
-            throw XCTSkip("set SMTL_REAL_SLURM=1 to run the one-node Slurm test")
+        guard ProcessInfo.processInfo.environment["SMTL_REAL_SLURM"] != "0" else {
+            throw XCTSkip("SMTL_REAL_SLURM=0: the one-node Slurm test is switched off")
         }
         guard getuid() == 0 else { throw XCTSkip("starting Slurm's daemons needs root") }
         guard let munged = which("munged"), let mungekey = which("mungekey"), let ctld = which("slurmctld"),
@@ -71,29 +70,19 @@ final class RealSlurmTests: MPITestCase {
         let key = dir + "/munge/munge.key"
         XCTAssertEqual(try run(mungekey, ["-c", "-f", "-k", key]).0, 0)
         chmod(key, 0o600)
-        // The daemons detach; their output goes to files, so that no pipe is left open.
+        // The daemons detach. Foundation's Process is not used to start them: it sees a child's
+        // end only when every inheritor of its status socket has closed it, and a daemon keeps it.
         let daemons = [
             "\(munged) --force -S \(dir)/munge/sock --key-file=\(key) --pid-file=\(dir)/munge/pid "
                 + "--log-file=\(dir)/munge/log --seed-file=\(dir)/munge/seed",
             "\(ctld) -i", slurmd,
         ]
         let startLog = dir + "/log/start.log"
-        FileManager.default.createFile(atPath: startLog, contents: nil)
         for daemon in daemons {
-            // No pipe: a detached daemon would keep it open.
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", daemon + " < /dev/null"]
-            p.environment = env
-            let log = FileHandle(forWritingAtPath: startLog)!
-            log.seekToEndOfFile()
-            p.standardOutput = log
-            p.standardError = log
-            try p.run()
-            p.waitUntilExit()
-            if p.terminationStatus != 0 {
+            let status = spawnAndWait(["/bin/sh", "-c", daemon], log: startLog)
+            if status != 0 {
                 let text = (try? String(contentsOfFile: startLog, encoding: .utf8)) ?? ""
-                throw XCTSkip("cannot start \(daemon): \(text)")
+                throw XCTSkip("cannot start \(daemon) (status \(status)): \(text)")
             }
         }
         let until = Date().addingTimeInterval(30)
@@ -105,16 +94,49 @@ final class RealSlurmTests: MPITestCase {
         throw XCTSkip("the one-node Slurm did not come up: \(info)")
     }
 
+    /// posix_spawn + waitpid, with stdin from /dev/null, output appended to `log` and every other
+    /// descriptor closed, so that a daemon the command leaves behind holds nothing of this process.
+    func spawnAndWait(_ argv: [String], log: String) -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // glibc ignores closing a descriptor that is not open.
+        for fd in 3..<1024 { posix_spawn_file_actions_addclose(&actions, Int32(fd)) }
+        let arguments = argv.map { strdup($0) } + [nil]
+        let environment = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for p in arguments + environment { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, argv[0], &actions, nil, arguments, environment)
+        if rc != 0 { return -rc }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return status
+    }
+
     override func tearDown() {
+        if !dir.isEmpty { try? sh(["scancel", "--full", "--user=root"]) }
+        var pids: [pid_t] = []
         for pid in ["slurmd.pid", "slurmctld.pid", "munge/pid"] {
             if let text = try? String(contentsOfFile: dir + "/" + pid, encoding: .utf8),
                 let p = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
             {
                 kill(p, SIGTERM)
+                pids.append(p)
             }
         }
-        usleep(500_000)
+        // A daemon that has not gone in 10 s is killed, so that none outlives the test.
+        let until = Date().addingTimeInterval(10)
+        while pids.contains(where: { kill($0, 0) == 0 && !isZombie($0) }) && Date() < until { usleep(200_000) }
+        for p in pids where kill(p, 0) == 0 { kill(p, SIGKILL) }
         super.tearDown()
+    }
+
+    func isZombie(_ pid: pid_t) -> Bool {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true
     }
 
     /// A Slurm command with this cluster's config.
@@ -159,41 +181,75 @@ final class RealSlurmTests: MPITestCase {
         tinyConfig(dir, training: #", "checkpoint_every": 100, "eval_every": 500"#).withSteps(steps, dir: dir)
     }
 
-    func testSlurmScriptUnderRealSlurm() throws {
-        try startSlurm()
-        let cfg = config(1500)
-        // A plain run, srun --mpi=pmix.
-        let plain = try submit(["--ntasks=2"], [cfg], out: dir + "/plain")
-        XCTAssertTrue(try waitFor(plain, "smtl: finished"), output(plain))
-        // The same under MPI_LAUNCH=mpirun: the same bytes.
-        let mpi = try submit(["--ntasks=2"], [cfg], out: dir + "/mpi", extra: ["MPI_LAUNCH": "mpirun"])
-        XCTAssertTrue(try waitFor(mpi, "smtl: finished"), output(mpi))
-        let reference = FileManager.default.contents(atPath: dir + "/plain/checkpoints/final/model.safetensors")
-        XCTAssertNotNil(reference)
-        XCTAssertEqual(FileManager.default.contents(atPath: dir + "/mpi/checkpoints/final/model.safetensors"), reference)
-        // An error exit: reported, not requeued.
-        let bad = writeFile(dir, "bad.json", #"{"tasks": []}"#)
-        let failed = try submit(["--ntasks=1"], [bad], out: dir + "/bad")
-        XCTAssertTrue(try waitFor(failed, "not requeued"), output(failed))
-        usleep(2_000_000)
-        XCTAssertEqual(try sh(["squeue", "-h", "-j", failed]).1.trimmingCharacters(in: .whitespacesAndNewlines), "")
-        // scancel --signal=TERM to the running job: checkpoint, requeue, resume, the same bytes.
-        let cancelled = try submit(["--ntasks=2"], [cfg], out: dir + "/term")
-        let started = Date().addingTimeInterval(60)
-        while !FileManager.default.fileExists(atPath: dir + "/term/checkpoints/step-00000100") && Date() < started {
+    func model(_ out: String) -> Data? {
+        FileManager.default.contents(atPath: dir + "/" + out + "/checkpoints/final/model.safetensors")
+    }
+
+    /// Waits until the run in `out` has written its first step checkpoint.
+    func waitForCheckpoint(_ out: String) {
+        let until = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: dir + "/\(out)/checkpoints/step-00000100") && Date() < until {
             usleep(100_000)
         }
-        XCTAssertEqual(try sh(["scancel", "--signal=TERM", cancelled]).0, 0)
-        XCTAssertTrue(try waitFor(cancelled, "requeueing job \(cancelled) (requeue 1"), output(cancelled))
-        XCTAssertTrue(try waitFor(cancelled, "smtl: finished"), output(cancelled))
-        XCTAssertTrue(output(cancelled).contains("resuming from"), output(cancelled))
-        XCTAssertEqual(FileManager.default.contents(atPath: dir + "/term/checkpoints/final/model.safetensors"), reference)
-        // The time-limit warning (here 50 s before a 1-minute limit, so at once) reaches the batch
-        // shell, which checkpoints and requeues; then the job is cancelled.
-        let limited = try submit(["--ntasks=2", "--time=1", "--signal=B:TERM@50"], [config(100_000)], out: dir + "/limit")
-        XCTAssertTrue(try waitFor(limited, "got SIGTERM; asking every rank to checkpoint and stop"), output(limited))
-        XCTAssertTrue(try waitFor(limited, "requeueing job \(limited) (requeue 1"), output(limited))
-        try sh(["scancel", limited])
+    }
+
+    /// Every case with srun --mpi=pmix and with MPI_LAUNCH=mpirun: a plain run, an error exit (not
+    /// requeued), `scancel --signal=TERM` and `scontrol requeue` (checkpoint, requeue, resume, the
+    /// bytes of the uninterrupted run), a plain `scancel` (not requeued), and the time-limit
+    /// warning (checkpoint and requeue).
+    func testSlurmScriptUnderRealSlurm() throws {
+        try startSlurm()
+        let cfg = config(4000)
+        var reference: Data?
+        for launcher in ["srun", "mpirun"] {
+            let extra = ["MPI_LAUNCH": launcher]
+            let plain = try submit(["--ntasks=2"], [cfg], out: dir + "/\(launcher)-plain", extra: extra)
+            XCTAssertTrue(try waitFor(plain, "smtl: finished"), output(plain))
+            XCTAssertNotNil(model("\(launcher)-plain"), launcher)
+            if reference == nil { reference = model("\(launcher)-plain") }
+            XCTAssertEqual(model("\(launcher)-plain"), reference, "\(launcher): another launcher, other bytes")
+
+            // An error exit: reported, not requeued.
+            let bad = writeFile(dir, "bad.json", #"{"tasks": []}"#)
+            let failed = try submit(["--ntasks=1"], [bad], out: dir + "/\(launcher)-bad", extra: extra)
+            XCTAssertTrue(try waitFor(failed, "not requeued"), output(failed))
+            usleep(2_000_000)
+            XCTAssertEqual(try sh(["squeue", "-h", "-j", failed]).1.trimmingCharacters(in: .whitespacesAndNewlines), "")
+            XCTAssertFalse(output(failed).contains("requeueing"), output(failed))
+
+            // scancel --signal=TERM (a signal to every process of the job, as preemption sends) and
+            // scontrol requeue (an operator's requeue): checkpoint, requeue, resume, the same bytes.
+            for (name, command) in [("term", ["scancel", "--signal=TERM"]), ("requeue", ["scontrol", "requeue"])] {
+                let out = "\(launcher)-\(name)"
+                let job = try submit(["--ntasks=2"], [cfg], out: dir + "/" + out, extra: extra)
+                waitForCheckpoint(out)
+                XCTAssertEqual(try sh(command + [job]).0, 0, "\(command) \(job)")
+                XCTAssertTrue(try waitFor(job, "(restart 1)"), "\(launcher) \(name): " + output(job))
+                XCTAssertTrue(try waitFor(job, "smtl: finished"), "\(launcher) \(name): " + output(job))
+                XCTAssertTrue(output(job).contains("resuming from"), "\(launcher) \(name): " + output(job))
+                XCTAssertEqual(model(out), reference, "\(launcher) \(name): the resumed run ends with other bytes")
+            }
+
+            // A plain scancel: the ranks checkpoint on the way out, and the job is not requeued.
+            let cancel = try submit(["--ntasks=2"], [config(100_000)], out: dir + "/\(launcher)-cancel", extra: extra)
+            waitForCheckpoint("\(launcher)-cancel")
+            XCTAssertEqual(try sh(["scancel", cancel]).0, 0)
+            XCTAssertTrue(try waitFor(cancel, "not requeued"), "\(launcher) cancel: " + output(cancel))
+            usleep(3_000_000)
+            XCTAssertEqual(try sh(["squeue", "-h", "-j", cancel]).1.trimmingCharacters(in: .whitespacesAndNewlines), "")
+            XCTAssertFalse(output(cancel).contains("(restart 1)"), "\(launcher) cancel: " + output(cancel))
+
+            // The time-limit warning (here 50 s before a 1-minute limit, so at once) reaches the
+            // batch shell, which checkpoints and requeues; then the job is cancelled.
+            let limited = try submit(
+                ["--ntasks=2", "--time=1", "--signal=B:TERM@50"], [config(100_000)], out: dir + "/\(launcher)-limit",
+                extra: extra)
+            XCTAssertTrue(try waitFor(limited, "got SIGTERM; asking every rank to checkpoint and stop"), output(limited))
+            XCTAssertTrue(try waitFor(limited, "requeueing job \(limited) (requeue 1"), output(limited))
+            XCTAssertTrue(try waitFor(limited, "resuming from"), output(limited))
+            try sh(["scancel", limited])
+            XCTAssertTrue(try waitFor(limited, "not requeued"), output(limited))
+        }
     }
 }
 

@@ -11,7 +11,20 @@ final class SlurmScriptTests: MPITestCase {
         let bin = dir + "/fake-bin"
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         writeFile(bin, "srun", "#!/bin/bash\nwhile [[ \"$1\" == --* ]]; do shift; done\nexec \"$@\"\n")
-        writeFile(bin, "scontrol", "#!/bin/bash\necho \"$@\" >> \"\(dir)/scontrol.log\"\n")
+        // `scontrol show job` answers with FAKE_STATE and FAKE_RESTARTS (Slurm's own restart count).
+        writeFile(
+            bin, "scontrol",
+            """
+            #!/bin/bash
+            if [ "$1" = show ]; then
+              echo "JobId=$3 JobName=smtl"
+              echo "   JobState=${FAKE_STATE:-RUNNING} Reason=None Dependency=(null)"
+              echo "   Requeue=1 Restarts=${FAKE_RESTARTS:-$SLURM_RESTART_COUNT} BatchFlag=1"
+              exit 0
+            fi
+            echo "$@" >> "\(dir)/scontrol.log"
+
+            """)
         for f in ["srun", "scontrol"] { chmod(bin + "/" + f, 0o755) }
         return [
             "PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? ""),
@@ -48,14 +61,22 @@ final class SlurmScriptTests: MPITestCase {
 
     /// SIGTERM to the batch shell (the time-limit warning or preemption): passed to the ranks,
     /// which checkpoint; the job requeues itself, and the requeued job resumes to the end. After
-    /// MAX_REQUEUES it stops requeueing and says how to go on.
+    /// MAX_REQUEUES it stops requeueing and says how to go on. A job Slurm reports as COMPLETING
+    /// (a plain scancel) is not requeued; one Slurm has requeued already (scontrol requeue: its
+    /// restart count has moved on) is not requeued twice.
     func testSignalCheckpointsAndRequeuesUpToTheCap() throws {
         let dir = Paths.temporaryDirectory()
         let cfg = tinyConfig(dir, training: #", "checkpoint_every": 1000"#)
-        for (restarts, requeues) in [(0, true), (5, false)] {
+        let cases: [(restarts: Int, state: String, slurmRestarts: Int?, expect: String)] = [
+            (0, "RUNNING", nil, "requeue"), (5, "RUNNING", nil, "cap"), (0, "COMPLETING", nil, "cancelled"),
+            (0, "COMPLETING", 1, "requeued by Slurm"),
+        ]
+        for (restarts, state, slurmRestarts, expect) in cases {
             try? FileManager.default.removeItem(atPath: dir + "/scontrol.log")
             try? FileManager.default.removeItem(atPath: dir + "/runs")
             var env = try fakeSlurm(dir, restarts: restarts)
+            env["FAKE_STATE"] = state
+            if let r = slurmRestarts { env["FAKE_RESTARTS"] = "\(r)" }
             env["OMPI_ALLOW_RUN_AS_ROOT"] = nil
             env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = nil
             env["SMTL_BIN"] = Self.binary
@@ -72,7 +93,8 @@ final class SlurmScriptTests: MPITestCase {
             p.waitUntilExit()
             XCTAssertTrue(text.contains("got SIGTERM; asking every rank to checkpoint and stop"), text)
             XCTAssertFalse(Checkpoint.stepCheckpoints(in: dir + "/runs/smtl-77").isEmpty, text)
-            if requeues {
+            switch expect {
+            case "requeue":
                 XCTAssertEqual(p.terminationStatus, 0, text)
                 XCTAssertTrue(text.contains("requeueing job 77 (requeue 1 of at most 5)"), text)
                 XCTAssertEqual(scontrolCalls(dir), "requeue 77\n")
@@ -83,9 +105,15 @@ final class SlurmScriptTests: MPITestCase {
                 XCTAssertEqual(s2, 0, t2)
                 XCTAssertTrue(t2.contains("resuming from"), t2)
                 XCTAssertTrue(t2.contains("finished"), t2)
-            } else {
+            case "cap":
                 XCTAssertNotEqual(p.terminationStatus, 0, text)
                 XCTAssertTrue(text.contains("after 5 requeues (MAX_REQUEUES=5): not requeued again"), text)
+                XCTAssertEqual(scontrolCalls(dir), "")
+            case "cancelled":
+                XCTAssertTrue(text.contains("job 77 is COMPLETING (cancelled or ended by Slurm): not requeued"), text)
+                XCTAssertEqual(scontrolCalls(dir), "")
+            default:
+                XCTAssertTrue(text.contains("Slurm has requeued job 77 itself (restart 1)"), text)
                 XCTAssertEqual(scontrolCalls(dir), "")
             }
         }
