@@ -41,10 +41,15 @@ struct Train: Subcommand {
         // Every collective of a distributed run is watched: none waits forever (see WatchedCommunicator).
         let world: Communicator =
             mpi.size > 1 && collectiveTimeout > 0
-            ? WatchedCommunicator(mpi, timeout: collectiveTimeout, stopRequested: { Trainer.stopRequested != 0 })
+            ? WatchedCommunicator(
+                mpi, timeout: collectiveTimeout, stopRequested: { Trainer.stopRequested != 0 },
+                rollCall: mpi.makeRollCall())
             : mpi
         activeWorld = world
-        defer { MPICommunicator.finalize() }
+        defer {
+            (world as? WatchedCommunicator)?.shutdown()
+            MPICommunicator.finalize()
+        }
         try checkSlurm(worldSize: world.size)
         if let wrong = BLASLibrary.selfCheck() { throw BLASError(wrong) }
         var c = try options.load()

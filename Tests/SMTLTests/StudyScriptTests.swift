@@ -105,6 +105,23 @@ final class StudyScriptTests: MPITestCase {
         XCTAssertEqual(shownText, try String(contentsOfFile: out + "/status.txt", encoding: .utf8))
     }
 
+    /// More ranks than cores: the runs are oversubscribed, and waiting ranks yield the CPU.
+    func testReproduceOversubscribesAndYields() throws {
+        let dir = Paths.temporaryDirectory()
+        let configs = tinyStudy(dir)
+        let (status, text) = try reproduce(
+            ["--table", "4", "--model", "arc-ii", "--seeds", "1", "--configs", configs, "--data", Paths.sharedData,
+             "--out", dir + "/study", "--dry-run"])
+        XCTAssertEqual(status, 0, text)
+        let ranks = text.components(separatedBy: " -np ").dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }
+        XCTAssertFalse(ranks.isEmpty, text)
+        if let r = ranks.first, r > ProcessInfo.processInfo.activeProcessorCount {
+            XCTAssertTrue(text.contains("--oversubscribe --mca mpi_yield_when_idle 1"), text)
+        } else {
+            XCTAssertFalse(text.contains("--oversubscribe"), text)
+        }
+    }
+
     func testReproduceRunsSkipsAndReports() throws {
         _ = try requireMPI()
         let dir = Paths.temporaryDirectory()

@@ -82,6 +82,7 @@ final class WatchdogTests: MPITestCase {
         let dir = Paths.temporaryDirectory()
         let (job, pipe, ranks) = try twoRanks(mpirun, dir, steps: 100_000, ["--collective-timeout", "2"])
         XCTAssertEqual(ranks.count, 2)
+        let frozenRank = rankOf(ranks.last!)
         let frozen = Date()
         kill(ranks.last!, SIGSTOP)
         let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -94,6 +95,8 @@ final class WatchdogTests: MPITestCase {
         XCTAssertTrue(
             text.contains("over the collective timeout of 2 s") || text.contains("over the collective timeout of 20 s"),
             text)
+        // The roll call names the frozen rank.
+        XCTAssertTrue(text.contains("rank \(frozenRank) did not answer within 2 s (frozen"), text)
         XCTAssertLessThan(seconds, 40)
     }
 
@@ -130,6 +133,16 @@ final class WatchdogTests: MPITestCase {
         }
         for r in alive { kill(r, SIGKILL) }
         XCTAssertEqual(alive, [], "ranks still running 20 s after their launcher died")
+    }
+
+    /// The MPI rank of a process that mpirun started (from its environment).
+    func rankOf(_ pid: Int32) -> Int {
+        let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") ?? Data()
+        for item in environ.split(separator: 0) {
+            let text = String(decoding: item, as: UTF8.self)
+            if text.hasPrefix("OMPI_COMM_WORLD_RANK=") { return Int(text.dropFirst(21)) ?? -1 }
+        }
+        return -1
     }
 
     func isZombie(_ pid: Int32) -> Bool {

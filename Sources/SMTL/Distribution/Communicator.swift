@@ -61,13 +61,20 @@ public final class MPICommunicator: Communicator {
     public let rank: Int
     public let size: Int
 
-    /// MPI_COMM_WORLD, initialising MPI on first use.
+    /// MPI_COMM_WORLD, initialising MPI on first use. MPI_THREAD_MULTIPLE is asked for: the
+    /// watchdog thread answers the other ranks' roll calls while training waits in a collective.
     public static func world() -> MPICommunicator {
         var initialized: Int32 = 0
         MPI_Initialized(&initialized)
-        if initialized == 0 { MPI_Init(nil, nil) }
+        if initialized == 0 {
+            var provided: Int32 = 0
+            MPI_Init_thread(nil, nil, Int32(MPI_THREAD_MULTIPLE), &provided)
+        }
         return MPICommunicator(MPI_COMM_WORLD)
     }
+
+    /// The roll call of this communicator's ranks (a collective), if MPI allows threads.
+    public func makeRollCall() -> RollCall? { MPIRollCall(world: comm) }
 
     init(_ comm: MPI_Comm) {
         self.comm = comm

@@ -13,7 +13,9 @@ import Foundation
 ///   count: a job whose ranks are all suspended and resumed goes on.
 ///
 /// The checks run on their own thread and read only a lock-protected record of the collective in
-/// progress, so the training thread pays one lock per collective.
+/// progress, so the training thread pays one lock per collective. With a roll call (MPI started
+/// with MPI_THREAD_MULTIPLE), the same thread answers the other ranks' pings, and a timeout's
+/// message names the ranks that did not arrive and what the others are doing (see `RollCall`).
 public final class WatchedCommunicator: Communicator {
     public enum Phase: String, Sendable {
         case step, evaluation, checkpoint, fineTuning = "fine-tuning"
@@ -42,6 +44,10 @@ public final class WatchedCommunicator: Communicator {
     private let stopRequested: @Sendable () -> Bool
     /// What ends the process (tests replace it).
     let end: @Sendable (String) -> Void
+    let rollCall: RollCall?
+    private var collectives = 0  // completed, under `lock`
+    private let mpiLock = NSLock()  // the watchdog thread's MPI calls against `shutdown`
+    private var isShutDown = false
 
     public var rank: Int { inner.rank }
     public var size: Int { inner.size }
@@ -50,6 +56,7 @@ public final class WatchedCommunicator: Communicator {
         _ inner: Communicator, timeout: Double, stopGrace: Double = 60,
         underLauncher: Bool = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil,
         stopRequested: @escaping @Sendable () -> Bool = { false },
+        rollCall: RollCall? = nil,
         end: @escaping @Sendable (String) -> Void = { message in
             FileHandle.standardError.write(Data((message + "\n").utf8))
             _exit(3)
@@ -60,6 +67,7 @@ public final class WatchedCommunicator: Communicator {
         self.stopGrace = stopGrace
         self.underLauncher = underLauncher
         self.stopRequested = stopRequested
+        self.rollCall = rollCall
         self.end = end
         let thread = Thread { [weak self] in
             while let me = self {
@@ -80,6 +88,64 @@ public final class WatchedCommunicator: Communicator {
 
     private var lastLook: UInt64 = DispatchTime.now().uptimeNanoseconds
 
+    /// Stops the watchdog's own MPI calls (before MPI_Finalize).
+    public func shutdown() {
+        mpiLock.lock()
+        isShutDown = true
+        mpiLock.unlock()
+    }
+
+    private var state: RollCallState {
+        lock.lock(); defer { lock.unlock() }
+        return RollCallState(inCollective: started > 0, step: _step, collectives: collectives)
+    }
+
+    /// Who is where, for a timeout's message.
+    private func rollCallReport() -> String {
+        guard let rollCall else {
+            return "some rank did not arrive (frozen, cut off by the network, or its host is gone)"
+        }
+        mpiLock.lock(); defer { mpiLock.unlock() }
+        guard !isShutDown else { return "some rank did not arrive" }
+        let me = state
+        let wait = min(5, max(1, timeout))
+        let answers = rollCall.ask(me, seconds: wait)
+        var text = type(of: rollCall).describe(me, rank: rank, size: size, answers: answers, waited: wait)
+        if answers.count < size - 1, underLauncher, let grace = Self.endLauncherLater(parent) {
+            text += " (mpirun cannot reach a lost host to end its ranks and would wait for TCP to give up, "
+                + "about 15 minutes: it is ended in \(grace) s if still running)"
+        }
+        return text
+    }
+
+    /// After a timeout with ranks that did not answer, mpirun waits to hear from the daemon of a
+    /// host it can no longer reach until TCP gives up (about 15 minutes), although every rank has
+    /// ended. A rank whose parent is mpirun itself leaves a detached helper that ends mpirun if it
+    /// is still running `grace` seconds later (SIGKILL: an aborting mpirun answers SIGTERM with a
+    /// segmentation fault); ranks elsewhere end on their
+    /// own watchdog or when their daemon goes. Returns the grace, or nil when the parent is not mpirun.
+    static func endLauncherLater(_ parent: pid_t, grace: Int = 20) -> Int? {
+        let name = ((try? String(contentsOfFile: "/proc/\(parent)/comm", encoding: .utf8)) ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard ["mpirun", "mpiexec", "orterun", "prterun"].contains(name) else { return nil }
+        let script =
+            "sleep \(grace); [ \"$(cat /proc/\(parent)/comm 2>/dev/null)\" = \(name) ] && kill -KILL \(parent)"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0) }
+        for fd in 3..<1024 { posix_spawn_file_actions_addclose(&actions, Int32(fd)) }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, 0x80)  // POSIX_SPAWN_SETSID (glibc; not imported)
+        let words: [String] = ["/bin/sh", "-c", script]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        return posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ) == 0 ? grace : nil
+    }
+
     /// One look; true when the process is ending.
     func check() -> Bool {
         // A look that comes seconds late means this process was suspended (SIGSTOP, Slurm's
@@ -97,6 +163,11 @@ public final class WatchedCommunicator: Communicator {
                 + "will not come")
             return true
         }
+        if let rollCall {
+            mpiLock.lock()
+            if !isShutDown { rollCall.answer(state) }
+            mpiLock.unlock()
+        }
         lock.lock()
         let (t0, name, ph, s) = (started, what, phase, _step)
         lock.unlock()
@@ -112,8 +183,8 @@ public final class WatchedCommunicator: Communicator {
         if waited > limit {
             end("smtl: rank \(rank) of \(size): the \(name) (\(ph.rawValue) phase) at step \(s) has waited "
                 + String(format: "%.0f", waited) + " s, over the collective timeout of "
-                + String(format: "%g", limit) + " s: some rank did not arrive (frozen, cut off by the network, "
-                + "or its host is gone); ending the job. Raise --collective-timeout if steps are that slow")
+                + String(format: "%g", limit) + " s: " + rollCallReport()
+                + "; ending the job. Raise --collective-timeout if steps are that slow")
             return true
         }
         return false
@@ -121,7 +192,7 @@ public final class WatchedCommunicator: Communicator {
 
     @inline(__always) private func timed<T>(_ name: String, _ body: () -> T) -> T {
         lock.lock(); started = DispatchTime.now().uptimeNanoseconds; what = name; lock.unlock()
-        defer { lock.lock(); started = 0; lock.unlock() }
+        defer { lock.lock(); started = 0; collectives += 1; lock.unlock() }
         return body()
     }
 
