@@ -135,6 +135,22 @@ final class WatchdogTests: MPITestCase {
         XCTAssertEqual(alive, [], "ranks still running 20 s after their launcher died")
     }
 
+    /// The roll call's sentence sorts the other ranks by their answers.
+    func testRollCallDescribesEveryRank() {
+        let me = RollCallState(inCollective: true, step: 40, collectives: 120)
+        let answers: [Int: RollCallState] = [
+            0: RollCallState(inCollective: true, step: 40, collectives: 120),
+            2: RollCallState(inCollective: false, step: 39, collectives: 117),
+            3: RollCallState(inCollective: true, step: 41, collectives: 123),
+        ]
+        let text = MPIRollCall.describe(me, rank: 1, size: 6, answers: answers, waited: 5)
+        XCTAssertEqual(
+            text,
+            "ranks 4, 5 did not answer within 5 s (frozen, cut off by the network, or the host is gone); "
+                + "still computing, not yet in this collective: rank 2 (step 39); "
+                + "waiting in another collective: rank 3 (collective #124, step 41); arrived: rank 0")
+    }
+
     /// The MPI rank of a process that mpirun started (from its environment).
     func rankOf(_ pid: Int32) -> Int {
         let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") ?? Data()
