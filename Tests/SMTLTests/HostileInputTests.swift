@@ -87,6 +87,10 @@ final class HostileInputTests: MPITestCase {
             Case(name: "--resume a folder that is not a checkpoint", args: ["--resume", "/tmp"], says: "/tmp"),
             Case(name: "--resume a missing folder", args: ["--resume", "/nonexistent/ckpt"], says: "/nonexistent/ckpt"),
             Case(name: "embeddings of two widths", config: { $0["embeddings"] = "emb.txt" }, says: "emb.txt"),
+            Case(name: "embeddings holding NaN", config: { $0["embeddings"] = "nan.txt"; self.section(&$0, "model", "embedding_dim", 2) },
+                 says: "nan.txt"),
+            Case(name: "embeddings holding inf", config: { $0["embeddings"] = "inf.txt"; self.section(&$0, "model", "embedding_dim", 2) },
+                 says: "inf.txt"),
             Case(name: "embeddings file missing", config: { $0["embeddings"] = "glove.none.txt" }, says: "glove.none.txt"),
             Case(name: "--data-dir missing", args: ["--data-dir", "/nonexistent/data"], says: "/nonexistent"),
         ]
@@ -112,6 +116,8 @@ final class HostileInputTests: MPITestCase {
             try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/c.json"))
             if let raw = c.rawConfig { writeFile(dir, "c.json", raw) }
             writeFile(dir, "emb.txt", "good 0.1 0.2\nbad 0.1 0.2 0.3 0.4\n")
+            writeFile(dir, "nan.txt", "good 0.1 0.2\nbad nan 0.2\n")
+            writeFile(dir, "inf.txt", "good 0.1 0.2\nbad 0.1 -inf\n")
             let args = c.args
             let out = dir + "/out"
             let (p, pipe) = try start(Self.binary, ["train", "--config", dir + "/c.json", "--out", out] + args)

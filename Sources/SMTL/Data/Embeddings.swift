@@ -41,6 +41,13 @@ public enum PretrainedEmbeddings {
                                 "'\(String(decoding: line[start..<j], as: UTF8.self))' is not a number",
                                 hint: "expected GloVe text format: `word v1 … vN`")
                         }
+                        // A NaN or infinity would only show later, as a NaN loss blamed on the learning rate.
+                        guard v.isFinite, S(v).isFinite else {
+                            throw InputError(
+                                file: path, line: i + 1,
+                                "'\(String(decoding: line[start..<j], as: UTF8.self))' (value \(n + 1) of '\(word)') is not a finite number",
+                                hint: "repair or regenerate the vectors file; every value must be finite")
+                        }
                         values[n] = S(v)
                         n += 1
                     }
