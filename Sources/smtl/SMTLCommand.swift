@@ -91,6 +91,9 @@ struct ConfigOptions: ParsableArguments {
 func checkSlurm(worldSize: Int) throws {
     let env = ProcessInfo.processInfo.environment
     guard let s = env["SLURM_NTASKS"], let n = Int(s), env["SLURM_JOB_ID"] != nil else { return }
+    // mpirun inside the allocation decides its own world (launch/reproduce oversubscribes one
+    // Slurm task with several ranks); the check is for srun without pmix (a world of one per task).
+    if env["OMPI_COMM_WORLD_SIZE"] != nil { return }
     if n != worldSize {
         throw InputError(
             file: "SLURM_NTASKS", "the job has \(n) Slurm tasks but MPI sees a world of \(worldSize)",

@@ -46,76 +46,81 @@ struct Train: Subcommand {
                 rollCall: mpi.makeRollCall())
             : mpi
         activeWorld = world
-        defer {
-            (world as? WatchedCommunicator)?.shutdown()
-            MPICommunicator.finalize()
+        // An error skips MPI_Finalize: `fail` then ends the whole job with MPI_Abort (a finalize
+        // first would wait for ranks that may never come, and MPI_Abort after it cannot end them).
+        do {
+            try checkSlurm(worldSize: world.size)
+            if let wrong = BLASLibrary.selfCheck() { throw BLASError(wrong) }
+            var c = try options.load()
+            try overrides.apply(to: &c, configFile: options.config)
+            let out = options.outDir(c)
+            var outIsDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: out, isDirectory: &outIsDir), !outIsDir.boolValue {
+                throw InputError(
+                    file: out, "is a file, and the run's output folder (--out) must be a folder",
+                    hint: "name a folder (it is created if missing), for example runs/\(c.name)")
+            }
+            if world.rank == 0 {
+                for p in Checkpoint.removeStale(in: out) { print("removed \(p), left by an interrupted checkpoint write") }
+            }
+            let trainer: Trainer
+            var changes: [ResumeCheck.Difference] = []
+            if initFrom != nil && resume != nil {
+                throw ValidationError("--init-from starts a new run and --resume continues one: give one of them")
+            }
+            // A run with fine-tuning whose joint part has finished resumes at its fine-tuning.
+            let jointFinal = (out as NSString).appendingPathComponent("checkpoints/final")
+            let jointDone =
+                c.fineTune.epochs > 0 && resume == "auto"
+                && FileManager.default.fileExists(atPath: (jointFinal as NSString).appendingPathComponent("state.json"))
+            if jointDone {
+                let loaded = try Checkpoint.load(jointFinal)
+                changes = try ResumeCheck.check(
+                    saved: loaded.config, requested: c, allowed: Set(allowChange), checkpoint: jointFinal)
+                let corpus = try Corpus.load(c, vocabulary: loaded.vocabulary, labels: loaded.labels)
+                trainer = try Trainer(config: c, corpus: corpus, outDir: out, resume: loaded, communicator: world)
+                if world.rank == 0 { print("the joint run has finished (\(jointFinal)); resuming its fine-tuning") }
+            } else if let resume {
+                let loaded = resume == "auto" ? try newestCheckpoint(out, rank: world.rank) : try Checkpoint.load(resume)
+                let dir = loaded.directory
+                changes = try ResumeCheck.check(
+                    saved: loaded.config, requested: c, allowed: Set(allowChange), checkpoint: dir)
+                let corpus = try Corpus.load(c, vocabulary: loaded.vocabulary, labels: loaded.labels)
+                trainer = try Trainer(config: c, corpus: corpus, outDir: out, resume: loaded, communicator: world)
+                if world.rank == 0 { print("resuming from \(dir) at step \(loaded.state.step)") }
+            } else {
+                let corpus = try Corpus.load(c)
+                trainer = try Trainer(
+                    config: c, corpus: corpus, outDir: out, resume: nil, initFrom: initFrom, communicator: world)
+                if world.rank == 0, let initFrom { print("initial weights from \(initFrom); optimizer state starts fresh") }
+            }
+            if !changes.isEmpty {
+                trainer.recordConfigChanges(changes.map(\.description))
+                if world.rank == 0 { for d in changes { print("resuming with a changed setting: \(d)") } }
+            }
+            rankTasks = trainer.hosted.map { trainer.corpus.tasks[$0].name }.joined(separator: ", ")
+            if world.rank == 0 { print(trainer.placement.describe(trainer.corpus.tasks.map(\.name))) }
+            trainer.replicaCheckEvery = checkReplicasEvery
+            trainer.embeddingExchange = embeddingExchange
+            var observers: [TrainingObserver] = world.rank == 0 ? [ConsoleReporter(logEvery: c.logEvery)] : []
+            let results = ResultsWriter(outDir: out, deferred: c.fineTune.epochs > 0)
+            if world.rank == 0 { observers.append(results) }
+            if let logDir { observers.append(try FileLogger(directory: logDir, rank: world.rank, logEvery: c.logEvery)) }
+            // SIGTERM (preemption) or SIGUSR1: checkpoint at the next step boundary on every rank, then exit.
+            // SIGUSR1 too: launch/slurm.sbatch forwards the job's signal as USR1 through srun or
+            // mpirun (mpirun itself ends the job on SIGTERM).
+            signal(SIGTERM) { _ in Trainer.stopRequested = 1 }
+            signal(SIGUSR1) { _ in Trainer.stopRequested = 1 }
+            if !jointDone { try trainer.run(observers: observers) }
+            if c.fineTune.epochs > 0 && !trainer.stoppedEarly {
+                try fineTune(trainer, results: results, rank: world.rank)
+            }
+        } catch {
+            if world.size == 1 { MPICommunicator.finalize() }
+            throw error
         }
-        try checkSlurm(worldSize: world.size)
-        if let wrong = BLASLibrary.selfCheck() { throw BLASError(wrong) }
-        var c = try options.load()
-        try overrides.apply(to: &c, configFile: options.config)
-        let out = options.outDir(c)
-        var outIsDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: out, isDirectory: &outIsDir), !outIsDir.boolValue {
-            throw InputError(
-                file: out, "is a file, and the run's output folder (--out) must be a folder",
-                hint: "name a folder (it is created if missing), for example runs/\(c.name)")
-        }
-        if world.rank == 0 {
-            for p in Checkpoint.removeStale(in: out) { print("removed \(p), left by an interrupted checkpoint write") }
-        }
-        let trainer: Trainer
-        var changes: [ResumeCheck.Difference] = []
-        if initFrom != nil && resume != nil {
-            throw ValidationError("--init-from starts a new run and --resume continues one: give one of them")
-        }
-        // A run with fine-tuning whose joint part has finished resumes at its fine-tuning.
-        let jointFinal = (out as NSString).appendingPathComponent("checkpoints/final")
-        let jointDone =
-            c.fineTune.epochs > 0 && resume == "auto"
-            && FileManager.default.fileExists(atPath: (jointFinal as NSString).appendingPathComponent("state.json"))
-        if jointDone {
-            let loaded = try Checkpoint.load(jointFinal)
-            changes = try ResumeCheck.check(
-                saved: loaded.config, requested: c, allowed: Set(allowChange), checkpoint: jointFinal)
-            let corpus = try Corpus.load(c, vocabulary: loaded.vocabulary, labels: loaded.labels)
-            trainer = try Trainer(config: c, corpus: corpus, outDir: out, resume: loaded, communicator: world)
-            if world.rank == 0 { print("the joint run has finished (\(jointFinal)); resuming its fine-tuning") }
-        } else if let resume {
-            let loaded = resume == "auto" ? try newestCheckpoint(out, rank: world.rank) : try Checkpoint.load(resume)
-            let dir = loaded.directory
-            changes = try ResumeCheck.check(
-                saved: loaded.config, requested: c, allowed: Set(allowChange), checkpoint: dir)
-            let corpus = try Corpus.load(c, vocabulary: loaded.vocabulary, labels: loaded.labels)
-            trainer = try Trainer(config: c, corpus: corpus, outDir: out, resume: loaded, communicator: world)
-            if world.rank == 0 { print("resuming from \(dir) at step \(loaded.state.step)") }
-        } else {
-            let corpus = try Corpus.load(c)
-            trainer = try Trainer(
-                config: c, corpus: corpus, outDir: out, resume: nil, initFrom: initFrom, communicator: world)
-            if world.rank == 0, let initFrom { print("initial weights from \(initFrom); optimizer state starts fresh") }
-        }
-        if !changes.isEmpty {
-            trainer.recordConfigChanges(changes.map(\.description))
-            if world.rank == 0 { for d in changes { print("resuming with a changed setting: \(d)") } }
-        }
-        rankTasks = trainer.hosted.map { trainer.corpus.tasks[$0].name }.joined(separator: ", ")
-        if world.rank == 0 { print(trainer.placement.describe(trainer.corpus.tasks.map(\.name))) }
-        trainer.replicaCheckEvery = checkReplicasEvery
-        trainer.embeddingExchange = embeddingExchange
-        var observers: [TrainingObserver] = world.rank == 0 ? [ConsoleReporter(logEvery: c.logEvery)] : []
-        let results = ResultsWriter(outDir: out, deferred: c.fineTune.epochs > 0)
-        if world.rank == 0 { observers.append(results) }
-        if let logDir { observers.append(try FileLogger(directory: logDir, rank: world.rank, logEvery: c.logEvery)) }
-        // SIGTERM (preemption) or SIGUSR1: checkpoint at the next step boundary on every rank, then exit.
-        // SIGUSR1 too: launch/slurm.sbatch forwards the job's signal as USR1 through srun or
-        // mpirun (mpirun itself ends the job on SIGTERM).
-        signal(SIGTERM) { _ in Trainer.stopRequested = 1 }
-        signal(SIGUSR1) { _ in Trainer.stopRequested = 1 }
-        if !jointDone { try trainer.run(observers: observers) }
-        if c.fineTune.epochs > 0 && !trainer.stoppedEarly {
-            try fineTune(trainer, results: results, rank: world.rank)
-        }
+        (world as? WatchedCommunicator)?.shutdown()
+        MPICommunicator.finalize()
     }
 
     /// Each task alone from the joint model (`training.fine_tune_epochs`), the tasks spread over the ranks; then

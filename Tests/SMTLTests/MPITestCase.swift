@@ -124,6 +124,33 @@ class MPITestCase: XCTestCase {
     }
 
     /// A tiny config on synthetic files (no ../shared/data needed).
+    /// Four tiny product configs (one per architecture) for the study and sweep scripts.
+    func tinyStudy(_ dir: String) -> String {
+        let configs = (dir as NSString).appendingPathComponent("configs")
+        try! FileManager.default.createDirectory(atPath: configs, withIntermediateDirectories: true)
+        for model in ["lstm", "me-lstm", "arc-i", "arc-ii"] {
+            writeFile(
+                configs, "product-\(model).json",
+                """
+                { "name": "product-\(model)", "architecture": "\(model)",
+                  "model": { "embedding_dim": 6, "hidden_dim": 6, "memory_rows": 3, "memory_width": 2 },
+                  "vocabulary": { "max_length": 20 },
+                  "training": { "learning_rate": 0.1, "batch_size": 4, "steps": 6, "eval_every": 3, "patience": 5 },
+                  "tasks": [
+                    { "name": "books", "train": "fdu-mtl/books/test.tsv",
+                      "test_size": 12, "dev_size": 12, "train_limit": 24 },
+                    { "name": "dvd", "train": "fdu-mtl/dvd/test.tsv",
+                      "test_size": 12, "dev_size": 12, "train_limit": 24 },
+                    { "name": "electronics", "train": "fdu-mtl/electronics/test.tsv",
+                      "test_size": 12, "dev_size": 12, "train_limit": 24 },
+                    { "name": "kitchen", "train": "fdu-mtl/kitchen_housewares/test.tsv",
+                      "test_size": 12, "dev_size": 12, "train_limit": 24 }
+                  ] }
+                """)
+        }
+        return configs
+    }
+
     func tinyConfig(_ dir: String, training: String = "") -> String {
         var lines = ""
         for i in 0..<40 { lines += "\(i % 2)\t\(i % 2 == 0 ? "good fine great" : "bad awful poor") w\(i)\n" }

@@ -148,15 +148,18 @@ final class RealSlurmTests: MPITestCase {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    /// Submits launch/slurm.sbatch; returns the job id.
-    func submit(_ sbatch: [String], _ args: [String], out: String, extra: [String: String] = [:]) throws -> String {
+    /// Submits launch/slurm.sbatch (or another script); returns the job id.
+    func submit(
+        _ sbatch: [String], _ args: [String], out: String, extra: [String: String] = [:],
+        script: String = "launch/slurm.sbatch"
+    ) throws -> String {
         var saved = env
         env["OUT"] = out
         for (k, v) in extra { env[k] = v }
         defer { env = saved; saved = [:] }
         let (s, t) = try sh(
             ["sbatch", "--parsable", "--chdir", Paths.root, "--output", dir + "/job-%j.out"] + sbatch
-                + [Paths.root + "/launch/slurm.sbatch"] + args)
+                + [Paths.root + "/" + script] + args)
         XCTAssertEqual(s, 0, t)
         return t.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -175,6 +178,35 @@ final class RealSlurmTests: MPITestCase {
             usleep(300_000)
         }
         return false
+    }
+
+    /// launch/sweep.sbatch as a job array: array task K runs point K of the grid, side by side;
+    /// then the selection reads every point.
+    func testSweepAsAJobArray() throws {
+        try startSlurm()
+        let configs = tinyStudy(dir)
+        let out = dir + "/sweep"
+        let grid = ["--set", "training.learning_rate=0.1,0.02", "--table", "4", "--model", "lstm,arc-i", "--seeds", "1",
+                    "--configs", configs, "--data", Paths.sharedData, "--out", out]
+        let job = try submit(["--array=1-2", "--ntasks=1"], grid, out: out, script: "launch/sweep.sbatch")
+        let until = Date().addingTimeInterval(300)
+        while Date() < until, !(try sh(["squeue", "-h", "-j", job]).1.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty) {
+            usleep(500_000)
+        }
+        let outputs = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("job-") }
+            .map { (try? String(contentsOfFile: dir + "/" + $0, encoding: .utf8)) ?? "" }.joined(separator: "\n----\n")
+        for point in ["learning_rate=0.1", "learning_rate=0.02"] {
+            for run in ["lstm-books", "arc-i"] {
+                XCTAssertTrue(
+                    FileManager.default.fileExists(atPath: "\(out)/\(point)/product/\(run)/seed-1/results.json"),
+                    "\(point) \(run): " + outputs)
+            }
+        }
+        XCTAssertTrue(outputs.contains("== point 1 of 2: learning_rate=0.1"), outputs)
+        XCTAssertTrue(outputs.contains("== point 2 of 2: learning_rate=0.02"), outputs)
+        let (status, text) = try runScript("launch/sweep", grid + ["--report-only"])
+        XCTAssertEqual(status, 0, text)
+        XCTAssertTrue(try String(contentsOfFile: out + "/selection.md", encoding: .utf8).contains("| product | ARC-I | 1 | 4 |"))
     }
 
     func config(_ steps: Int) -> String {

@@ -6,32 +6,6 @@ import XCTest
 /// mpirun, skips finished runs when run again and writes the tables; launch/fetch-data turns
 /// unpacked releases into a data folder.
 final class StudyScriptTests: MPITestCase {
-    func tinyStudy(_ dir: String) -> String {
-        let configs = (dir as NSString).appendingPathComponent("configs")
-        try! FileManager.default.createDirectory(atPath: configs, withIntermediateDirectories: true)
-        for model in ["lstm", "me-lstm", "arc-i", "arc-ii"] {
-            writeFile(
-                configs, "product-\(model).json",
-                """
-                { "name": "product-\(model)", "architecture": "\(model)",
-                  "model": { "embedding_dim": 6, "hidden_dim": 6, "memory_rows": 3, "memory_width": 2 },
-                  "vocabulary": { "max_length": 20 },
-                  "training": { "learning_rate": 0.1, "batch_size": 4, "steps": 6, "eval_every": 3, "patience": 5 },
-                  "tasks": [
-                    { "name": "books", "train": "fdu-mtl/books/test.tsv",
-                      "test_size": 12, "dev_size": 12, "train_limit": 24 },
-                    { "name": "dvd", "train": "fdu-mtl/dvd/test.tsv",
-                      "test_size": 12, "dev_size": 12, "train_limit": 24 },
-                    { "name": "electronics", "train": "fdu-mtl/electronics/test.tsv",
-                      "test_size": 12, "dev_size": 12, "train_limit": 24 },
-                    { "name": "kitchen", "train": "fdu-mtl/kitchen_housewares/test.tsv",
-                      "test_size": 12, "dev_size": 12, "train_limit": 24 }
-                  ] }
-                """)
-        }
-        return configs
-    }
-
     /// launch/reproduce as a user runs it (as root without the OpenMPI root variables in CI).
     func reproduce(_ args: [String]) throws -> (Int32, String) {
         try runScript("launch/reproduce", args)
