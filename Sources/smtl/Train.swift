@@ -79,7 +79,24 @@ struct Train: Subcommand {
                     saved: loaded.config, requested: c, allowed: Set(allowChange), checkpoint: jointFinal)
                 let corpus = try Corpus.load(c, vocabulary: loaded.vocabulary, labels: loaded.labels)
                 trainer = try Trainer(config: c, corpus: corpus, outDir: out, resume: loaded, communicator: world)
-                if world.rank == 0 { print("the joint run has finished (\(jointFinal)); resuming its fine-tuning") }
+                if trainer.canContinue {
+                    // A larger budget: the joint run goes on, and fine-tuning starts again from its
+                    // new best (the earlier fine-tuning is kept aside, not deleted).
+                    let earlier = (out as NSString).appendingPathComponent("fine-tune")
+                    let aside = earlier + "-before-step-\(loaded.state.step)"
+                    if world.rank == 0 {
+                        print(
+                            "the joint run ended at step \(loaded.state.step) and now has \(trainer.totalSteps) steps: "
+                                + "continuing it from \(jointFinal)")
+                        if FileManager.default.fileExists(atPath: earlier) {
+                            try? FileManager.default.removeItem(atPath: aside)
+                            try FileManager.default.moveItem(atPath: earlier, toPath: aside)
+                            print("the earlier fine-tuning (from the shorter joint run) moved to \(aside)")
+                        }
+                    }
+                } else if world.rank == 0 {
+                    print("the joint run has finished (\(jointFinal)); resuming its fine-tuning")
+                }
             } else if let resume {
                 let loaded = resume == "auto" ? try newestCheckpoint(out, rank: world.rank) : try Checkpoint.load(resume)
                 let dir = loaded.directory
@@ -111,7 +128,7 @@ struct Train: Subcommand {
             // mpirun (mpirun itself ends the job on SIGTERM).
             signal(SIGTERM) { _ in Trainer.stopRequested = 1 }
             signal(SIGUSR1) { _ in Trainer.stopRequested = 1 }
-            if !jointDone { try trainer.run(observers: observers) }
+            if !jointDone || trainer.canContinue { try trainer.run(observers: observers) }
             if c.fineTune.epochs > 0 && !trainer.stoppedEarly {
                 try fineTune(trainer, results: results, rank: world.rank)
             }

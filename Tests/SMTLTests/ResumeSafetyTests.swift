@@ -96,4 +96,42 @@ final class ResumeSafetyTests: MPITestCase {
                                            "--learning-rate", "0.5", "--allow-change", "learning_rate"])
         XCTAssertEqual(s4, 0, t4)
     }
+    /// A finished run with fine-tuning, resumed with a larger --steps: the joint run goes on from
+    /// its final checkpoint to the bytes of a run that had the larger budget from the start, and
+    /// fine-tuning starts again from the new best (the earlier one kept aside).
+    func testALargerBudgetContinuesAFinishedJointRun() throws {
+        let dir = Paths.temporaryDirectory()
+        let cfg = tinyConfig(dir, training: #", "fine_tune_epochs": 1, "fine_tune_eval_every": 2"#)
+        let exe = MPITestCase.binary
+        func train(_ out: String, _ more: [String]) throws -> String {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: exe)
+            p.arguments = ["train", "--config", cfg, "--out", dir + "/" + out] + more
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            p.standardError = pipe
+            try p.run()
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0, text)
+            return text
+        }
+        _ = try train("long", ["--steps", "12"])
+        _ = try train("short", ["--steps", "6"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/short/fine-tune/a/checkpoints/final"))
+        let text = try train("short", ["--steps", "12", "--resume", "auto"])
+        XCTAssertTrue(text.contains("the joint run ended at step 6 and now has 12 steps: continuing it"), text)
+        XCTAssertTrue(text.contains("moved to \(dir)/short/fine-tune-before-step-6"), text)
+        let model = "/checkpoints/final/model.safetensors"
+        XCTAssertEqual(try Checkpoint.load(dir + "/short/checkpoints/final").state.step, 12)
+        XCTAssertEqual(
+            FileManager.default.contents(atPath: dir + "/short" + model),
+            FileManager.default.contents(atPath: dir + "/long" + model))
+        XCTAssertEqual(
+            FileManager.default.contents(atPath: dir + "/short/fine-tune/a" + model),
+            FileManager.default.contents(atPath: dir + "/long/fine-tune/a" + model))
+        // Resumed again with the same budget: nothing to continue, fine-tuning is done.
+        let again = try train("short", ["--steps", "12", "--resume", "auto"])
+        XCTAssertTrue(again.contains("the joint run has finished"), again)
+    }
 }

@@ -377,6 +377,14 @@ public final class Trainer {
     /// The run ended before its budget because the mean dev accuracy stopped improving.
     public private(set) var stoppedByPatience = false
 
+    /// A run resumed from its `final` checkpoint has budget left (a larger `--steps` or `epochs`
+    /// than it had) and did not end by early stopping: training can go on from there.
+    public var canContinue: Bool {
+        let patienceSpent = config.patience > 0 && state.evaluationsWithoutImprovement >= config.patience
+        let allTasksStopped = config.taskPatience > 0 && state.stoppedTasks.count == corpus.tasks.count
+        return state.step < totalSteps && !patienceSpent && !allTasksStopped
+    }
+
     /// Trains to the end of the schedule, evaluating, selecting and checkpointing on the way.
     public func run(observers: [TrainingObserver]) throws {
         observers.forEach { $0.started(self) }
