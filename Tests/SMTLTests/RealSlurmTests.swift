@@ -24,7 +24,7 @@ final class RealSlurmTests: MPITestCase {
         guard getuid() == 0 else { throw XCTSkip("starting Slurm's daemons needs root") }
         guard let munged = which("munged"), let mungekey = which("mungekey"), let ctld = which("slurmctld"),
             let slurmd = which("slurmd"), which("sbatch") != nil
-        else { throw XCTSkip("Slurm is not installed (launch/install-deps installs slurm-wlm and munge)") }
+        else { throw XCTSkip("Slurm is not installed (`launch/install-deps --test` installs slurm-wlm and munge)") }
         _ = try requireMPI()
         dir = Paths.temporaryDirectory("slurm")
         for d in ["munge", "state", "spool", "log"] {
