@@ -174,7 +174,12 @@ final class RealSlurmTests: MPITestCase {
         while Date() < until {
             if output(job).contains(text) { return true }
             let state = try sh(["squeue", "-h", "-j", job, "-o", "%r"]).1
-            if state.contains("BeginTime") { try sh(["scontrol", "update", "JobId=\(job)", "StartTime=now"]) }
+            // A requeued job waits (BeginTime); release it, but only once its previous instance has
+            // fully ended: started while that one's step is still being torn down, Slurm kills the
+            // new one ("Job credential revoked").
+            if state.contains("BeginTime"), try run("/usr/bin/pgrep", ["-f", "slurmstepd: \\[\(job)\\."]).0 != 0 {
+                try sh(["scontrol", "update", "JobId=\(job)", "StartTime=now"])
+            }
             usleep(300_000)
         }
         return false
