@@ -21,6 +21,18 @@ final class StudyScriptTests: MPITestCase {
         let out = dir + "/sweep"
         let common = ["--set", "training.learning_rate=0.1,0.02", "--table", "4", "--model", "lstm,arc-i", "--seeds", "1",
                       "--configs", configs, "--data", Paths.sharedData, "--out", out]
+        // One point at a time, three points: every point runs (mpirun reads stdin; the points
+        // list must not be its stdin, or the later points are skipped).
+        let (serial, serialText) = try runScript(
+            "launch/sweep",
+            ["--set", "training.learning_rate=0.1,0.05,0.02", "--table", "4", "--model", "arc-i", "--seeds", "1",
+             "--configs", configs, "--data", Paths.sharedData, "--out", dir + "/serial", "--parallel", "1"])
+        XCTAssertEqual(serial, 0, serialText)
+        for point in ["learning_rate=0.1", "learning_rate=0.05", "learning_rate=0.02"] {
+            XCTAssertTrue(
+                FileManager.default.fileExists(atPath: "\(dir)/serial/\(point)/product/arc-i/seed-1/results.json"),
+                point + ": " + serialText)
+        }
         let (listed, list) = try runScript("launch/sweep", ["--list", "--set", "training.learning_rate=0.1,0.02"])
         XCTAssertEqual(listed, 0, list)
         XCTAssertEqual(list.split(separator: "\n").count, 2, list)
