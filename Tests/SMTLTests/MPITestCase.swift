@@ -124,6 +124,12 @@ class MPITestCase: XCTestCase {
     }
 
     /// A tiny config on synthetic files (no ../shared/data needed).
+    /// A process that has exited but is not yet reaped (or is gone).
+    func isZombie(_ pid: pid_t) -> Bool {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true
+    }
+
     /// Four tiny product configs (one per architecture) for the study and sweep scripts.
     func tinyStudy(_ dir: String) -> String {
         let configs = (dir as NSString).appendingPathComponent("configs")

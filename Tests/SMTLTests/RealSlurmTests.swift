@@ -134,11 +134,6 @@ final class RealSlurmTests: MPITestCase {
         super.tearDown()
     }
 
-    func isZombie(_ pid: pid_t) -> Bool {
-        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-        return stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true
-    }
-
     /// A Slurm command with this cluster's config.
     @discardableResult
     func sh(_ args: [String]) throws -> (Int32, String) {

@@ -102,18 +102,9 @@ final class ResumeSafetyTests: MPITestCase {
     func testALargerBudgetContinuesAFinishedJointRun() throws {
         let dir = Paths.temporaryDirectory()
         let cfg = tinyConfig(dir, training: #", "fine_tune_epochs": 1, "fine_tune_eval_every": 2"#)
-        let exe = MPITestCase.binary
         func train(_ out: String, _ more: [String]) throws -> String {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: exe)
-            p.arguments = ["train", "--config", cfg, "--out", dir + "/" + out] + more
-            let pipe = Pipe()
-            p.standardOutput = pipe
-            p.standardError = pipe
-            try p.run()
-            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            XCTAssertEqual(p.terminationStatus, 0, text)
+            let (status, text) = try run(Self.binary, ["train", "--config", cfg, "--out", dir + "/" + out] + more)
+            XCTAssertEqual(status, 0, text)
             return text
         }
         _ = try train("long", ["--steps", "12"])

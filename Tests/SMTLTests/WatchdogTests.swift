@@ -161,8 +161,4 @@ final class WatchdogTests: MPITestCase {
         return -1
     }
 
-    func isZombie(_ pid: Int32) -> Bool {
-        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-        return stat.split(separator: " ").dropFirst(2).first == "Z"
-    }
 }
