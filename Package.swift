@@ -1,6 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The BLAS library is a build option chosen through pkg-config: SMTL_BLAS names the package
+// (default `openblas`, Debian's libopenblas-dev). `SMTL_BLAS=blis PKG_CONFIG_PATH=$PWD/pkgconfig`
+// builds against Debian's BLIS; a newer OpenBLAS built from source is `PKG_CONFIG_PATH=its
+// lib/pkgconfig`. README, "Choosing the BLAS".
+let blasPackage = Context.environment["SMTL_BLAS"] ?? "openblas"
+
 let package = Package(
     name: "smtl",
     platforms: [.macOS(.v13)],
@@ -13,11 +19,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.0"),
     ],
     targets: [
-        // System libraries at the edge: OpenBLAS for every matrix product, zlib for .gz data,
+        // System libraries at the edge: a BLAS (OpenBLAS by default) for every matrix product, zlib for .gz data,
         // OpenMPI for the distributed trainer.
         .systemLibrary(
-            name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]),
+            name: "CBLAS", path: "Sources/CBLAS", pkgConfig: blasPackage,
+            providers: [.apt([blasPackage == "blis" ? "libblis-dev" : "libopenblas-dev"])]),
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),

@@ -1,1 +1,25 @@
+// The BLAS at the edge. Which library is linked is a build option (Package.swift: SMTL_BLAS names
+// its pkg-config package; OpenBLAS by default). Everything smtl calls is standard CBLAS, plus
+// three library-specific calls wrapped here under neutral names: threads, library and kernel.
 #include <cblas.h>
+
+#if defined(OPENBLAS_VERSION)
+static inline void smtl_blas_set_threads(int n) { openblas_set_num_threads(n); }
+static inline const char *smtl_blas_library(void) { return "OpenBLAS"; }
+static inline const char *smtl_blas_kernel(void) { return openblas_get_corename(); }
+#elif defined(BLIS_SYSTEM_H)
+// BLIS: its cblas.h is self-contained; blis.h is not included (the OpenMP flavour's needs omp.h,
+// which the Swift compiler's clang does not have), so the three calls are declared here
+// (dim_t is int64_t, arch_t an enum passed as int).
+#include <stdint.h>
+extern void bli_thread_set_num_threads(int64_t n);
+extern int bli_arch_query_id(void);
+extern char *bli_arch_string(int id);
+static inline void smtl_blas_set_threads(int n) { bli_thread_set_num_threads((int64_t)n); }
+static inline const char *smtl_blas_library(void) { return "BLIS"; }
+static inline const char *smtl_blas_kernel(void) { return bli_arch_string(bli_arch_query_id()); }
+#else
+static inline void smtl_blas_set_threads(int n) { (void)n; }
+static inline const char *smtl_blas_library(void) { return "CBLAS"; }
+static inline const char *smtl_blas_kernel(void) { return "unknown"; }
+#endif

@@ -52,13 +52,17 @@ extension Double {
 
 /// The BLAS library itself.
 public enum BLASLibrary {
-    /// Threads OpenBLAS may use inside one call (the launch scripts set OPENBLAS_NUM_THREADS=1;
+    /// Threads the BLAS may use inside one call (the launch scripts set OPENBLAS_NUM_THREADS=1;
     /// the in-process tests, whose ranks are threads, set 1 here).
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    public static func setThreads(_ n: Int) { smtl_blas_set_threads(Int32(n)) }
 
-    /// The kernel OpenBLAS chose for this CPU (or was told to use with OPENBLAS_CORETYPE).
+    /// The library linked at build time: "OpenBLAS" (default) or "BLIS" (`SMTL_BLAS=blis`).
+    public static var name: String { String(cString: smtl_blas_library()) }
+
+    /// The kernel the library chose for this CPU (OpenBLAS: or was told to use with
+    /// OPENBLAS_CORETYPE; BLIS: its sub-configuration, BLIS_ARCH_TYPE overrides it).
     public static var coreName: String {
-        guard let p = openblas_get_corename() else { return "unknown" }
+        guard let p = smtl_blas_kernel() else { return "unknown" }
         return String(cString: p)
     }
 
@@ -74,7 +78,7 @@ public enum BLASLibrary {
 
     /// "OpenBLAS kernel Haswell; CPU avx2 fma …": one line for banners and results files.
     public static var summary: String {
-        "OpenBLAS kernel \(coreName); CPU " + (vectorExtensions.isEmpty ? "?" : vectorExtensions.joined(separator: " "))
+        "\(name) kernel \(coreName); CPU " + (vectorExtensions.isEmpty ? "?" : vectorExtensions.joined(separator: " "))
     }
 
     /// Checks the products smtl makes (row-major sgemm with every transpose combination it uses,
@@ -133,6 +137,8 @@ public struct BLASError: Error, CustomStringConvertible {
     public init(_ detail: String) { self.detail = detail }
     public var description: String {
         "the BLAS library computes a wrong product (\(BLASLibrary.summary)): \(detail). "
-            + "Choose another kernel with OPENBLAS_CORETYPE (for example Haswell), or another BLAS build"
+            + (BLASLibrary.name == "BLIS"
+                ? "Choose another kernel with BLIS_ARCH_TYPE (for example haswell), or another BLAS build"
+                : "Choose another kernel with OPENBLAS_CORETYPE (for example Haswell), or another BLAS build")
     }
 }
