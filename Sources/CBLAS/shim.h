@@ -1,6 +1,16 @@
 // The BLAS at the edge. Which library is linked is a build option (Package.swift: SMTL_BLAS names
 // its pkg-config package; OpenBLAS by default). Everything smtl calls is standard CBLAS, plus
 // three library-specific calls wrapped here under neutral names: threads, library and kernel.
+// The C library's headers first, with the default feature macros: BLIS's cblas.h defines
+// _POSIX_C_SOURCE before including them, which would give `struct tm` another shape in this module
+// than in Glibc's ("'tm::__tm_zone' from module 'CBLAS' is not present in ... 'SwiftGlibc'").
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+#include <time.h>
+#include <pthread.h>
 #include <cblas.h>
 
 #if defined(OPENBLAS_VERSION)

@@ -36,7 +36,7 @@ final class BLASCheckTests: MPITestCase {
     }
 }
 
-/// The BLAS build option (`SMTL_BLAS=blis PKG_CONFIG_PATH=pkgconfig`): the BLIS build names its
+/// The BLAS build option (`SMTL_BLAS=blis PKG_CONFIG_PATH=Sources/CBLAS`): the BLIS build names its
 /// library and kernel, passes the start-up self-check, and trains the same model as the OpenBLAS
 /// build to float32 rounding (the two libraries round their products differently).
 final class BLASBuildOptionTests: MPITestCase {
@@ -48,7 +48,7 @@ final class BLASBuildOptionTests: MPITestCase {
         let scratch = Paths.root + "/.build-blis-test"
         var env = ProcessInfo.processInfo.environment
         env["SMTL_BLAS"] = "blis"
-        env["PKG_CONFIG_PATH"] = Paths.root + "/pkgconfig"
+        env["PKG_CONFIG_PATH"] = Paths.root + "/Sources/CBLAS"
         let (built, log) = try start(
             "/usr/bin/env", ["swift", "build", "--package-path", Paths.root, "--scratch-path", scratch, "--product", "smtl"],
             environment: env)
