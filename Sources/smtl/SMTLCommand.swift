@@ -9,7 +9,7 @@ struct SMTLCommand: ParsableCommand {
         abstract: "Memory-augmented multi-task text classification (Liu, Qiu & Huang, EMNLP 2016).",
         subcommands: [
             Train.self, Evaluate.self, Predict.self, Explain.self, Report.self, Select.self, Curves.self, Prepare.self,
-            Bench.self, Init.self,
+            Bench.self, BenchAllreduce.self, Scaling.self, Init.self,
         ])
 }
 

@@ -85,16 +85,20 @@ public final class Model<S: Scalar> {
     }
 
     /// Zeroes every gradient the backward wrote (and `shared.grads` in the same rows); the
-    /// embedding gradient only in the rows that were touched.
-    public func clearGradients() {
+    /// embedding gradient only in the rows that were touched. `tasks`: only the gradients of
+    /// these tasks were written (a rank's hosted tasks; nil: every task). A rank with one of
+    /// 16 tasks would otherwise zero the other 15 tasks' untouched gradients every step, work
+    /// that every rank repeats (docs/scaling.md).
+    public func clearGradients(tasks: [Int]? = nil) {
         let e = dims.embedding
         let embCount = dims.vocabulary * e
-        for g in [shared.grads] + taskSharedGrads {
+        let written = tasks ?? Array(taskParameters.indices)
+        for g in [shared.grads] + written.map({ taskSharedGrads[$0] }) {
             for r in touched.rows { (g + Int(r) * e).update(repeating: 0, count: e) }
             (g + embCount).update(repeating: 0, count: shared.count - embCount)
         }
         touched.clear()
-        for t in taskParameters { t.zeroGrads() }
+        for m in written { taskParameters[m].zeroGrads() }
     }
 
     /// Copies every value from a model of the same shape (any precision).

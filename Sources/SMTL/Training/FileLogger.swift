@@ -54,7 +54,39 @@ public final class FileLogger: TrainingObserver {
     public func started(_ t: Trainer) {
         line("rank \(rank) of \(t.ranks): tasks \(t.hosted.map { t.corpus.tasks[$0].name }.joined(separator: ", "))")
         line(t.placement.describe(t.corpus.tasks.map(\.name)))
-        record(["event": "start", "tasks": t.corpus.tasks.map(\.name), "ranks": t.ranks, "total_steps": t.totalSteps])
+        record([
+            "event": "start", "tasks": t.corpus.tasks.map(\.name), "ranks": t.ranks, "total_steps": t.totalSteps,
+            "workload": Self.workload(t),
+        ])
+    }
+
+    /// The facts of the run the scaling model needs (docs/scaling.md): tokens and distinct
+    /// embedding rows of a task's step batch (means over tasks; rows from consecutive batches of
+    /// the training data), vocabulary, embedding width, dense shared and per-task parameters.
+    static func workload(_ t: Trainer) -> [String: Any] {
+        let b = t.config.batchSize
+        let tasks = t.corpus.tasks
+        var tokens = 0.0, rows = 0.0
+        for task in tasks {
+            tokens += Double(b) * Double(task.trainTokens) / Double(max(task.train.count, 1))
+            let batches = max(1, min(8, task.train.count / max(b, 1)))
+            var distinct = 0
+            for k in 0..<batches {
+                var seen = Set<Int32>()
+                for e in task.train[(k * b)..<min((k + 1) * b, task.train.count)] { for w in e.tokens { seen.insert(w) } }
+                distinct += seen.count
+            }
+            rows += Double(distinct) / Double(batches)
+        }
+        let n = Double(max(tasks.count, 1))
+        let dims = t.model.dims
+        return [
+            "batch_size": b, "tokens_per_task_step": tokens / n, "rows_per_task_step": rows / n,
+            "vocabulary": dims.vocabulary, "embedding": dims.embedding,
+            "dense_shared": t.model.shared.count - dims.vocabulary * dims.embedding,
+            "task_parameters": Double(t.model.taskParameters.reduce(0) { $0 + $1.count }) / n,
+            "checkpoint_every": t.config.checkpointEvery,
+        ]
     }
 
     /// Loss sums since the last record, so that each record holds the mean over its window.
@@ -96,7 +128,10 @@ public final class FileLogger: TrainingObserver {
         }
         d["dev"] = map(r.dev); d["test"] = map(r.test); d["best_dev"] = map(r.bestDev);
         d["test_at_best_dev"] = map(r.testAtBestDev)
-        if let timing = r.timing { d["step_seconds"] = timing.stepSeconds; d["comm_share"] = timing.commShare }
+        if let timing = r.timing {
+            d["step_seconds"] = timing.stepSeconds; d["comm_share"] = timing.commShare
+            d["compute_share"] = timing.computeShare
+        }
         record(d)
     }
 

@@ -51,6 +51,9 @@ public final class Trainer {
     public var rank: Int { sync.world.rank }
     /// Seconds spent in collectives and in the whole step, for the last step.
     public private(set) var lastCommSeconds = 0.0
+    /// The forward and backward of the rank's batches in the last step (the rest of the step
+    /// outside the collective is the bookkeeping every rank repeats: draws, optimizer, clearing).
+    public private(set) var lastComputeSeconds = 0.0
     public private(set) var lastStepSeconds = 0.0
     /// Some rank asked to stop at the last step.
     private var stopAgreed = false
@@ -190,7 +193,9 @@ public final class Trainer {
             if mine.count != ids.count { share[m] = Float(Double(mine.count) / Double(ids.count)) }
             weights[m] = share[m] == 1 ? Float(config.tasks[m].weight) : Float(config.tasks[m].weight) * share[m]
         }
+        let computeStart = DispatchTime.now().uptimeNanoseconds
         var local = model.accumulateGradients(batches, weights: weights, dropout: dropout)
+        lastComputeSeconds = Double(DispatchTime.now().uptimeNanoseconds - computeStart) / 1e9
         for m in local.indices where share[m] != 1 { local[m] *= share[m] }
         let commStart = DispatchTime.now().uptimeNanoseconds
         let reduced = sync.synchronize(
@@ -209,7 +214,7 @@ public final class Trainer {
         let skip = frozenSets.union(idle)
         let sets = skip.isEmpty ? sync.updatedSets : sync.updatedSets.filter { !skip.contains($0) }
         optimizer.step(model, embeddingRows: sync.rows, sets: sets)
-        model.clearGradients()
+        model.clearGradients(tasks: sync.hosted)
         state.step += 1
         for (m, task) in corpus.tasks.enumerated() { state.cursors[task.name] = samplers[m].cursor }
         lastLosses = reduced.losses
@@ -396,7 +401,7 @@ public final class Trainer {
         }
         var windowTokens = 0
         var windowStart = DispatchTime.now().uptimeNanoseconds
-        var timing = [Double](repeating: 0, count: 3)  // this rank: step seconds, comm seconds, steps
+        var timing = [Double](repeating: 0, count: 4)  // this rank: step seconds, comm seconds, steps, compute seconds
         var clock = DispatchTime.now().uptimeNanoseconds
         func tick() {
             let now = DispatchTime.now().uptimeNanoseconds
@@ -411,7 +416,7 @@ public final class Trainer {
                     learningRate: config.optimizer.learningRate, lastCheckpoint: lastGoodCheckpoint())
             }
             tick()
-            timing[0] += lastStepSeconds; timing[1] += lastCommSeconds; timing[2] += 1
+            timing[0] += lastStepSeconds; timing[1] += lastCommSeconds; timing[2] += 1; timing[3] += lastComputeSeconds
             windowTokens += tokens
             let now = DispatchTime.now().uptimeNanoseconds
             let secs = Double(now - windowStart) / 1e9
@@ -421,7 +426,7 @@ public final class Trainer {
             if state.step % evalEvery == 0 || state.step == totalSteps {
                 var report = phase(.evaluation) { evaluate() }
                 report.timing = gatherTiming(timing)
-                timing = [0, 0, 0]
+                timing = [0, 0, 0, 0]
                 let devs = report.dev.compactMap { $0 }
                 let meanDev = devs.isEmpty ? 0 : devs.reduce(0, +) / Double(devs.count)
                 let improved = meanDev > state.bestMeanDev
@@ -481,18 +486,23 @@ public final class Trainer {
     /// Per-rank mean step time and communication share since the last evaluation.
     func gatherTiming(_ t: [Double]) -> RankTiming {
         let n = ranks, r = rank
-        var all = [Double](repeating: 0, count: 2 * n)
-        all[2 * r] = t[2] > 0 ? t[0] / t[2] : 0
-        all[2 * r + 1] = t[0] > 0 ? t[1] / t[0] : 0
+        var all = [Double](repeating: 0, count: 3 * n)
+        all[3 * r] = t[2] > 0 ? t[0] / t[2] : 0
+        all[3 * r + 1] = t[0] > 0 ? t[1] / t[0] : 0
+        all[3 * r + 2] = t[0] > 0 && t.count > 3 ? t[3] / t[0] : 0
         sync.sumOverRanks(&all)
-        return RankTiming(stepSeconds: (0..<n).map { all[2 * $0] }, commShare: (0..<n).map { all[2 * $0 + 1] })
+        return RankTiming(
+            stepSeconds: (0..<n).map { all[3 * $0] }, commShare: (0..<n).map { all[3 * $0 + 1] },
+            computeShare: (0..<n).map { all[3 * $0 + 2] })
     }
 }
 
-/// Per-rank step time (seconds) and the share of it spent in collectives.
+/// Per-rank step time (seconds), the share of it spent in collectives, and the share in the
+/// forward and backward of its batches (the rest is bookkeeping every rank repeats).
 public struct RankTiming: Sendable {
     public var stepSeconds: [Double]
     public var commShare: [Double]
+    public var computeShare: [Double] = []
     public var summary: String {
         func stats(_ xs: [Double]) -> (Double, Double, Double) {
             (xs.min() ?? 0, xs.reduce(0, +) / Double(max(xs.count, 1)), xs.max() ?? 0)
