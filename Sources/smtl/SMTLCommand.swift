@@ -41,6 +41,7 @@ extension Split: ExpressibleByArgument {}
 extension Placement.Scaling: ExpressibleByArgument {}
 extension FineTuneSettings.Shared: ExpressibleByArgument {}
 extension Placement.Strategy: ExpressibleByArgument {}
+extension Placement.Oversubscription: ExpressibleByArgument {}
 
 /// How `predict`, `evaluate` and `explain` print: tables for people, or one JSON object a line at
 /// full precision for programs.
@@ -50,6 +51,9 @@ enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
 
 /// The world of a distributed run, once `train` has started MPI: an error then ends every rank.
 nonisolated(unsafe) var activeWorld: Communicator?
+/// Every rank of the job (`activeWorld` may be the training ranks only, when some stepped aside
+/// on an oversubscribed host): MPI_Abort goes here, so that they end too.
+nonisolated(unsafe) var jobWorld: Communicator?
 /// The tasks this rank runs, once the placement is known (for error messages).
 nonisolated(unsafe) var rankTasks = ""
 
@@ -57,12 +61,13 @@ nonisolated(unsafe) var rankTasks = ""
 /// distributed run an error on any rank ends the whole job with MPI_Abort, so that no rank is
 /// left waiting in a collective; the message names the rank and its tasks.
 func fail(_ error: Error) -> Never {
-    guard let world = activeWorld, world.size > 1 else {
+    guard let world = activeWorld, max(world.size, jobWorld?.size ?? 0) > 1 else {
         FileHandle.standardError.write(Data("smtl: error: \(error)\n".utf8))
         exit(1)
     }
     let tasks = rankTasks.isEmpty ? "" : " (tasks: \(rankTasks))"
     FileHandle.standardError.write(Data("smtl: error on rank \(world.rank) of \(world.size)\(tasks): \(error)\n".utf8))
+    if let job = jobWorld, job.size > world.size { job.abort(1) }
     world.abort(1)
 }
 

@@ -38,21 +38,45 @@ struct Train: Subcommand {
     func execute() throws {
         let mpi = MPICommunicator.world()
         if collectiveTimeout < 0 { throw ValidationError("--collective-timeout must be at least 0 (0: off)") }
-        // Every collective of a distributed run is watched: none waits forever (see WatchedCommunicator).
-        let world: Communicator =
-            mpi.size > 1 && collectiveTimeout > 0
-            ? WatchedCommunicator(
-                mpi, timeout: collectiveTimeout, stopRequested: { Trainer.stopRequested != 0 },
-                rollCall: mpi.makeRollCall())
-            : mpi
-        activeWorld = world
+        activeWorld = mpi
+        jobWorld = mpi
+        var world: Communicator = mpi
+        var stepsAside = false
         // An error skips MPI_Finalize: `fail` then ends the whole job with MPI_Abort (a finalize
         // first would wait for ranks that may never come, and MPI_Abort after it cannot end them).
         do {
-            try checkSlurm(worldSize: world.size)
+            try checkSlurm(worldSize: mpi.size)
             if let wrong = BLASLibrary.selfCheck() { throw BLASError(wrong) }
             var c = try options.load()
             try overrides.apply(to: &c, configFile: options.config)
+            // On a host with fewer cores than ranks, the ranks beyond the cores step aside
+            // (`training.oversubscription`); the others train among themselves.
+            let (team, working) = c.oversubscription.team(mpi, coresPerHost: c.coresPerHost)
+            guard let team else {
+                stepsAside = true
+                // A stop request (Slurm's preemption signal, forwarded to every rank) is for the
+                // training ranks, which checkpoint and end; this one only waits for them.
+                signal(SIGTERM) { _ in Trainer.stopRequested = 1 }
+                signal(SIGUSR1) { _ in Trainer.stopRequested = 1 }
+                waitForTheTeam(mpi)
+                MPICommunicator.finalize()
+                return
+            }
+            if working.count < mpi.size && mpi.rank == 0 {
+                let aside = (0..<mpi.size).filter { !working.contains($0) }
+                print(
+                    "oversubscribed host: \(working.count) of \(mpi.size) ranks train (as many as the cores); "
+                        + "rank(s) \(aside.map(String.init).joined(separator: ", ")) step aside and wait, sleeping "
+                        + "(`--oversubscription share`: every rank trains)")
+            }
+            // Every collective of a distributed run is watched: none waits forever (see WatchedCommunicator).
+            world =
+                team.size > 1 && collectiveTimeout > 0
+                ? WatchedCommunicator(
+                    team, timeout: collectiveTimeout, stopRequested: { Trainer.stopRequested != 0 },
+                    rollCall: (team as? MPICommunicator)?.makeRollCall())
+                : team
+            activeWorld = world
             let out = options.outDir(c)
             var outIsDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: out, isDirectory: &outIsDir), !outIsDir.boolValue {
@@ -137,7 +161,15 @@ struct Train: Subcommand {
             throw error
         }
         (world as? WatchedCommunicator)?.shutdown()
+        if world.size < mpi.size && !stepsAside { mpi.idleBarrier() }  // releases the ranks that stepped aside
         MPICommunicator.finalize()
+    }
+
+    /// A rank that stepped aside waits, sleeping, for the training ranks to finish (they end the
+    /// job with MPI_Abort on an error); it leaves on its own if its launcher is gone.
+    func waitForTheTeam(_ mpi: MPICommunicator) {
+        let parent = getppid()
+        mpi.idleBarrier(until: { getppid() != parent })
     }
 
     /// Each task alone from the joint model (`training.fine_tune_epochs`), the tasks spread over the ranks; then

@@ -42,6 +42,13 @@ struct TrainingOverrides: ParsableArguments {
             "Override `training.placement`: balanced (even cost per rank, splitting batches where that helps) "
                 + "or blocks (tasks in config order)."))
     var placement: Placement.Strategy?
+    @Option(
+        help: ArgumentHelp(
+            "Override `training.oversubscription`: idle (on a host with fewer cores than ranks, only as many "
+                + "ranks as cores get work; the others wait sleeping) or share (every rank works)."))
+    var oversubscription: Placement.Oversubscription?
+    @Option(help: "Override `training.cores_per_host` (0: the CPUs each rank may run on).")
+    var coresPerHost: Int?
 
     /// Applies every override given on the command line to `c`.
     func apply(to c: inout RunConfig, configFile: String) throws {
@@ -72,6 +79,8 @@ struct TrainingOverrides: ParsableArguments {
         if let fineTuneShared { c.fineTune.shared = fineTuneShared }
         if let scaling { c.scaling = scaling }
         if let placement { c.placement = placement }
+        if let oversubscription { c.oversubscription = oversubscription }
+        if let coresPerHost { c.coresPerHost = coresPerHost }
         // The overridden values go through the config file's own checks.
         c = try c.validated(source: "\(configFile) with the command-line overrides")
     }

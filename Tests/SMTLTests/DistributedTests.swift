@@ -26,6 +26,27 @@ final class DistributedTests: MPITestCase {
         XCTAssertEqual(a, b)
     }
 
+    /// On a host with fewer cores than ranks (`--cores-per-host 2` here, whatever this machine
+    /// has), only as many ranks as cores train and the others step aside: 4 ranks then train
+    /// exactly as 2, bit for bit, and say so; `share` gives all 4 work again.
+    func testIdleRanksOnAnOversubscribedHost() throws {
+        let mpirun = try requireMPI()
+        let dir = Paths.temporaryDirectory()
+        let cfg = config(dir)
+        _ = try train(mpirun, ranks: 2, cfg, out: dir + "/two", ["--oversubscription", "idle"])
+        let idle = try train(mpirun, ranks: 4, cfg, out: dir + "/idle", ["--oversubscription", "idle", "--cores-per-host", "2"])
+        XCTAssertTrue(idle.contains("oversubscribed host: 2 of 4 ranks train"), idle)
+        XCTAssertTrue(idle.contains("rank(s) 2, 3 step aside"), idle)
+        XCTAssertTrue(idle.contains("placement: 2 rank(s)"), idle)
+        let a = FileManager.default.contents(atPath: dir + "/two/checkpoints/final/model.safetensors")
+        let b = FileManager.default.contents(atPath: dir + "/idle/checkpoints/final/model.safetensors")
+        XCTAssertNotNil(a)
+        XCTAssertEqual(a, b, "4 ranks of which 2 work must train exactly as 2 ranks")
+        let share = try train(mpirun, ranks: 4, cfg, out: dir + "/share", ["--oversubscription", "share", "--cores-per-host", "2"])
+        XCTAssertFalse(share.contains("step aside"), share)
+        XCTAssertTrue(share.contains("rank 3: books"), share)
+    }
+
     /// A run stopped at step 10 and resumed (with another number of ranks) reaches the same
     /// parameters as one that never stopped.
     func testResumeWithOtherRankCount() throws {

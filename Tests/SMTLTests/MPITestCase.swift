@@ -83,8 +83,12 @@ class MPITestCase: XCTestCase {
             """)
     }
 
+    /// With mpirun every rank works (`--oversubscription share`), also beyond the machine's cores:
+    /// these tests check the maths of N working ranks; `DistributedTests` checks idle ranks.
     func train(_ mpirun: String?, ranks: Int, _ cfg: String, out: String, _ more: [String] = []) throws -> String {
-        let args = ["train", "--config", cfg, "--data-dir", Paths.sharedData, "--out", out] + more
+        let args =
+            ["train", "--config", cfg, "--data-dir", Paths.sharedData, "--out", out]
+            + (mpirun != nil && !more.contains("--oversubscription") ? ["--oversubscription", "share"] : []) + more
         let (status, text) =
             mpirun.map { m in
                 (try? run(m, ["-np", "\(ranks)", "--oversubscribe", Self.binary] + args)) ?? (

@@ -78,6 +78,10 @@ public struct RunConfig: Equatable, Sendable {
     public var scaling = Placement.Scaling.strong
     /// How tasks are laid out on ranks (see `Placement`).
     public var placement = Placement.Strategy.balanced
+    /// Ranks beyond a host's cores: idle (no work; they wait sleeping) or share (all work).
+    public var oversubscription = Placement.Oversubscription.idle
+    /// Cores per host for that decision (0: the CPUs this rank may run on).
+    public var coresPerHost = 0
     /// Passes over the largest task's training set (ignored when `steps` > 0).
     public var epochs = 10
     public var steps = 0
@@ -241,6 +245,8 @@ public struct RunConfig: Equatable, Sendable {
         .int("batch_size", \.batchSize, min: 1),
         .choice("scaling", \.scaling, where: "training.scaling"),
         .choice("placement", \.placement, where: "training.placement"),
+        .choice("oversubscription", \.oversubscription, where: "training.oversubscription"),
+        .int("cores_per_host", \.coresPerHost, min: 0),
         .int("epochs", \.epochs, min: 0),
         .int("steps", \.steps, min: 0),
         .int("eval_every", \.evalEvery, min: 0),

@@ -20,9 +20,12 @@ public protocol Communicator: AnyObject {
     /// Waits until every rank arrives, sleeping instead of spinning: for long, uneven phases (each
     /// rank fine-tuning its own tasks), so that waiting ranks leave the cores to working ones.
     func idleBarrier()
+    /// This rank's index among the ranks of its host (nil: unknown, e.g. threads in one process).
+    func nodeLocalRank() -> Int?
 }
 
 extension Communicator {
+    public func nodeLocalRank() -> Int? { nil }
     public func allreduceSum(_ values: inout [Double]) {
         let n = values.count
         values.withUnsafeMutableBufferPointer { allreduceSum($0.baseAddress!, count: n) }
@@ -111,14 +114,31 @@ public final class MPICommunicator: Communicator {
         MPI_Comm_split(comm, Int32(color), Int32(key), &out)
         return MPICommunicator(out!)
     }
-    public func idleBarrier() {
+    public func nodeLocalRank() -> Int? {
+        var local: MPI_Comm? = nil
+        guard MPI_Comm_split_type(comm, Int32(MPI_COMM_TYPE_SHARED), Int32(rank), MPI_INFO_NULL, &local) == Int32(0)
+        else { return nil }
+        var r: Int32 = 0
+        MPI_Comm_rank(local, &r)
+        MPI_Comm_free(&local)
+        return Int(r)
+    }
+    public func idleBarrier() { idleBarrier(until: { false }) }
+    /// `idleBarrier`, leaving the process (status 1, with a message) when `giveUp` says so.
+    public func idleBarrier(until giveUp: () -> Bool) {
         var request: MPI_Request? = nil
         MPI_Ibarrier(comm, &request)
         var done: Int32 = 0
+        var polls = 0
         while true {
             MPI_Test(&request, &done, MPI_STATUS_IGNORE)
             if done != 0 { return }
             usleep(2000)
+            polls += 1
+            if polls % 500 == 0 && giveUp() {
+                FileHandle.standardError.write(Data("smtl: rank \(rank): the launcher is gone; leaving\n".utf8))
+                exit(1)
+            }
         }
     }
     public func abort(_ code: Int32) -> Never {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Which ranks run which part of which task's batch.
 ///
 /// Every step, each task takes `stepBatch[m]` examples (every rank draws the same ones); a rank
@@ -20,6 +22,29 @@
 public struct Placement: Equatable, Sendable {
     public enum Strategy: String, CaseIterable, Sendable { case balanced, blocks }
     public enum Scaling: String, CaseIterable, Sendable { case strong, weak }
+    /// Ranks beyond a host's cores (`training.oversubscription`): `idle` (default) — only as many
+    /// ranks per host as it has cores train, the others step aside and wait, sleeping, for the
+    /// end; `share` — every rank trains, and ranks that share a core take turns on it (each
+    /// repeating the step's bookkeeping, docs/scaling.md: 4 ranks on 2 cores ran slower than 2).
+    public enum Oversubscription: String, CaseIterable, Sendable {
+        case idle, share
+
+        /// The ranks that train, and this rank's communicator among them (nil: this rank steps
+        /// aside). A collective over `world`: every rank reports whether it is within its
+        /// host's cores (`coresPerHost`, else the CPUs it may run on), so that all agree.
+        public func team(_ world: Communicator, coresPerHost: Int) -> (team: Communicator?, working: [Int]) {
+            let all = Array(0..<world.size)
+            guard world.size > 1, self == .idle, let local = world.nodeLocalRank() else { return (world, all) }
+            let cores = coresPerHost > 0 ? coresPerHost : ProcessInfo.processInfo.activeProcessorCount
+            var flags = [Double](repeating: 0, count: world.size)
+            flags[world.rank] = local < cores ? 1 : 0
+            world.allreduceSum(&flags)
+            let working = all.filter { flags[$0] > 0 }
+            if working.count == world.size || !working.contains(0) { return (world, all) }
+            let team = world.split(color: flags[world.rank] > 0 ? 0 : 1, key: world.rank)
+            return (flags[world.rank] > 0 ? team : nil, working)
+        }
+    }
 
     /// A rank's part of a task's step batch: examples `lower ..< upper` of the step's draw.
     public struct Shard: Equatable, Sendable {

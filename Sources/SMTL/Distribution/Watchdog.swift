@@ -215,5 +215,7 @@ public final class WatchedCommunicator: Communicator {
         timed("communicator split") { inner.split(color: color, key: key) }
     }
     public func idleBarrier() { timed("barrier") { inner.idleBarrier() } }
+    public func nodeLocalRank() -> Int? { inner.nodeLocalRank() }
+
     public func abort(_ code: Int32) -> Never { inner.abort(code) }
 }
