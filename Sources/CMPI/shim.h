@@ -17,7 +17,6 @@ SMTL_MPI_GETTER(MPI_Op, MPI_SUM)
 SMTL_MPI_GETTER(MPI_Op, MPI_MAX)
 SMTL_MPI_GETTER(MPI_Op, MPI_MIN)
 SMTL_MPI_GETTER(MPI_Errhandler, MPI_ERRORS_RETURN)
-SMTL_MPI_GETTER(MPI_Info, MPI_INFO_NULL)
 
 static inline void *smtl_get_MPI_IN_PLACE(void) __attribute__((swift_name("getter:MPI_IN_PLACE()")));
 static inline void *smtl_get_MPI_IN_PLACE(void) { return MPI_IN_PLACE; }
