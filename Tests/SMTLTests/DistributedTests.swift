@@ -79,6 +79,25 @@ final class DistributedTests: MPITestCase {
         XCTAssertLessThan(Date().timeIntervalSince(start), 30)
     }
 
+    /// The same error with ranks that stepped aside (4 ranks, 2 cores per host): the training
+    /// ranks' MPI_Abort goes to the whole job, so the ranks waiting aside end too.
+    func testErrorEndsRanksThatSteppedAside() throws {
+        let mpirun = try requireMPI()
+        let dir = Paths.temporaryDirectory()
+        let cfg = config(dir)
+        let start = Date()
+        let (status, text) = try run(
+            mpirun,
+            [
+                "-np", "4", "--oversubscribe", Self.binary, "train", "--config", cfg, "--cores-per-host", "2",
+                "--data-dir", dir + "/missing", "--out", dir + "/out",
+            ])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(text.contains("step aside"), text)
+        XCTAssertTrue(text.contains("error on rank"), text)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 30)
+    }
+
     /// SIGKILL of one rank mid-run: the job ends with a non-zero status within seconds, naming
     /// the failed rank; resuming then completes the run.
     func testKilledRankEndsJobAndResumeCompletes() throws {
