@@ -62,40 +62,36 @@ final class DistributedTests: MPITestCase {
         XCTAssertLessThanOrEqual(w, 1e-5)
     }
 
-    /// An error on one rank ends the whole job quickly with a message naming the rank.
-    func testErrorOnOneRankAbortsTheJob() throws {
+    /// A run whose data folder is missing: an error on every training rank. Returns the exit
+    /// status, the output and the seconds the job took.
+    func runWithMissingData(ranks: Int, _ extra: [String] = []) throws -> (Int32, String, Double) {
         let mpirun = try requireMPI()
         let dir = Paths.temporaryDirectory()
         let cfg = config(dir)
         let start = Date()
         let (status, text) = try run(
             mpirun,
-            [
-                "-np", "2", "--oversubscribe", Self.binary, "train", "--config", cfg,
-                "--data-dir", dir + "/missing", "--out", dir + "/out",
-            ])
+            ["-np", "\(ranks)", "--oversubscribe", Self.binary, "train", "--config", cfg]
+                + extra + ["--data-dir", dir + "/missing", "--out", dir + "/out"])
+        return (status, text, Date().timeIntervalSince(start))
+    }
+
+    /// An error on one rank ends the whole job quickly with a message naming the rank.
+    func testErrorOnOneRankAbortsTheJob() throws {
+        let (status, text, seconds) = try runWithMissingData(ranks: 2)
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(text.contains("error on rank"), text)
-        XCTAssertLessThan(Date().timeIntervalSince(start), 30)
+        XCTAssertLessThan(seconds, 30)
     }
 
     /// The same error with ranks that stepped aside (4 ranks, 2 cores per host): the training
     /// ranks' MPI_Abort goes to the whole job, so the ranks waiting aside end too.
     func testErrorEndsRanksThatSteppedAside() throws {
-        let mpirun = try requireMPI()
-        let dir = Paths.temporaryDirectory()
-        let cfg = config(dir)
-        let start = Date()
-        let (status, text) = try run(
-            mpirun,
-            [
-                "-np", "4", "--oversubscribe", Self.binary, "train", "--config", cfg, "--cores-per-host", "2",
-                "--data-dir", dir + "/missing", "--out", dir + "/out",
-            ])
+        let (status, text, seconds) = try runWithMissingData(ranks: 4, ["--cores-per-host", "2"])
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(text.contains("step aside"), text)
         XCTAssertTrue(text.contains("error on rank"), text)
-        XCTAssertLessThan(Date().timeIntervalSince(start), 30)
+        XCTAssertLessThan(seconds, 30)
     }
 
     /// SIGKILL of one rank mid-run: the job ends with a non-zero status within seconds, naming
