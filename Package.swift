@@ -30,9 +30,12 @@ let package = Package(
         .systemLibrary(
             name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
             providers: [.apt(["libopenmpi-dev"])]),
+        // The memory block's per-token loops in C, compiled for baseline x86-64, AVX2 and AVX-512 and
+        // chosen at run time (Numerics/MemoryKernels.swift).
+        .target(name: "CKernels", path: "Sources/CKernels"),
         .target(
             name: "SMTL",
-            dependencies: ["CBLAS", "CZlib", "CMPI", .product(name: "RealModule", package: "swift-numerics")]),
+            dependencies: ["CBLAS", "CZlib", "CMPI", "CKernels", .product(name: "RealModule", package: "swift-numerics")]),
         .executableTarget(
             name: "smtl",
             dependencies: ["SMTL", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -7,7 +7,9 @@ struct Bench: Subcommand {
         abstract: "Time the training step (forward, backward, update) of each architecture, in tokens per second.",
         discussion:
             "Synthetic token ids; build with `swift build -c release` and run with OPENBLAS_NUM_THREADS=1 "
-            + "for one-core figures."
+            + "for one-core figures. FLOP/token counts the model's products and memory operations (forward and "
+            + "backward); \"of sgemm\" is the rate it reaches as a share of one 512x512x512 sgemm on the same "
+            + "thread. SMTL_KERNELS=baseline|avx2|avx512 caps the memory kernels' instruction set."
     )
 
     @Option(help: "Sequences per batch.") var batchSize = 16
@@ -48,17 +50,25 @@ struct Bench: Subcommand {
                 + "vocabulary \(vocabulary), \(opt.rawValue), OPENBLAS_NUM_THREADS=\(threads)\n"
                 + "  \(BLASLibrary.summary)"
         )
+        let sgemm = Benchmark.sgemmRate(minSeconds: min(1, seconds))
+        print(String(format: "  sgemm 512x512x512 on this thread: %.1f GFLOP/s", sgemm / 1e9))
         print(
             pad("model", 8) + " " + pad("length", 18) + " " + pad("steps", 8, left: true) + " "
-                + pad("tokens", 10, left: true) + " " + pad("tokens/s", 12, left: true))
+                + pad("tokens", 10, left: true) + " " + pad("tokens/s", 12, left: true) + " "
+                + pad("FLOP/token", 11, left: true) + " " + pad("GFLOP/s", 8, left: true) + " "
+                + pad("of sgemm", 9, left: true))
         for a in archs {
             for (label, range) in [("sentence", 10...30), ("document", 200...400)] {
                 let r = Benchmark.run(
                     architecture: a, dims: dims, batchSize: batchSize, lengths: range, optimizer: opt,
                     minSeconds: seconds)
+                let flops = a.trainingFLOPsPerToken(dims)
+                let rate = Double(flops) * r.tokensPerSecond
                 print(
                     pad(a.displayName, 8) + " " + pad("\(label) \(range.lowerBound)-\(range.upperBound)", 18)
-                        + String(format: " %8d %10d %12.0f", r.steps, r.tokens, r.tokensPerSecond))
+                        + String(
+                            format: " %8d %10d %12.0f %11d %8.1f %8.0f%%", r.steps, r.tokens, r.tokensPerSecond, flops,
+                            rate / 1e9, 100 * rate / sgemm))
                 fflush(stdout)
             }
         }

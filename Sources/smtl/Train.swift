@@ -36,6 +36,9 @@ struct Train: Subcommand {
     var checkReplicasEvery = 100
 
     func execute() throws {
+        // Console output never blocks training (a stop request must reach the step boundary even
+        // when mpirun does not drain stdout): see ConsoleRelay.
+        ConsoleRelay.start()
         let mpi = MPICommunicator.world()
         if collectiveTimeout < 0 { throw ValidationError("--collective-timeout must be at least 0 (0: off)") }
         activeWorld = mpi

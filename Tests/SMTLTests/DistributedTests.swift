@@ -141,7 +141,15 @@ final class DistributedTests: MPITestCase {
         job.terminate()
         let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         job.waitUntilExit()
-        XCTAssertTrue(text.contains("stopped on request at step"), text)
+        // The stop as the ranks' own files record it. mpirun stops relaying output while it ends
+        // a job (it sends SIGCONT, SIGTERM, SIGKILL a second apart without reading), so the
+        // console's last lines are best effort; the files and the checkpoint are not.
+        let metrics = String(
+            decoding: FileManager.default.contents(atPath: dir + "/logs/metrics.jsonl") ?? Data(), as: UTF8.self)
+        let stopped = metrics.split(separator: "\n").first { $0.contains(#""event":"stopped""#) }.flatMap { line in
+            line.components(separatedBy: #""step":"#).dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
+        }
+        XCTAssertNotNil(stopped, "metrics.jsonl records the stop: \(metrics.suffix(400))\n\(text.suffix(2000))")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir + "/out/checkpoints").filter {
             $0.hasPrefix("step-")
         }.sorted()
@@ -149,16 +157,15 @@ final class DistributedTests: MPITestCase {
         XCTAssertGreaterThan(last.state.step, 20)
         // The stop checkpoint is written at the step the run reports stopping at (which may
         // also be a multiple of checkpoint_every by chance).
-        let stopped = text.components(separatedBy: "stopped on request at step ").dropFirst().first?.split(
-            separator: " "
-        ).first.flatMap { Int($0) }
-        XCTAssertEqual(last.state.step, stopped, "the stop checkpoint is written at the stop step: \(text)")
+        XCTAssertEqual(last.state.step, stopped, "the stop checkpoint is written at the stop step")
         for f in ["rank-0.log", "rank-1.log", "metrics.jsonl"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/logs/" + f), f)
         }
-        let metrics = String(
-            decoding: FileManager.default.contents(atPath: dir + "/logs/metrics.jsonl") ?? Data(), as: UTF8.self)
-        XCTAssertTrue(metrics.contains(#""event":"stopped""#), metrics)
+        for rank in 0..<2 {
+            let log = String(
+                decoding: FileManager.default.contents(atPath: dir + "/logs/rank-\(rank).log") ?? Data(), as: UTF8.self)
+            XCTAssertTrue(log.contains("stopped at step \(stopped ?? -1) on request"), "rank \(rank): \(log.suffix(300))")
+        }
     }
 
     /// Under Slurm, a world size that differs from SLURM_NTASKS is a clear start-up error.

@@ -143,6 +143,7 @@ public final class MPICommunicator: Communicator {
         }
     }
     public func abort(_ code: Int32) -> Never {
+        ConsoleRelay.finish(within: 1)  // what this rank printed before the error
         MPI_Abort(comm, code)
         exit(code)
     }

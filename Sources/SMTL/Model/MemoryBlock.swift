@@ -83,157 +83,85 @@ final class MemoryBlock<S: Scalar> {
 
     // MARK: start of a sequence
 
-    /// M_0 = memory0; k_0 = tanh(k-rows of control.bias), the key of the zero controller.
-    /// Step 0's rows are rows 0..<slots.
+    /// M_0 = memory0; k_0 = tanh(k-rows of control.bias), the key of the zero controller; and the
+    /// addressing of step 0 (every later step's is done by the write before it, see `write`).
+    /// Step 0's rows are rows 0..<slots. A memory state is kept transposed (W rows of K, element
+    /// (k, j) at j·K + k) so that the kernels' loops run over the K memory rows.
     func begin(slots: Int) {
-        let kw = rows * width
+        let (K, W) = (rows, width)
+        let kw = K * W
         let m = memoryPrev.pointer, kp = keyPrev.pointer
-        for b in 0..<slots {
-            (m + b * kw).update(from: memory0, count: kw)
-            let kb = kp + b * width
-            for j in 0..<width { kb[j] = S.activationTanh(bias[j]) }
+        guard slots > 0 else { return }
+        for k in 0..<K { for j in 0..<W { m[j * K + k] = memory0[k * W + j] } }
+        for j in 0..<W { kp[j] = S.activationTanh(bias[j]) }
+        address(row0: 0, count: 1)
+        for b in 1..<slots {
+            (m + b * kw).update(from: m, count: kw)
+            (kp + b * W).update(from: kp, count: W)
+            (similarity.pointer + b * K).update(from: similarity.pointer, count: K)
+            (rowNorm.pointer + b * K).update(from: rowNorm.pointer, count: K)
+            (alpha.pointer + b * K).update(from: alpha.pointer, count: K)
+            keyNorm.pointer[b] = keyNorm.pointer[0]
         }
     }
 
-    /// Backward of `begin`: ∂memory0 += Σ_b ∂M_0, ∂bias_k += Σ_b ∂k_0 ⊙ (1 − k_0²).
+    /// Backward of `begin`: ∂memory0 += Σ_b ∂M_0 (transposed back), ∂bias_k += Σ_b ∂k_0 ⊙ (1 − k_0²).
     func finishBeginBackward(slots: Int) {
-        let kw = rows * width
+        let (K, W) = (rows, width)
+        let kw = K * W
         let dm = dMemory.pointer, dk = dKey.pointer
         for b in 0..<slots {
             let db = dm + b * kw
-            for i in 0..<kw { gradMemory0[i] += db[i] }
+            for k in 0..<K { for j in 0..<W { gradMemory0[k * W + j] += db[j * K + k] } }
         }
-        for j in 0..<width {
+        for j in 0..<W {
             let k0 = S.activationTanh(bias[j])
             var s: S = 0
-            for b in 0..<slots { s += dk[b * width + j] }
+            for b in 0..<slots { s += dk[b * W + j] }
             gradBias[j] += s * (1 - k0 * k0)
         }
     }
 
     // MARK: addressing (7)(8), from M_{t−1} and k_{t−1}
+    //
+    // The per-token loops of addressing, read and write, forward and backward, are the C kernels
+    // of Sources/CKernels (MemoryKernels.swift), written out there side by side.
 
+    /// α_t = softmax_k cos(M_{t−1}[k], k_{t−1}); keeps the similarities and norms for the backward.
+    /// Only step 0 calls it (`begin`): step t's addressing needs nothing but M_{t−1} and k_{t−1},
+    /// so the write of step t−1 does it in the same pass over the memory.
     func address(row0: Int, count n: Int) {
         let (K, W) = (rows, width)
-        let kw = K * W
-        for b in 0..<n {
-            let row = row0 + b
-            let m = memoryPrev.pointer + row * kw
-            let kv = keyPrev.pointer + row * W
-            let s = similarity.pointer + row * K
-            let nrm = rowNorm.pointer + row * K
-            let a = alpha.pointer + row * K
-            S.gemv(false, K, W, 1, m, W, kv, 0, s)  // s_k = M[k]·key
-            let nk = (dot(kv, kv, W) + Self.epsilon).squareRoot()
-            keyNorm.pointer[row] = nk
-            var top = -S.infinity
-            for k in 0..<K {
-                let mk = m + k * W
-                let nm = (dot(mk, mk, W) + Self.epsilon).squareRoot()
-                nrm[k] = nm
-                s[k] = s[k] / (nm * nk)
-                top = Swift.max(top, s[k])
-            }
-            var z: S = 0
-            for k in 0..<K {
-                a[k] = S.activationExp(s[k] - top)
-                z += a[k]
-            }
-            let inv = 1 / z
-            for k in 0..<K { a[k] *= inv }
-        }
+        S.memAddress(
+            n, K, W, memoryPrev.pointer + row0 * K * W, keyPrev.pointer + row0 * W, similarity.pointer + row0 * K,
+            rowNorm.pointer + row0 * K, keyNorm.pointer + row0, alpha.pointer + row0 * K)
     }
 
-    /// ds = α ⊙ (dα − α·dα); then through the cosine into ∂M_{t−1} and ∂k_{t−1}.
-    func addressBackward(row0: Int, count n: Int) {
+    /// What the addressing backward of rows row0..<row0+n needs; ∂k_{t−1} goes to `dKey`.
+    func addressRows(row0: Int) -> AddressRows<S> {
         let (K, W) = (rows, width)
-        let kw = K * W
-        for b in 0..<n {
-            let row = row0 + b
-            let m = memoryPrev.pointer + row * kw
-            let kv = keyPrev.pointer + row * W
-            let a = alpha.pointer + row * K
-            let s = similarity.pointer + row * K
-            let nrm = rowNorm.pointer + row * K
-            let nk = keyNorm.pointer[row]
-            let da = dAlpha.pointer + b * K
-            let dm = dMemory.pointer + b * kw
-            let dk = dKey.pointer + b * W
-            var dot: S = 0
-            for k in 0..<K { dot += a[k] * da[k] }
-            for j in 0..<W { dk[j] = 0 }
-            var sumDsS: S = 0
-            for k in 0..<K {
-                let ds = a[k] * (da[k] - dot)
-                let c1 = ds / (nrm[k] * nk)
-                let c2 = ds * s[k] / (nrm[k] * nrm[k])
-                sumDsS += ds * s[k]
-                let mk = m + k * W, dmk = dm + k * W
-                for j in 0..<W {
-                    dmk[j] += c1 * kv[j] - c2 * mk[j]
-                    dk[j] += c1 * mk[j]
-                }
-                da[k] = 0
-            }
-            let c3 = sumDsS / (nk * nk)
-            for j in 0..<W { dk[j] -= c3 * kv[j] }
-        }
+        return AddressRows(
+            key: keyPrev.pointer + row0 * W, similarity: similarity.pointer + row0 * K,
+            norm: rowNorm.pointer + row0 * K, keyNorm: keyNorm.pointer + row0, dKey: dKey.pointer)
     }
 
     // MARK: read (6): r = αᵀ M
 
-    /// Reads M_{t−1} (`afterWrite == false`) or M_t (`true`, ARC-II's local read (17); M_t is
-    /// where `write` put it: the slot's row of step t+1, or the slot's final state).
-    func read(
-        row0: Int, count n: Int, afterWrite: Bool, nextRow0: Int = 0, nextCount: Int = 0,
-        into out: UnsafeMutablePointer<S>, stride ld: Int
-    ) {
+    /// r_t = α_tᵀ M_{t−1}, the read before the LSTM step (SPEC §5 step 1; α_t is ready, see
+    /// `address`). ARC-II's read after the write (17) is done by `write`.
+    func read(row0: Int, count n: Int, into out: UnsafeMutablePointer<S>, stride ld: Int) {
         let (K, W) = (rows, width)
-        let kw = K * W
-        for b in 0..<n {
-            let row = row0 + b
-            let m =
-                !afterWrite
-                ? memoryPrev.pointer + row * kw
-                : b < nextCount ? memoryPrev.pointer + (nextRow0 + b) * kw : memory.pointer + b * kw
-            S.gemv(true, K, W, 1, m, W, alpha.pointer + row * K, 0, out + b * ld)
-        }
+        S.memRead(n, K, W, memoryPrev.pointer + row0 * K * W, alpha.pointer + row0 * K, out, ld)
     }
 
-    /// ∂α_k += dr·M[k]; ∂M += α drᵀ. For a read after the write, M_t is rebuilt from M_{t−1}.
-    func readBackward(row0: Int, count n: Int, afterWrite: Bool, dr: UnsafePointer<S>, stride ld: Int) {
+    /// Backward of `read`: ∂α_k += dr·M_{t−1}[k]; ∂M_{t−1} += α drᵀ; then, row by row while its
+    /// memory is in cache, the addressing backward (ds = α ⊙ (dα − α·dα), through the cosine into
+    /// ∂M_{t−1} and ∂k_{t−1}; dα is zeroed).
+    func readBackward(row0: Int, count n: Int, dr: UnsafePointer<S>, stride ld: Int) {
         let (K, W) = (rows, width)
-        let kw = K * W
-        for b in 0..<n {
-            let row = row0 + b
-            let m = memoryPrev.pointer + row * kw
-            let a = alpha.pointer + row * K
-            let da = dAlpha.pointer + b * K
-            let dm = dMemory.pointer + b * kw
-            let g = dr + b * ld
-            if afterWrite {
-                let v = control.pointer + row * 3 * W
-                let e = v + W, add = v + 2 * W
-                for k in 0..<K {
-                    let ak = a[k]
-                    let mk = m + k * W, dmk = dm + k * W
-                    var acc: S = 0
-                    for j in 0..<W {
-                        let mt = mk[j] * (1 - ak * e[j]) + ak * add[j]
-                        acc = Relaxed.multiplyAdd(g[j], mt, acc)
-                        dmk[j] += ak * g[j]
-                    }
-                    da[k] += acc
-                }
-            } else {
-                S.gemv(false, K, W, 1, m, W, g, 1, da)
-                for k in 0..<K {
-                    let ak = a[k]
-                    let dmk = dm + k * W
-                    for j in 0..<W { dmk[j] += ak * g[j] }
-                }
-            }
-        }
+        S.memReadBackward(
+            n, K, W, memoryPrev.pointer + row0 * K * W, alpha.pointer + row0 * K, dr, ld, dAlpha.pointer,
+            dMemory.pointer, addressRows(row0: row0))
     }
 
     // MARK: control (5): [k; e; a] = [tanh; σ; tanh](weight · u + bias)
@@ -243,12 +171,7 @@ final class MemoryBlock<S: Scalar> {
         let v = control.pointer + row0 * w3
         for b in 0..<n { (v + b * w3).update(from: bias, count: w3) }
         S.gemm(false, true, n, w3, inputWidth, 1, input, ldu, weight, inputWidth, 1, v, w3)
-        for b in 0..<n {
-            let rk = v + b * w3
-            applyTanh(rk, W)
-            applySigmoid(rk + W, W)
-            applyTanh(rk + 2 * W, W)
-        }
+        S.controlActivate(n, W, v)  // [tanh; σ; tanh], a kernel (MemoryKernels.swift)
     }
 
     /// ∂u (+)= dV · weight, for the step's rows; dV is the pre-activation gradient.
@@ -262,62 +185,45 @@ final class MemoryBlock<S: Scalar> {
     // MARK: write (9): M_t = M_{t−1} ⊙ (1 − α eᵀ) + α aᵀ; the key k_t is kept for step t+1
 
     /// M_t and k_t go straight to the slot's row of step t+1 (rows `nextRow0 ..< nextRow0 +
-    /// nextCount`), or, for a slot whose sequence ends at t, to its final state: no copies.
-    func write(row0: Int, count n: Int, nextRow0: Int, nextCount: Int) {
+    /// nextCount`), or, for a slot whose sequence ends at t, to its final state: no copies. In the
+    /// same pass over M_t: the addressing of step t+1 for the slots that go on (α_{t+1} needs only
+    /// M_t and k_t), and with `readInto`, the read after the write rL_t = α_tᵀ M_t (ARC-II (17)).
+    func write(
+        row0: Int, count n: Int, nextRow0: Int, nextCount: Int, readInto r: UnsafeMutablePointer<S>? = nil,
+        stride ld: Int = 0
+    ) {
         let (K, W) = (rows, width)
         let kw = K * W
+        let m = memoryPrev.pointer + row0 * kw, a = alpha.pointer + row0 * K, v = control.pointer + row0 * 3 * W
+        let going = Swift.min(nextCount, n)
+        if going > 0 {
+            let next = AddressOutput(
+                similarity: similarity.pointer + nextRow0 * K, norm: rowNorm.pointer + nextRow0 * K,
+                keyNorm: keyNorm.pointer + nextRow0, alpha: alpha.pointer + nextRow0 * K)
+            S.memWrite(going, K, W, m, a, v, memoryPrev.pointer + nextRow0 * kw, r, ld, next)
+        }
+        if n > going {
+            S.memWrite(
+                n - going, K, W, m + going * kw, a + going * K, v + going * 3 * W, memory.pointer + going * kw,
+                r.map { $0 + going * ld }, ld, nil)
+        }
         for b in 0..<n {
-            let row = row0 + b
-            let m = memoryPrev.pointer + row * kw
-            let next = b < nextCount
-            let out = next ? memoryPrev.pointer + (nextRow0 + b) * kw : memory.pointer + b * kw
-            let a = alpha.pointer + row * K
-            let v = control.pointer + row * 3 * W
-            let e = v + W, add = v + 2 * W
-            for k in 0..<K {
-                let ak = a[k]
-                let mk = m + k * W, ok = out + k * W
-                for j in 0..<W { ok[j] = mk[j] * (1 - ak * e[j]) + ak * add[j] }
-            }
-            (next ? keyPrev.pointer + (nextRow0 + b) * W : key.pointer + b * W).update(from: v, count: W)
+            (b < going ? keyPrev.pointer + (nextRow0 + b) * W : key.pointer + b * W).update(
+                from: v + b * 3 * W, count: W)
         }
     }
 
-    /// From ∂M_t and ∂k_t: ∂α, ∂e, ∂a, the control pre-activation gradient, and ∂M_{t−1}.
-    func writeBackward(row0: Int, count n: Int) {
+    /// From ∂M_t and ∂k_t: ∂α, ∂e, ∂a, the control pre-activation gradient, and ∂M_{t−1}. With
+    /// `readGradient` (ARC-II's local block), first the backward of the read after the write from
+    /// ∂rL_t, in the same pass; with `address`, then the addressing backward (as in `readBackward`).
+    func writeBackward(
+        row0: Int, count n: Int, readGradient g: UnsafePointer<S>? = nil, stride ld: Int = 0, address: Bool = false
+    ) {
         let (K, W) = (rows, width)
-        let kw = K * W
-        for b in 0..<n {
-            let row = row0 + b
-            let m = memoryPrev.pointer + row * kw
-            let a = alpha.pointer + row * K
-            let v = control.pointer + row * 3 * W
-            let kv = v, e = v + W, add = v + 2 * W
-            let dv = dControl.pointer + row * 3 * W
-            let dm = dMemory.pointer + b * kw
-            let da = dAlpha.pointer + b * K
-            let dk = dKey.pointer + b * W
-            let dvk = dv, dve = dv + W, dva = dv + 2 * W
-            for j in 0..<W { dve[j] = 0; dva[j] = 0 }
-            for k in 0..<K {
-                let ak = a[k]
-                let mk = m + k * W, dmk = dm + k * W
-                var acc: S = 0
-                for j in 0..<W {
-                    let g = dmk[j], mv = mk[j]
-                    acc = Relaxed.multiplyAdd(g, add[j] - mv * e[j], acc)
-                    dve[j] -= g * ak * mv
-                    dva[j] += g * ak
-                    dmk[j] = g * (1 - ak * e[j])
-                }
-                da[k] += acc
-            }
-            for j in 0..<W {
-                dvk[j] = dk[j] * (1 - kv[j] * kv[j])
-                dve[j] *= e[j] * (1 - e[j])
-                dva[j] *= 1 - add[j] * add[j]
-            }
-        }
+        S.memWriteBackward(
+            n, K, W, memoryPrev.pointer + row0 * K * W, alpha.pointer + row0 * K, control.pointer + row0 * 3 * W,
+            dControl.pointer + row0 * 3 * W, dMemory.pointer, dAlpha.pointer, dKey.pointer, g, ld,
+            address ? addressRows(row0: row0) : nil)
     }
 
     // MARK: whole-batch pieces

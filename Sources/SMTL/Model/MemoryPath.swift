@@ -3,7 +3,7 @@
 /// architecture has one path, and `Network` calls the path's pairs without asking which
 /// architecture it runs:
 ///
-///     read / readBackward        step 1: address and read the fused memory with k_{t−1}, M_{t−1}
+///     read / readBackward        step 1: read the fused memory (addressed with k_{t−1}, M_{t−1} by the write of t−1)
 ///     update / updateBackward    steps 3–4: control from h_t, write (ARC-II: local, then global)
 ///     finishBackward             weight gradients of the blocks over every token at once
 ///
@@ -77,18 +77,17 @@ enum MemoryPath<S: Scalar> {
         for m in blocks { m.beginBackward(slots: slots) }
     }
 
-    /// Step 1: r_t = read of the fused memory with the previous key, into `r` (row stride W).
+    /// Step 1: r_t = read of the fused memory with the previous key, into `r` (row stride W). Its
+    /// addressing α_t (from k_{t−1}, M_{t−1}) was done by the previous step's write, or by `begin`.
     @inline(__always) func read(_ s: StepRows, into r: UnsafeMutablePointer<S>) {
         guard let m = fused else { return }
-        m.address(row0: s.row0, count: s.count)
-        m.read(row0: s.row0, count: s.count, afterWrite: false, into: r + s.row0 * m.width, stride: m.width)
+        m.read(row0: s.row0, count: s.count, into: r + s.row0 * m.width, stride: m.width)
     }
 
     /// Backward of `read`, from ∂r_t of the step's slots (row stride W).
     @inline(__always) func readBackward(_ s: StepRows, dRead: UnsafePointer<S>) {
         guard let m = fused else { return }
-        m.readBackward(row0: s.row0, count: s.count, afterWrite: false, dr: dRead, stride: m.width)
-        m.addressBackward(row0: s.row0, count: s.count)
+        m.readBackward(row0: s.row0, count: s.count, dr: dRead, stride: m.width)  // and the addressing's
     }
 
     /// Steps 3–4 from h_t (`hidden` holds every token row, stride d).
@@ -174,12 +173,9 @@ final class StackedMemoryPath<S: Scalar> {
     func update(_ s: StepRows, hidden: UnsafePointer<S>) {
         let (d, w) = (hiddenWidth, local.width)
         let rl = readLocal.pointer + s.row0 * w
-        local.address(row0: s.row0, count: s.count)
+        // αL_t is ready (the previous step's write addressed it); the write reads rL_t = αL_tᵀ L_t.
         local.controlForward(row0: s.row0, count: s.count, input: hidden + s.row0 * d, stride: d)
-        local.write(row0: s.row0, count: s.count, nextRow0: s.nextRow0, nextCount: s.nextCount)
-        local.read(
-            row0: s.row0, count: s.count, afterWrite: true, nextRow0: s.nextRow0, nextCount: s.nextCount,
-            into: rl, stride: w)
+        local.write(row0: s.row0, count: s.count, nextRow0: s.nextRow0, nextCount: s.nextCount, readInto: rl, stride: w)
         global.controlForward(row0: s.row0, count: s.count, input: rl, stride: w)
         global.write(row0: s.row0, count: s.count, nextRow0: s.nextRow0, nextCount: s.nextCount)
     }
@@ -189,10 +185,9 @@ final class StackedMemoryPath<S: Scalar> {
         let drl = dReadLocal.pointer
         global.writeBackward(row0: s.row0, count: s.count)
         global.controlBackward(row0: s.row0, count: s.count, dInput: drl, stride: w, accumulate: false)
-        local.readBackward(row0: s.row0, count: s.count, afterWrite: true, dr: drl, stride: w)
-        local.writeBackward(row0: s.row0, count: s.count)
+        // The local write's backward, with its read-after-write's before and its addressing's after.
+        local.writeBackward(row0: s.row0, count: s.count, readGradient: drl, stride: w, address: true)
         local.controlBackward(row0: s.row0, count: s.count, dInput: dHidden, stride: d, accumulate: true)
-        local.addressBackward(row0: s.row0, count: s.count)
     }
 
     func finishBackward(tokens: Int, slots: Int, hidden: UnsafePointer<S>) {

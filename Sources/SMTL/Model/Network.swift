@@ -283,15 +283,8 @@ public final class Network<S: Scalar> {
         if let wfr = fusionFR, let wc = fusionC {
             S.gemm(false, true, n, 2 * d, W, 1, readFused.pointer + r0 * W, W, wfr, W, 0, qg + r0 * 2 * d, 2 * d)
             S.gemm(false, true, n, d, d, 1, c + r0 * d, d, wc, d, 1, qg + r0 * 2 * d + d, 2 * d)
-            for b in 0..<n {
-                let row = r0 + b
-                let q = qg + row * 2 * d, qgate = q + d, o = z + row * G + 3 * d
-                let cr = c + row * d, hr = h + row * d, tr = tu + row * d
-                applySigmoid(qgate, d)
-                for j in 0..<d { tr[j] = cr[j] + qgate[j] * q[j] }
-                applyTanh(tr, d)
-                for j in 0..<d { hr[j] = o[j] * tr[j] }
-            }
+            // gate = σ(·); tu = tanh(c + gate ⊙ q); h = o ⊙ tu: a kernel (MemoryKernels.swift)
+            S.fuseForward(n, d, qg + r0 * 2 * d, c + r0 * d, z + r0 * G + 3 * d, G, tu + r0 * d, h + r0 * d)
         } else {
             for b in 0..<n {
                 let row = r0 + b
@@ -311,23 +304,15 @@ public final class Network<S: Scalar> {
         let (r0, n) = (s.row0, s.count)
         let z = gates.pointer, tu = tanhU.pointer, qg = fusion.pointer
         let dz = dGates.pointer, dq = dFusion.pointer, dh = dHidden.pointer, dc = dCell.pointer
-        let hasFusion = fusionFR != nil
-        for b in 0..<n {
-            let row = r0 + b
-            let o = z + row * G + 3 * d, tr = tu + row * d
-            let dhr = dh + b * d, dcr = dc + b * d, dzo = dz + row * G + 3 * d
-            if hasFusion {
-                let q = qg + row * 2 * d, qgate = q + d
-                let dqr = dq + row * 2 * d, dqgate = dqr + d
-                for j in 0..<d {
-                    let g = dhr[j], v = tr[j], oj = o[j], gate = qgate[j]
-                    let du = g * oj * (1 - v * v)
-                    dcr[j] += du
-                    dzo[j] = g * v * oj * (1 - oj)
-                    dqr[j] = du * gate
-                    dqgate[j] = du * q[j] * gate * (1 - gate)
-                }
-            } else {
+        if fusionFR != nil {
+            // du = ∂h ⊙ o ⊙ (1 − tu²); ∂c += du; ∂o; ∂q = du ⊙ gate; ∂gate = du ⊙ q ⊙ gate ⊙ (1 − gate)
+            S.fuseBackward(
+                n, d, dh, z + r0 * G + 3 * d, G, tu + r0 * d, qg + r0 * 2 * d, dq + r0 * 2 * d, dc, dz + r0 * G + 3 * d)
+        } else {
+            for b in 0..<n {
+                let row = r0 + b
+                let o = z + row * G + 3 * d, tr = tu + row * d
+                let dhr = dh + b * d, dcr = dc + b * d, dzo = dz + row * G + 3 * d
                 for j in 0..<d {
                     let g = dhr[j], v = tr[j], oj = o[j]
                     dcr[j] += g * oj * (1 - v * v)

@@ -76,9 +76,11 @@ public enum BLASLibrary {
             .filter(flags.contains)
     }
 
-    /// "OpenBLAS kernel Haswell; CPU avx2 fma …": one line for banners and results files.
+    /// "OpenBLAS kernel Haswell; memory kernels AVX-512; CPU avx2 fma …": one line for banners and
+    /// results files.
     public static var summary: String {
-        "\(name) kernel \(coreName); CPU " + (vectorExtensions.isEmpty ? "?" : vectorExtensions.joined(separator: " "))
+        "\(name) kernel \(coreName); memory kernels \(KernelLevel.current.name); CPU "
+            + (vectorExtensions.isEmpty ? "?" : vectorExtensions.joined(separator: " "))
     }
 
     /// Checks the products smtl makes (row-major sgemm with every transpose combination it uses,
