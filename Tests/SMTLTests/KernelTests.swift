@@ -11,8 +11,11 @@ final class KernelTests: XCTestCase {
 
     override func tearDown() {
         KernelLevel.select(.avx512)  // back to the widest the CPU has
+        MemoryRecompute.aboveBytes = Self.defaultRecompute.0
+        MemoryRecompute.every = Self.defaultRecompute.1
         super.tearDown()
     }
+    static let defaultRecompute = (MemoryRecompute.aboveBytes, MemoryRecompute.every)
 
     static var levels: [KernelLevel] { KernelLevel.allCases.filter { $0.rawValue <= KernelLevel.widest.rawValue } }
 
@@ -43,6 +46,43 @@ final class KernelTests: XCTestCase {
     /// Sixth-order central differences on 6 entries of each memory and fusion tensor (every
     /// entry would take minutes at this size), in Double, at every level.
     func testFiniteDifferencesAtTheSpecMemoryShape() {
+        finiteDifferences()
+    }
+
+    /// The same with every batch's memory states recomputed in segments of 3 steps.
+    func testFiniteDifferencesWithRecomputedStates() {
+        MemoryRecompute.aboveBytes = 0
+        MemoryRecompute.every = 3
+        finiteDifferences()
+    }
+
+    /// Recomputed states are the kept states, bit for bit: gradients and losses are identical
+    /// whatever the segment length, at every level, in Float and in Double.
+    func testRecomputationChangesNoBit() {
+        let batches = Self.batches()
+        func run<S: Scalar>(_: S.Type, _ arch: Architecture) -> [[S]] {
+            let tasks = arch.isMultiTask ? Self.tasks : [Self.tasks[0]]
+            let model = Model<S>(architecture: arch, dims: Self.dims, tasks: tasks)
+            for set in model.parameterSets { set.initializeUniform(seed: 11, scale: 0.5) }
+            let bs = arch.isMultiTask ? batches : [batches[0]]
+            return Self.gradients(model, bs) + [model.losses(bs)]
+        }
+        for level in Self.levels {
+            KernelLevel.select(level)
+            for arch in [Architecture.meLSTM, .arc1, .arc2] {
+                MemoryRecompute.aboveBytes = .max
+                let (kept, keptD) = (run(Float.self, arch), run(Double.self, arch))
+                for every in [2, 3, 8] {
+                    MemoryRecompute.aboveBytes = 0
+                    MemoryRecompute.every = every
+                    XCTAssertEqual(run(Float.self, arch), kept, "\(level.name) \(arch.rawValue) every \(every)")
+                    XCTAssertEqual(run(Double.self, arch), keptD, "\(level.name) \(arch.rawValue) every \(every)")
+                }
+            }
+        }
+    }
+
+    func finiteDifferences() {
         let batches = Self.batches()
         for level in Self.levels {
             KernelLevel.select(level)

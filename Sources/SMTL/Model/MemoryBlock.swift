@@ -19,6 +19,8 @@ final class MemoryBlock<S: Scalar> {
     // Per token row and per batch slot, in a workspace that the blocks of the same role in all
     // tasks of a model share (tasks run one after another).
     let memoryPrev: Buffer<S>
+    let ring: Buffer<S>
+    let scratch: Buffer<S>
     let keyPrev: Buffer<S>
     let alpha: Buffer<S>
     let similarity: Buffer<S>
@@ -34,6 +36,24 @@ final class MemoryBlock<S: Scalar> {
 
     static var epsilon: S { S(1e-8) }
 
+    // MARK: where the memory states live (recomputation for long batches)
+    //
+    // The state at the start of step t, M_{t−1} (K·W per token row), is what the backward reads at
+    // step t. A long batch's states do not fit in cache (16 documents of 300 tokens: 19 MB per
+    // block), and streaming them out in the forward and back in the backward costs more than the
+    // arithmetic. Above `recomputeAboveBytes`, only every `checkpointEvery`-th step's states are
+    // kept; the forward passes the others through a two-step ring, and the backward rebuilds a
+    // segment's states from its first one with the same write kernel, bit for bit (they are the
+    // same products in the same order), into a scratch that stays in cache.
+
+    /// 0: every step's states are kept; else the segment length of this batch.
+    private(set) var every = 0
+    private var storeOffset: [Int] = []  // per step: first row in `memoryPrev` (kept steps)
+    private var rowOffset: [Int] = []  // per step: first packed token row
+    private var activeSlots: [Int] = []
+    private var slots = 0
+    private var rebuiltSegment = -1
+
     /// `grads` is the gradient buffer laid out like `set` (the set's own, or a task's private
     /// buffer for the shared tensors).
     init(
@@ -41,6 +61,8 @@ final class MemoryBlock<S: Scalar> {
         workspace: MemoryWorkspace<S>
     ) {
         memoryPrev = workspace.memoryPrev
+        ring = workspace.ring
+        scratch = workspace.scratch
         keyPrev = workspace.keyPrev
         alpha = workspace.alpha
         similarity = workspace.similarity
@@ -66,7 +88,6 @@ final class MemoryBlock<S: Scalar> {
 
     func reserve(tokens: Int, slots: Int) {
         let (k, w) = (rows, width)
-        memoryPrev.reserve(tokens * k * w)
         keyPrev.reserve(tokens * w)
         alpha.reserve(tokens * k)
         similarity.reserve(tokens * k)
@@ -79,6 +100,49 @@ final class MemoryBlock<S: Scalar> {
         dMemory.reserve(slots * k * w)
         dKey.reserve(slots * w)
         dAlpha.reserve(slots * k)
+    }
+
+    /// Lays out the states of `batch` (call after `reserve`, before `begin`).
+    func plan(_ batch: Batch) {
+        let kw = rows * width
+        slots = batch.size
+        activeSlots = batch.active
+        rowOffset = batch.offsets
+        every = batch.tokenCount * kw * MemoryLayout<S>.size > MemoryRecompute.aboveBytes ? MemoryRecompute.every : 0
+        storeOffset = [Int](repeating: 0, count: batch.steps)
+        var kept = 0
+        for t in 0..<batch.steps where every == 0 || t % every == 0 {
+            storeOffset[t] = kept
+            kept += batch.active[t]
+        }
+        memoryPrev.reserve(Swift.max(kept, 1) * kw)
+        if every > 0 {
+            ring.reserve(2 * slots * kw)
+            scratch.reserve(every * slots * kw)
+        }
+        rebuiltSegment = -1
+    }
+
+    /// M_{t−1}, the state at the start of step t, of the step's slots (in the forward: written by
+    /// the write of step t−1; in the backward: kept or rebuilt).
+    @inline(__always) func state(_ t: Int, backward: Bool = false) -> UnsafeMutablePointer<S> {
+        let kw = rows * width
+        if every == 0 || t % every == 0 { return memoryPrev.pointer + storeOffset[t] * kw }
+        return backward ? scratch.pointer + (t % every) * slots * kw : ring.pointer + (t % 2) * slots * kw
+    }
+
+    /// Before the backward of step t: rebuilds the states of t's segment when they are not kept.
+    func prepareBackward(_ t: Int) {
+        guard every > 0, t % every != 0, rebuiltSegment != t / every else { return }
+        let (K, W) = (rows, width)
+        let first = t - t % every, last = Swift.min(first + every, activeSlots.count) - 1
+        for u in (first + 1)...last {
+            let r = rowOffset[u - 1]
+            S.memWrite(
+                activeSlots[u], K, W, state(u - 1, backward: true), alpha.pointer + r * K, control.pointer + r * 3 * W,
+                state(u, backward: true), nil, 0, nil)
+        }
+        rebuiltSegment = t / every
     }
 
     // MARK: start of a sequence
@@ -149,19 +213,20 @@ final class MemoryBlock<S: Scalar> {
 
     /// r_t = α_tᵀ M_{t−1}, the read before the LSTM step (SPEC §5 step 1; α_t is ready, see
     /// `address`). ARC-II's read after the write (17) is done by `write`.
-    func read(row0: Int, count n: Int, into out: UnsafeMutablePointer<S>, stride ld: Int) {
+    func read(_ s: StepRows, into out: UnsafeMutablePointer<S>, stride ld: Int) {
         let (K, W) = (rows, width)
-        S.memRead(n, K, W, memoryPrev.pointer + row0 * K * W, alpha.pointer + row0 * K, out, ld)
+        S.memRead(s.count, K, W, state(s.t), alpha.pointer + s.row0 * K, out, ld)
     }
 
     /// Backward of `read`: ∂α_k += dr·M_{t−1}[k]; ∂M_{t−1} += α drᵀ; then, row by row while its
     /// memory is in cache, the addressing backward (ds = α ⊙ (dα − α·dα), through the cosine into
     /// ∂M_{t−1} and ∂k_{t−1}; dα is zeroed).
-    func readBackward(row0: Int, count n: Int, dr: UnsafePointer<S>, stride ld: Int) {
+    func readBackward(_ s: StepRows, dr: UnsafePointer<S>, stride ld: Int) {
         let (K, W) = (rows, width)
+        prepareBackward(s.t)
         S.memReadBackward(
-            n, K, W, memoryPrev.pointer + row0 * K * W, alpha.pointer + row0 * K, dr, ld, dAlpha.pointer,
-            dMemory.pointer, addressRows(row0: row0))
+            s.count, K, W, state(s.t, backward: true), alpha.pointer + s.row0 * K, dr, ld, dAlpha.pointer,
+            dMemory.pointer, addressRows(row0: s.row0))
     }
 
     // MARK: control (5): [k; e; a] = [tanh; σ; tanh](weight · u + bias)
@@ -188,19 +253,17 @@ final class MemoryBlock<S: Scalar> {
     /// nextCount`), or, for a slot whose sequence ends at t, to its final state: no copies. In the
     /// same pass over M_t: the addressing of step t+1 for the slots that go on (α_{t+1} needs only
     /// M_t and k_t), and with `readInto`, the read after the write rL_t = α_tᵀ M_t (ARC-II (17)).
-    func write(
-        row0: Int, count n: Int, nextRow0: Int, nextCount: Int, readInto r: UnsafeMutablePointer<S>? = nil,
-        stride ld: Int = 0
-    ) {
+    func write(_ s: StepRows, readInto r: UnsafeMutablePointer<S>? = nil, stride ld: Int = 0) {
         let (K, W) = (rows, width)
         let kw = K * W
-        let m = memoryPrev.pointer + row0 * kw, a = alpha.pointer + row0 * K, v = control.pointer + row0 * 3 * W
+        let (row0, n, nextRow0, nextCount) = (s.row0, s.count, s.nextRow0, s.nextCount)
+        let m = state(s.t), a = alpha.pointer + row0 * K, v = control.pointer + row0 * 3 * W
         let going = Swift.min(nextCount, n)
         if going > 0 {
             let next = AddressOutput(
                 similarity: similarity.pointer + nextRow0 * K, norm: rowNorm.pointer + nextRow0 * K,
                 keyNorm: keyNorm.pointer + nextRow0, alpha: alpha.pointer + nextRow0 * K)
-            S.memWrite(going, K, W, m, a, v, memoryPrev.pointer + nextRow0 * kw, r, ld, next)
+            S.memWrite(going, K, W, m, a, v, state(s.t + 1), r, ld, next)
         }
         if n > going {
             S.memWrite(
@@ -217,11 +280,13 @@ final class MemoryBlock<S: Scalar> {
     /// `readGradient` (ARC-II's local block), first the backward of the read after the write from
     /// ∂rL_t, in the same pass; with `address`, then the addressing backward (as in `readBackward`).
     func writeBackward(
-        row0: Int, count n: Int, readGradient g: UnsafePointer<S>? = nil, stride ld: Int = 0, address: Bool = false
+        _ s: StepRows, readGradient g: UnsafePointer<S>? = nil, stride ld: Int = 0, address: Bool = false
     ) {
         let (K, W) = (rows, width)
+        let (row0, n) = (s.row0, s.count)
+        prepareBackward(s.t)
         S.memWriteBackward(
-            n, K, W, memoryPrev.pointer + row0 * K * W, alpha.pointer + row0 * K, control.pointer + row0 * 3 * W,
+            n, K, W, state(s.t, backward: true), alpha.pointer + row0 * K, control.pointer + row0 * 3 * W,
             dControl.pointer + row0 * 3 * W, dMemory.pointer, dAlpha.pointer, dKey.pointer, g, ld,
             address ? addressRows(row0: row0) : nil)
     }
@@ -251,7 +316,9 @@ final class MemoryBlock<S: Scalar> {
 /// needs; per batch slot, the running memory and key and their gradients.
 final class MemoryWorkspace<S: Scalar> {
     // Per token row.
-    let memoryPrev = Buffer<S>()  // M_{t−1}, K×W
+    let memoryPrev = Buffer<S>()  // M_{t−1}, K×W (transposed), of the kept steps (`plan`)
+    let ring = Buffer<S>()  // the forward's states of the steps not kept: two steps of slots
+    let scratch = Buffer<S>()  // the backward's rebuilt states of one segment
     let keyPrev = Buffer<S>()  // k_{t−1}, W
     let alpha = Buffer<S>()  // α_t, K
     let similarity = Buffer<S>()  // cos, K
@@ -265,4 +332,12 @@ final class MemoryWorkspace<S: Scalar> {
     let dMemory = Buffer<S>()  // ∂L/∂M_t, K×W
     let dKey = Buffer<S>()  // ∂L/∂k_t, W
     let dAlpha = Buffer<S>()  // ∂L/∂α_t, K
+}
+
+/// When `MemoryBlock` recomputes memory states instead of keeping them (see `MemoryBlock.plan`).
+public enum MemoryRecompute {
+    /// Batches whose memory states (per block) exceed this many bytes are recomputed.
+    nonisolated(unsafe) public static var aboveBytes = 512 << 10
+    /// The segment length: one step's states kept in `every`.
+    nonisolated(unsafe) public static var every = 8
 }

@@ -69,6 +69,11 @@ enum MemoryPath<S: Scalar> {
         for m in blocks { m.reserve(tokens: tokens, slots: slots) }
     }
 
+    /// Lays out the blocks' memory states for `batch` (MemoryBlock.plan).
+    func plan(_ batch: Batch) {
+        for m in blocks { m.plan(batch) }
+    }
+
     func begin(slots: Int) {
         for m in blocks { m.begin(slots: slots) }
     }
@@ -81,13 +86,13 @@ enum MemoryPath<S: Scalar> {
     /// addressing α_t (from k_{t−1}, M_{t−1}) was done by the previous step's write, or by `begin`.
     @inline(__always) func read(_ s: StepRows, into r: UnsafeMutablePointer<S>) {
         guard let m = fused else { return }
-        m.read(row0: s.row0, count: s.count, into: r + s.row0 * m.width, stride: m.width)
+        m.read(s, into: r + s.row0 * m.width, stride: m.width)
     }
 
     /// Backward of `read`, from ∂r_t of the step's slots (row stride W).
     @inline(__always) func readBackward(_ s: StepRows, dRead: UnsafePointer<S>) {
         guard let m = fused else { return }
-        m.readBackward(row0: s.row0, count: s.count, dr: dRead, stride: m.width)  // and the addressing's
+        m.readBackward(s, dr: dRead, stride: m.width)  // and the addressing's
     }
 
     /// Steps 3–4 from h_t (`hidden` holds every token row, stride d).
@@ -131,11 +136,11 @@ final class FusedMemoryPath<S: Scalar> {
     func update(_ s: StepRows, hidden: UnsafePointer<S>) {
         let d = hiddenWidth
         block.controlForward(row0: s.row0, count: s.count, input: hidden + s.row0 * d, stride: d)
-        block.write(row0: s.row0, count: s.count, nextRow0: s.nextRow0, nextCount: s.nextCount)
+        block.write(s)
     }
 
     func updateBackward(_ s: StepRows, dHidden: UnsafeMutablePointer<S>) {
-        block.writeBackward(row0: s.row0, count: s.count)
+        block.writeBackward(s)
         block.controlBackward(row0: s.row0, count: s.count, dInput: dHidden, stride: hiddenWidth, accumulate: true)
     }
 
@@ -175,18 +180,18 @@ final class StackedMemoryPath<S: Scalar> {
         let rl = readLocal.pointer + s.row0 * w
         // αL_t is ready (the previous step's write addressed it); the write reads rL_t = αL_tᵀ L_t.
         local.controlForward(row0: s.row0, count: s.count, input: hidden + s.row0 * d, stride: d)
-        local.write(row0: s.row0, count: s.count, nextRow0: s.nextRow0, nextCount: s.nextCount, readInto: rl, stride: w)
+        local.write(s, readInto: rl, stride: w)
         global.controlForward(row0: s.row0, count: s.count, input: rl, stride: w)
-        global.write(row0: s.row0, count: s.count, nextRow0: s.nextRow0, nextCount: s.nextCount)
+        global.write(s)
     }
 
     func updateBackward(_ s: StepRows, dHidden: UnsafeMutablePointer<S>) {
         let (d, w) = (hiddenWidth, local.width)
         let drl = dReadLocal.pointer
-        global.writeBackward(row0: s.row0, count: s.count)
+        global.writeBackward(s)
         global.controlBackward(row0: s.row0, count: s.count, dInput: drl, stride: w, accumulate: false)
         // The local write's backward, with its read-after-write's before and its addressing's after.
-        local.writeBackward(row0: s.row0, count: s.count, readGradient: drl, stride: w, address: true)
+        local.writeBackward(s, readGradient: drl, stride: w, address: true)
         local.controlBackward(row0: s.row0, count: s.count, dInput: dHidden, stride: d, accumulate: true)
     }
 

@@ -131,6 +131,7 @@ public final class Network<S: Scalar> {
     @discardableResult
     public func forward(_ batch: Batch, dropout: Dropout? = nil) -> S {
         reserve(tokens: batch.tokenCount, slots: batch.size)
+        memory.plan(batch)
         droppingX = (dropout?.embedding ?? 0) > 0
         droppingH = (dropout?.hidden ?? 0) > 0
         if let dropout, droppingX || droppingH {
