@@ -53,87 +53,24 @@
 #define ATTR_BASELINE
 #endif
 
-// One level: float and double.
-#define INSTANTIATE(LEVEL, ATTR)                          \
-    DEFINE_LEVEL(LEVEL, ATTR)
-
+// The three levels (kernel_level.h: float and double of kernel_body.h each).
+#define KLEVEL baseline
 #define KATTR ATTR_BASELINE
-INSTANTIATE(baseline, ATTR_BASELINE)
-#define KT float
-#define KN(x) smtl_k_##x##_f_baseline
-#define KEXP(v) smtl_expf_baseline(v)
-#define KSQRT(v) smtl_sqrtf(v)
-#define KTANH(v) smtl_tanhf_baseline(v)
-#include "kernel_body.h"
-#undef KT
-#undef KN
-#undef KEXP
-#undef KSQRT
-#undef KTANH
-#define KT double
-#define KN(x) smtl_k_##x##_d_baseline
-#define KEXP(v) exp(v)
-#define KTANH(v) tanh(v)
-#define KSQRT(v) smtl_sqrt(v)
-#include "kernel_body.h"
-#undef KT
-#undef KN
-#undef KEXP
-#undef KSQRT
-#undef KTANH
+#include "kernel_level.h"
+#undef KLEVEL
 #undef KATTR
 
 #if defined(__x86_64__)
+#define KLEVEL avx2
 #define KATTR ATTR_AVX2
-INSTANTIATE(avx2, ATTR_AVX2)
-#define KT float
-#define KN(x) smtl_k_##x##_f_avx2
-#define KEXP(v) smtl_expf_avx2(v)
-#define KSQRT(v) smtl_sqrtf(v)
-#define KTANH(v) smtl_tanhf_avx2(v)
-#include "kernel_body.h"
-#undef KT
-#undef KN
-#undef KEXP
-#undef KSQRT
-#undef KTANH
-#define KT double
-#define KN(x) smtl_k_##x##_d_avx2
-#define KEXP(v) exp(v)
-#define KTANH(v) tanh(v)
-#define KSQRT(v) smtl_sqrt(v)
-#include "kernel_body.h"
-#undef KT
-#undef KN
-#undef KEXP
-#undef KSQRT
-#undef KTANH
+#include "kernel_level.h"
+#undef KLEVEL
 #undef KATTR
 
+#define KLEVEL avx512
 #define KATTR ATTR_AVX512
-INSTANTIATE(avx512, ATTR_AVX512)
-#define KT float
-#define KN(x) smtl_k_##x##_f_avx512
-#define KEXP(v) smtl_expf_avx512(v)
-#define KSQRT(v) smtl_sqrtf(v)
-#define KTANH(v) smtl_tanhf_avx512(v)
-#include "kernel_body.h"
-#undef KT
-#undef KN
-#undef KEXP
-#undef KSQRT
-#undef KTANH
-#define KT double
-#define KN(x) smtl_k_##x##_d_avx512
-#define KEXP(v) exp(v)
-#define KTANH(v) tanh(v)
-#define KSQRT(v) smtl_sqrt(v)
-#include "kernel_body.h"
-#undef KT
-#undef KN
-#undef KEXP
-#undef KSQRT
-#undef KTANH
+#include "kernel_level.h"
+#undef KLEVEL
 #undef KATTR
 #endif
 

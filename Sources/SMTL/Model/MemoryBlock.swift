@@ -41,8 +41,8 @@ final class MemoryBlock<S: Scalar> {
     // The state at the start of step t, M_{t−1} (K·W per token row), is what the backward reads at
     // step t. A long batch's states do not fit in cache (16 documents of 300 tokens: 19 MB per
     // block), and streaming them out in the forward and back in the backward costs more than the
-    // arithmetic. Above `recomputeAboveBytes`, only every `checkpointEvery`-th step's states are
-    // kept; the forward passes the others through a two-step ring, and the backward rebuilds a
+    // arithmetic. Above `MemoryRecompute.aboveBytes`, only every `MemoryRecompute.every`-th
+    // step's states are kept; the forward passes the others through a two-step ring, and the backward rebuilds a
     // segment's states from its first one with the same write kernel, bit for bit (they are the
     // same products in the same order), into a scratch that stays in cache.
 
