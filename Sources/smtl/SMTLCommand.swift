@@ -42,6 +42,7 @@ extension Placement.Scaling: ExpressibleByArgument {}
 extension FineTuneSettings.Shared: ExpressibleByArgument {}
 extension Placement.Strategy: ExpressibleByArgument {}
 extension Placement.Oversubscription: ExpressibleByArgument {}
+extension Placement.Lending: ExpressibleByArgument {}
 
 /// How `predict`, `evaluate` and `explain` print: tables for people, or one JSON object a line at
 /// full precision for programs.

@@ -49,6 +49,12 @@ struct TrainingOverrides: ParsableArguments {
     var oversubscription: Placement.Oversubscription?
     @Option(help: "Override `training.cores_per_host` (0: the CPUs each rank may run on).")
     var coresPerHost: Int?
+    @Option(
+        help: ArgumentHelp(
+            "Override `training.lending`: whole (default: each step the busiest rank may lend one whole task to "
+                + "the least busy; one process's bits), split (part or all of one task's batch: even steps, the same "
+                + "to float32 rounding) or none."))
+    var lending: Placement.Lending?
 
     /// Applies every override given on the command line to `c`.
     func apply(to c: inout RunConfig, configFile: String) throws {
@@ -81,6 +87,7 @@ struct TrainingOverrides: ParsableArguments {
         if let placement { c.placement = placement }
         if let oversubscription { c.oversubscription = oversubscription }
         if let coresPerHost { c.coresPerHost = coresPerHost }
+        if let lending { c.lending = lending }
         // The overridden values go through the config file's own checks.
         c = try c.validated(source: "\(configFile) with the command-line overrides")
     }

@@ -24,6 +24,32 @@ final class DistributedTests: MPITestCase {
         let b = FileManager.default.contents(atPath: dir + "/two-again/checkpoints/final/model.safetensors")
         XCTAssertNotNil(a)
         XCTAssertEqual(a, b)
+        // Loans of part of a batch over MPI (MPI_Alltoallv of the lent task's tensors): the same
+        // steps to float32 rounding (SGD, which does not amplify rounding as AdaGrad's ε does).
+        // Two review domains twice (each copy draws its own batches): the placement is even on
+        // average, and reviews of up to 150 tokens make the steps' batches differ in cost.
+        let long = writeFile(
+            dir, "long.json",
+            """
+            { "name": "lending", "architecture": "arc-ii",
+              "model": { "embedding_dim": 8, "hidden_dim": 8, "memory_rows": 4, "memory_width": 3 },
+              "vocabulary": { "max_length": 150 },
+              "training": { "optimizer": "adagrad", "learning_rate": 0.05, "batch_size": 4, "steps": 20, "eval_every": 10 },
+              "tasks": [
+                { "name": "kitchen", "train": "fdu-mtl/kitchen_housewares/test.tsv", "test_size": 20, "dev_size": 20, "train_limit": 60 },
+                { "name": "kitchen-b", "train": "fdu-mtl/kitchen_housewares/test.tsv", "test_size": 20, "dev_size": 20, "train_limit": 60 },
+                { "name": "books", "train": "fdu-mtl/books/test.tsv", "test_size": 20, "dev_size": 20, "train_limit": 60 },
+                { "name": "books-b", "train": "fdu-mtl/books/test.tsv", "test_size": 20, "dev_size": 20, "train_limit": 60 }
+              ] }
+            """)
+        _ = try train(nil, ranks: 1, long, out: dir + "/one-sgd", ["--optimizer", "sgd"])
+        let split = try train(mpirun, ranks: 2, long, out: dir + "/two-split", ["--optimizer", "sgd", "--lending", "split"])
+        let lent = split.split(separator: "\n").filter { $0.contains("loans in") && !$0.contains("loans in 0% ") }
+        XCTAssertFalse(lent.isEmpty, split)
+        XCTAssertTrue(split.contains("(lending: split)"), split)
+        let ws = worst(try tensors(dir + "/two-split"), try tensors(dir + "/one-sgd"))
+        print("placement equivalence, 2 ranks lending part of a batch: worst relative difference \(ws)")
+        XCTAssertLessThanOrEqual(ws, 1e-5)
     }
 
     /// On a host with fewer cores than ranks (`--cores-per-host 2` here, whatever this machine

@@ -105,17 +105,18 @@ final class InProcessDistributionTests: XCTestCase {
         }
     }
 
-    static func corpus() -> Corpus {
+    /// `tasks` tasks (the first four are `specs`); examples of 2 to `longest` tokens.
+    static func corpus(tasks: Int = 4, longest: Int = 8) -> Corpus {
         var rng = SplitMix64(seed: 77)
         func examples(_ n: Int, classes: Int) -> [EncodedExample] {
             (0..<n).map { _ in
                 let label = rng.below(classes)
                 // Label-dependent tokens, so training has something to learn.
-                let tokens = (0..<(2 + rng.below(7))).map { _ in Int32(1 + label * 8 + rng.below(10)) }
+                let tokens = (0..<(2 + rng.below(longest - 1))).map { _ in Int32(1 + label * 8 + rng.below(10)) }
                 return EncodedExample(tokens: tokens, label: label)
             }
         }
-        let tasks = Self.specs.enumerated().map { m, spec in
+        let tasks = Self.specs(tasks).enumerated().map { m, spec in
             TaskData(
                 name: spec.name, labels: Array(0..<spec.classes), train: examples(20 + 6 * m, classes: spec.classes),
                 dev: examples(8, classes: spec.classes), test: examples(8, classes: spec.classes))
@@ -125,7 +126,9 @@ final class InProcessDistributionTests: XCTestCase {
             tasks: tasks)
     }
 
-    static func config() -> RunConfig {
+    static func specs(_ n: Int) -> [TaskSpec] { (0..<n).map { TaskSpec(name: "t\($0)", classes: 2 + $0 % 2) } }
+
+    static func config(tasks: Int = 4) -> RunConfig {
         var c = RunConfig()
         c.name = "threads"
         c.architecture = .arc2
@@ -135,7 +138,7 @@ final class InProcessDistributionTests: XCTestCase {
         c.evalEvery = 6
         c.seed = 3
         c.optimizer.learningRate = 0.1
-        c.tasks = Self.specs.map { TaskConfig(name: $0.name, train: "-") }
+        c.tasks = Self.specs(tasks).map { TaskConfig(name: $0.name, train: "-") }
         return c
     }
 
@@ -151,20 +154,22 @@ final class InProcessDistributionTests: XCTestCase {
 
     /// Trains `config` on 1 process and on each number of rank threads; returns the worst relative
     /// difference of each to the one process, and whether its placement split a task.
-    func runs(_ config: RunConfig, ranks: [Int], _ dir: String) throws -> [(ranks: Int, worst: Double, split: Bool)] {
-        let corpus = Self.corpus()
+    func runs(_ config: RunConfig, ranks: [Int], _ dir: String, corpus: Corpus = corpus()) throws
+        -> [(ranks: Int, worst: Double, split: Bool, loans: Int)]
+    {
         try Trainer(config: config, corpus: corpus, outDir: dir + "/one", resume: nil).run(observers: [])
         let one = try Checkpoint.load(dir + "/one/checkpoints/final").tensors
         return try ranks.map { n in
-            let split = try ThreadCommunicator.run(ranks: n) { c in
+            let (split, loans) = try ThreadCommunicator.run(ranks: n) { c in
                 let t = try Trainer(config: config, corpus: corpus, outDir: dir + "/\(n)", resume: nil, communicator: c)
                 try t.run(observers: [])
-                return !t.placement.splitTasks.isEmpty
+                return (!t.placement.splitTasks.isEmpty, t.loanSteps)
             }[0]
             let w = Self.worst(one, try Checkpoint.load(dir + "/\(n)/checkpoints/final").tensors)
             print("threads: \(n) ranks against 1 process, \(config.optimizer.kind.rawValue), \(config.steps) steps"
-                + (split ? " (a task split over ranks)" : "") + ": worst relative difference \(w)")
-            return (n, w, split)
+                + (split ? " (a task split over ranks)" : "") + ", loans in \(loans) steps (\(config.lending.rawValue))"
+                + ": worst relative difference \(w)")
+            return (n, w, split, loans)
         }
     }
 
@@ -176,10 +181,22 @@ final class InProcessDistributionTests: XCTestCase {
     /// rate, so split runs are the same model only statistically; docs/decisions.md).
     func testTrainersOnThreadsAgreeWithOneProcess() throws {
         let dir = Paths.temporaryDirectory()
-        let whole = try runs(Self.config(), ranks: [2, 4], dir + "/adagrad")
-        for r in whole {
+        for r in try runs(Self.config(), ranks: [2, 4], dir + "/adagrad") {
             XCTAssertFalse(r.split, "\(r.ranks) ranks place whole tasks")
             XCTAssertEqual(r.worst, 0, "\(r.ranks) ranks")
+        }
+        // Loans of whole tasks (the default; 8 tasks of 2 to 30 tokens on 2 ranks): one process's bits.
+        for r in try runs(Self.config(tasks: 8), ranks: [2], dir + "/whole", corpus: Self.corpus(tasks: 8, longest: 30)) {
+            XCTAssertGreaterThan(r.loans, 0, "2 ranks lend whole tasks")
+            XCTAssertEqual(r.worst, 0, "\(r.ranks) ranks")
+        }
+        // Loans of part of a batch: that task is split over ranks for the step.
+        var lending = Self.config()
+        lending.lending = .split
+        lending.optimizer.kind = .sgd
+        for r in try runs(lending, ranks: [2, 4], dir + "/lending") {
+            XCTAssertGreaterThan(r.loans, 0, "\(r.ranks) ranks lend")
+            XCTAssertLessThanOrEqual(r.worst, 1e-6, "\(r.ranks) ranks")
         }
         var sgd = Self.config()
         sgd.optimizer.kind = .sgd

@@ -21,6 +21,87 @@ final class PlacementTests: XCTestCase {
         XCTAssertTrue(p.shardsOfRank.allSatisfy { !$0.isEmpty }, "every rank works", file: file, line: line)
     }
 
+    /// The loads per rank of a step after its loans (in `Placement.batchCost` units).
+    func loads(_ p: Placement, _ lengths: [[Int]], _ loans: [Placement.Loan]) -> [Double] {
+        var mine = [[[Int]]](repeating: lengths.map { _ in [] }, count: p.ranks)
+        for r in 0..<p.ranks { for m in p.tasksOfRank[r] { mine[r][m] = Array(lengths[m].indices) } }
+        for l in loans {
+            mine[l.from][l.task].removeAll { l.examples.contains($0) }
+            mine[l.to][l.task] = l.examples
+        }
+        return mine.map { tasks in tasks.enumerated().map { m, ids in Placement.batchCost(ids.map { lengths[m][$0] }) }.reduce(0, +) }
+    }
+
+    /// Step-by-step loans: when the batches drawn this step make one rank costlier, it lends the
+    /// cheapest rank (part of) one task's batch, and the slowest rank's cost falls; even steps
+    /// lend nothing; every example still runs exactly once.
+    func testLoansEvenOutTheStepsBatches() {
+        let p = Placement(
+            examples: [100, 100, 100, 100], meanLength: [10, 10, 10, 10], batchSize: 4, ranks: 2, lending: .split)
+        XCTAssertEqual(p.lending, .split)
+        XCTAssertEqual(p.tasksOfRank.map(\.count), [2, 2])
+        let (a, b) = (p.tasksOfRank[0], p.tasksOfRank[1])
+        var even = [[Int]](repeating: [10, 10, 10, 10], count: 4)
+        XCTAssertEqual(p.loans(lengths: even), [], "even steps lend nothing")
+        // Rank 0's tasks drew long examples this step.
+        for m in a { even[m] = [30, 12, 25, 40] }
+        let lengths = even
+        let loans = p.loans(lengths: lengths)
+        XCTAssertEqual(loans.count, 1)
+        let loan = loans[0]
+        XCTAssertEqual(loan.from, 0); XCTAssertEqual(loan.to, 1)
+        XCTAssertTrue(a.contains(loan.task))
+        XCTAssertFalse(loan.whole)
+        XCTAssertFalse(loan.examples.isEmpty); XCTAssertEqual(loan.examples, loan.examples.sorted())
+        let before = loads(p, lengths, []), after = loads(p, lengths, loans)
+        XCTAssertLessThan(after.max()!, 0.98 * before.max()!, "the slowest rank's cost falls: \(before) → \(after)")
+        XCTAssertEqual(p.computed(by: 0, loans: loans), a, "the owner still runs the rest of the lent task")
+        XCTAssertEqual(p.computed(by: 1, loans: loans), (b + [loan.task]).sorted())
+        _ = b
+        // Whole tasks only: the lent task goes whole, and the owner no longer computes it.
+        let whole = Placement(examples: [100, 100, 100, 100], meanLength: [10, 10, 10, 10], batchSize: 4, ranks: 2)
+        XCTAssertEqual(whole.lending, .whole, "the default")
+        var skewed = [[Int]](repeating: [10, 10, 10, 10], count: 4)
+        skewed[whole.tasksOfRank[0][0]] = [40, 40, 40, 40]
+        skewed[whole.tasksOfRank[0][1]] = [12, 12, 12, 12]
+        let w = whole.loans(lengths: skewed)
+        XCTAssertEqual(w.count, 1)
+        XCTAssertTrue(w[0].whole); XCTAssertEqual(w[0].examples, [0, 1, 2, 3])
+        XCTAssertEqual(w[0].task, whole.tasksOfRank[0][1], "the task that best evens out the two")
+        XCTAssertFalse(whole.computed(by: 0, loans: w).contains(w[0].task))
+        XCTAssertLessThan(loads(whole, skewed, w).max()!, loads(whole, skewed, []).max()!)
+        // No loans where the placement does not lend.
+        for q in [
+            Placement(examples: [100, 100, 100, 100], meanLength: [10, 10, 10, 10], batchSize: 4, ranks: 2, lending: .none),
+            Placement(examples: [100, 100, 100, 100], meanLength: [10, 10, 10, 10], batchSize: 4, ranks: 2, strategy: .blocks),
+            Placement(examples: [100, 100, 100, 100], meanLength: [10, 10, 10, 10], batchSize: 4, ranks: 2, scaling: .weak),
+            Placement(examples: [100, 100], meanLength: [10, 10], batchSize: 4, ranks: 3),
+        ] {
+            XCTAssertEqual(q.lending, .none)
+            XCTAssertEqual(q.loans(lengths: q.stepBatch.map { Array(repeating: 1, count: $0) }.enumerated().map { m, l in m == 0 ? l.map { _ in 50 } : l }), [])
+        }
+    }
+
+    /// Many ranks: each lends at most once and borrows at most once a step, never to itself.
+    func testLoansOnManyRanks() {
+        let p = Placement(
+            examples: Array(repeating: 100, count: 12), meanLength: Array(repeating: 10, count: 12), batchSize: 8, ranks: 4,
+            lending: .split)
+        var rng = SplitMix64(seed: 9)
+        var lent = 0
+        for _ in 0..<50 {
+            let lengths = (0..<12).map { _ in (0..<8).map { _ in 1 + rng.below(60) } }
+            let loans = p.loans(lengths: lengths)
+            lent += loans.count
+            XCTAssertEqual(Set(loans.map(\.from)).count, loans.count)
+            XCTAssertEqual(Set(loans.map(\.to)).count, loans.count)
+            XCTAssertTrue(Set(loans.map(\.from)).isDisjoint(with: loans.map(\.to)))
+            for l in loans { XCTAssertTrue(p.tasksOfRank[l.from].contains(l.task)) }
+            if !loans.isEmpty { XCTAssertLessThan(loads(p, lengths, loans).max()!, loads(p, lengths, []).max()!) }
+        }
+        XCTAssertGreaterThan(lent, 50, "random steps on 4 ranks lend")
+    }
+
     func testOneRankRunsEveryTask() {
         for strategy in Placement.Strategy.allCases {
             let p = Placement(

@@ -31,7 +31,7 @@ public enum ResumeCheck {
     static func isFree(_ key: String) -> Bool {
         ["name", "training.optimizer", "data_dir", "out_dir", "training.epochs", "training.steps", "training.eval_every",
          "training.patience", "training.always_test", "training.checkpoint_every", "training.keep_checkpoints",
-         "training.log_every", "training.placement", "training.oversubscription", "training.cores_per_host"].contains(key) || key.hasPrefix("training.fine_tune_")
+         "training.log_every", "training.placement", "training.oversubscription", "training.cores_per_host", "training.lending"].contains(key) || key.hasPrefix("training.fine_tune_")
     }
 
     public static func differences(saved: RunConfig, requested: RunConfig) -> [Difference] {

@@ -82,6 +82,10 @@ public struct RunConfig: Equatable, Sendable {
     public var oversubscription = Placement.Oversubscription.idle
     /// Cores per host for that decision (0: the CPUs this rank may run on).
     public var coresPerHost = 0
+    /// Each step, a rank whose drawn batches cost more than another's may lend it part or all of
+    /// one task's batch for that step (`Placement.loans`): whole (default; one process's bits),
+    /// split or none.
+    public var lending = Placement.Lending.whole
     /// Passes over the largest task's training set (ignored when `steps` > 0).
     public var epochs = 10
     public var steps = 0
@@ -247,6 +251,7 @@ public struct RunConfig: Equatable, Sendable {
         .choice("placement", \.placement, where: "training.placement"),
         .choice("oversubscription", \.oversubscription, where: "training.oversubscription"),
         .int("cores_per_host", \.coresPerHost, min: 0),
+        .choice("lending", \.lending, where: "training.lending"),
         .int("epochs", \.epochs, min: 0),
         .int("steps", \.steps, min: 0),
         .int("eval_every", \.evalEvery, min: 0),

@@ -13,6 +13,12 @@ public protocol Communicator: AnyObject {
     func allreduceMax(_ data: UnsafeMutablePointer<Int32>, count: Int)
     /// Copies `bytes` bytes from `root` to every rank.
     func broadcast(_ data: UnsafeMutableRawPointer, bytes: Int, root: Int)
+    /// Pairwise copies, one collective: every rank calls it; a rank sends at most one buffer
+    /// (`send`, to rank `to`) and receives at most one (`receive`, from rank `from`). The
+    /// senders and receivers must agree on who sends what to whom and how many bytes.
+    func exchange(
+        send: UnsafeRawPointer?, bytes sendBytes: Int, to: Int,
+        receive: UnsafeMutableRawPointer?, bytes receiveBytes: Int, from: Int)
     /// Ranks with the same color form a new communicator, ordered by key.
     func split(color: Int, key: Int) -> Communicator
     /// Ends the whole job (every rank) with `code`.
@@ -53,6 +59,12 @@ public final class LocalCommunicator: Communicator {
     public func allreduceMax(_ data: UnsafeMutablePointer<UInt8>, count: Int) {}
     public func allreduceMax(_ data: UnsafeMutablePointer<Int32>, count: Int) {}
     public func broadcast(_ data: UnsafeMutableRawPointer, bytes: Int, root: Int) {}
+    public func exchange(
+        send: UnsafeRawPointer?, bytes sendBytes: Int, to: Int, receive: UnsafeMutableRawPointer?,
+        bytes receiveBytes: Int, from: Int
+    ) {
+        if let send, let receive { receive.copyMemory(from: send, byteCount: min(sendBytes, receiveBytes)) }
+    }
     public func split(color: Int, key: Int) -> Communicator { LocalCommunicator() }
     public func abort(_ code: Int32) -> Never { exit(code) }
     public func idleBarrier() {}
@@ -108,6 +120,22 @@ public final class MPICommunicator: Communicator {
     }
     public func broadcast(_ data: UnsafeMutableRawPointer, bytes: Int, root: Int) {
         MPI_Bcast(data, Int32(bytes), MPI_CHAR, Int32(root), comm)
+    }
+    /// MPI_Alltoallv with one non-zero count at most each way.
+    public func exchange(
+        send: UnsafeRawPointer?, bytes sendBytes: Int, to: Int, receive: UnsafeMutableRawPointer?,
+        bytes receiveBytes: Int, from: Int
+    ) {
+        var sendCounts = [Int32](repeating: 0, count: size), receiveCounts = sendCounts
+        let zeros = [Int32](repeating: 0, count: size)
+        if send != nil { sendCounts[to] = Int32(sendBytes) }
+        if receive != nil { receiveCounts[from] = Int32(receiveBytes) }
+        var dummy: UInt8 = 0
+        withUnsafeMutablePointer(to: &dummy) { d in
+            _ = MPI_Alltoallv(
+                send ?? UnsafeRawPointer(d), sendCounts, zeros, MPI_CHAR, receive ?? UnsafeMutableRawPointer(d),
+                receiveCounts, zeros, MPI_CHAR, comm)
+        }
     }
     public func split(color: Int, key: Int) -> Communicator {
         var out: MPI_Comm? = nil

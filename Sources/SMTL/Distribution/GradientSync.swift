@@ -11,7 +11,8 @@
 ///  * the shared gradient is summed over the rank's tasks in task order in Double, over ranks by
 ///    the allreduce, and rounded once, so the result never depends on where tasks run;
 ///  * a task whose batch is spread over several ranks has its gradient summed in the same buffer
-///    (the other ranks add zeros);
+///    (the other ranks add zeros), and so has a task lent for the step (`Placement.loans`): its
+///    borrower's gradient goes to its owner;
 ///  * each task's loss (weighted by its shards' share of the batch), the tokens, and the stop flag
 ///    (any rank asked to stop → every rank stops at the same step) ride along.
 ///
@@ -71,10 +72,14 @@ public final class GradientSync<S: Scalar> {
     /// `localLosses[m]` is the loss of this rank's shard of task m, `tokens` this rank's tokens,
     /// and `stepRows` the embedding rows of every task's batch of the step (all ranks'; not needed
     /// in a world of one, where they are the rows this process touched).
-    public func synchronize(localLosses: [S], tokens: Int, stopRequested: Bool, stepRows: SparseRows? = nil)
-        -> StepStatistics
-    {
+    public func synchronize(
+        localLosses: [S], tokens: Int, stopRequested: Bool, stepRows: SparseRows? = nil, loans: [Placement.Loan] = []
+    ) -> StepStatistics {
         let T = model.tasks.count
+        // The tasks this rank computed this step, and the tasks whose gradient crosses ranks:
+        // those split over ranks, or this step's loans (placements with split tasks never lend).
+        let computed = loans.isEmpty ? hosted : placement.computed(by: world.rank, loans: loans)
+        let moved = loans.isEmpty ? splitTasks : loans.map(\.task)
         // Rows: the union over ranks (known locally), every row, or this process's.
         let e = model.dims.embedding
         for r in rows.rows { (model.shared.grads + Int(r) * e).update(repeating: 0, count: e) }
@@ -91,7 +96,7 @@ public final class GradientSync<S: Scalar> {
         let shared = model.shared
         let embCount = model.dims.vocabulary * e
         let dense = shared.count - embCount
-        let splitSizes = splitTasks.map { model.taskParameters[$0].count }
+        let splitSizes = moved.map { model.taskParameters[$0].count }
         let statsAt = sorted.count * e + dense + splitSizes.reduce(0, +)
         let total = statsAt + T + 2
         if reduction.count < total { reduction = [Double](repeating: 0, count: total) }
@@ -99,8 +104,8 @@ public final class GradientSync<S: Scalar> {
         reduction.withUnsafeMutableBufferPointer { buf in
             let out = buf.baseAddress!
             out.update(repeating: 0, count: total)
-            // The shared gradient: this rank's tasks, in task order.
-            for m in hosted {
+            // The shared gradient: the tasks this rank computed, in task order.
+            for m in computed {
                 let g = model.taskSharedGrads[m]
                 for (k, r) in sorted.enumerated() {
                     let src = g + Int(r) * e, dst = out + k * e
@@ -109,16 +114,16 @@ public final class GradientSync<S: Scalar> {
                 let src = g + embCount, dst = out + sorted.count * e
                 for j in 0..<dense { dst[j] += Double(src[j]) }
             }
-            // The tasks spread over ranks: this rank's part of their gradient.
+            // The tasks spread over ranks or lent: this rank's part of their gradient.
             var at = sorted.count * e + dense
-            for (i, m) in splitTasks.enumerated() {
-                if hosted.contains(m) {
+            for (i, m) in moved.enumerated() {
+                if computed.contains(m) {
                     let g = model.taskParameters[m].grads
                     for j in 0..<splitSizes[i] { out[at + j] = Double(g[j]) }
                 }
                 at += splitSizes[i]
             }
-            for m in hosted { out[statsAt + m] = Double(localLosses[m]) }
+            for m in computed { out[statsAt + m] = Double(localLosses[m]) }
             out[statsAt + T] = Double(tokens)
             out[statsAt + T + 1] = stopRequested ? 1 : 0
             if world.size > 1 { world.allreduceSum(out, count: total) }
@@ -129,8 +134,9 @@ public final class GradientSync<S: Scalar> {
             }
             let dst = sg + embCount, src = out + sorted.count * e
             for j in 0..<dense { dst[j] = S(src[j]) }
+            // Back to the ranks that own them (a task's borrower discards its copy).
             at = sorted.count * e + dense
-            for (i, m) in splitTasks.enumerated() {
+            for (i, m) in moved.enumerated() {
                 if hosted.contains(m) {
                     let g = model.taskParameters[m].grads
                     for j in 0..<splitSizes[i] { g[j] = S(out[at + j]) }

@@ -22,6 +22,12 @@ import Foundation
 public struct Placement: Equatable, Sendable {
     public enum Strategy: String, CaseIterable, Sendable { case balanced, blocks }
     public enum Scaling: String, CaseIterable, Sendable { case strong, weak }
+    /// Step-by-step loans between ranks (`training.lending`, see `loans(lengths:)`): `whole`
+    /// (default) — whole tasks only, so that every task's gradient is computed as in one process
+    /// and the run keeps one process's bits; `split` — part of a task's batch or all of it,
+    /// which evens out far more steps, to float32 rounding per step (a task split for the step);
+    /// `none`.
+    public enum Lending: String, CaseIterable, Sendable { case split, whole, none }
     /// Ranks beyond a host's cores (`training.oversubscription`): `idle` (default) — only as many
     /// ranks per host as it has cores train, the others step aside and wait, sleeping, for the
     /// end; `share` — every rank trains, and ranks that share a core take turns on it (each
@@ -65,10 +71,16 @@ public struct Placement: Equatable, Sendable {
     /// Per task, the ranks that serve it, in rank order.
     public let ranksOfTask: [[Int]]
 
+    /// The loans ranks may make each step (see `loans(lengths:)`); `.none` where the placement
+    /// does not lend (weak scaling, `blocks`, one rank, or tasks split over ranks already).
+    public let lending: Lending
+
     /// `examples[m]`: task m's training examples; `meanLength[m]`: their mean length in tokens.
+    /// `lending`: the step-by-step loans of `loans(lengths:)` (balanced strong placements whose
+    /// tasks each run on one rank).
     public init(
         examples: [Int], meanLength: [Double], batchSize: Int, ranks: Int, strategy: Strategy = .balanced,
-        scaling: Scaling = .strong
+        scaling: Scaling = .strong, lending: Lending = .whole
     ) {
         precondition(!examples.isEmpty && ranks > 0 && examples.allSatisfy { $0 > 0 })
         costPerExample = meanLength.map { max($0, 1e-9) }
@@ -79,6 +91,8 @@ public struct Placement: Equatable, Sendable {
         var owners = [[Int]](repeating: [], count: examples.count)
         for (r, shards) in shardsOfRank.enumerated() { for s in shards { owners[s.task].append(r) } }
         ranksOfTask = owners
+        let lends = strategy == .balanced && scaling == .strong && ranks > 1 && owners.allSatisfy { $0.count == 1 }
+        self.lending = lends ? lending : .none
     }
 
     /// The step batch of every task and the shards of every rank (see the type's description).
@@ -157,6 +171,80 @@ public struct Placement: Equatable, Sendable {
         return mine
     }
 
+    /// Part or all of a task's step batch computed by a rank other than the task's own, for one
+    /// step: `to` runs the examples `examples` (indices into the task's step draw) with a copy of
+    /// the task's tensors from `from`, and its gradient goes back to `from` (the owner, which
+    /// runs the rest and updates the task) in the step's reduction.
+    public struct Loan: Equatable, Sendable {
+        public let task: Int
+        public let from: Int
+        public let to: Int
+        public let examples: [Int]
+        /// The whole batch: the owner computes nothing of the task this step.
+        public let whole: Bool
+    }
+
+    /// The cost of one batch in token-equivalents: its tokens, plus `timeStepCost` for each of its
+    /// time steps (a batch runs as many steps as its longest example, and every step costs
+    /// something beyond its tokens: BLAS calls on few rows, the memory kernels' passes).
+    /// Fitted on product ARC-II steps (batch 16, 2 ranks): 9.7 µs a token, 8.8 µs a time step.
+    public static func batchCost(_ lengths: [Int]) -> Double {
+        guard let longest = lengths.max() else { return 0 }
+        return Double(lengths.reduce(0, +)) + timeStepCost * Double(longest)
+    }
+    public static let timeStepCost = 0.9
+
+    /// This step's loans, from the lengths of every task's step draw (every rank knows them all,
+    /// so every rank computes the same loans). The placement evens out the expected cost; the
+    /// batches actually drawn vary from step to step (product reviews: ±24% between 2 ranks),
+    /// and the slowest rank sets the pace. So, repeatedly, the costliest rank lends the cheapest
+    /// one the part of one of its tasks' batches — its k longest or k shortest examples, or all —
+    /// that best evens out the two, as long as that lowers the costlier by at least
+    /// `minimumGain` of its cost (a loan costs a copy of the task's tensors and its gradient in
+    /// the reduction). A rank lends at most once and borrows at most once a step. `whole`: only
+    /// whole tasks. A part of a batch is a task split over ranks for that step: its gradient is
+    /// summed in another order, the same to float32 rounding (docs/decisions.md).
+    public func loans(lengths: [[Int]], minimumGain: Double = 0.02) -> [Loan] {
+        guard lending != .none else { return [] }
+        let cost = lengths.map(Self.batchCost)
+        var load = tasksOfRank.map { $0.map { cost[$0] }.reduce(0, +) }
+        var done = [Bool](repeating: false, count: ranks)
+        var out: [Loan] = []
+        while true {
+            let free = load.indices.filter { !done[$0] }
+            guard let h = free.max(by: { load[$0] != load[$1] ? load[$0] < load[$1] : $0 > $1 }),
+                let l = free.min(by: { load[$0] != load[$1] ? load[$0] < load[$1] : $0 < $1 }), h != l
+            else { break }
+            var best: (task: Int, examples: [Int], top: Double, kept: Double, moved: Double)? = nil
+            for m in tasksOfRank[h] where !lengths[m].isEmpty {
+                let len = lengths[m], n = len.count
+                let order = len.indices.sorted { len[$0] != len[$1] ? len[$0] > len[$1] : $0 < $1 }
+                for k in (lending == .whole ? n : 1)...n {
+                    for part in k == n ? [Array(order)] : [Array(order[..<k]), Array(order[(n - k)...])] {
+                        let lent = Set(part)
+                        let moved = Self.batchCost(part.map { len[$0] })
+                        let kept = Self.batchCost(len.indices.filter { !lent.contains($0) }.map { len[$0] })
+                        let top = max(load[h] - cost[m] + kept, load[l] + moved)
+                        if top < (best?.top ?? load[h]) { best = (m, part.sorted(), top, kept, moved) }
+                    }
+                }
+            }
+            guard let b = best, load[h] - b.top >= minimumGain * load[h] else { break }
+            out.append(Loan(task: b.task, from: h, to: l, examples: b.examples, whole: b.examples.count == lengths[b.task].count))
+            load[h] += b.kept - cost[b.task]; load[l] += b.moved
+            done[h] = true; done[l] = true
+        }
+        return out.sorted { $0.task < $1.task }
+    }
+
+    /// The tasks rank `rank` computes (some of) this step: its own, less those it lends whole,
+    /// plus those it borrows.
+    public func computed(by rank: Int, loans: [Loan]) -> [Int] {
+        let whole = Set(loans.filter { $0.from == rank && $0.whole }.map(\.task))
+        let borrowed = loans.filter { $0.to == rank }.map(\.task)
+        return Array(Set(tasksOfRank[rank].filter { !whole.contains($0) } + borrowed)).sorted()
+    }
+
     /// The rank that evaluates a task and whose copy of its tensors is authoritative.
     public func lead(of task: Int) -> Int { ranksOfTask[task][0] }
 
@@ -182,6 +270,11 @@ public struct Placement: Equatable, Sendable {
                     ? names[s.task] : "\(names[s.task]) (about \(s.count) of \(stepBatch[s.task]) examples a step)"
             }
             lines.append("  rank \(r): " + parts.joined(separator: ", ") + "  [\(Int(load[r].rounded())) tokens]")
+        }
+        switch lending {
+        case .split: lines.append("  each step, the busiest rank may lend part or all of one task's batch to the least busy (lending: split)")
+        case .whole: lines.append("  each step, the busiest rank may lend one whole task to the least busy (lending: whole)")
+        case .none: break
         }
         return lines.joined(separator: "\n")
     }

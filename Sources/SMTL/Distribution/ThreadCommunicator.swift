@@ -104,6 +104,16 @@ public final class ThreadCommunicator: Communicator {
         world.barrier()
     }
 
+    public func exchange(
+        send: UnsafeRawPointer?, bytes sendBytes: Int, to: Int, receive: UnsafeMutableRawPointer?,
+        bytes receiveBytes: Int, from: Int
+    ) {
+        world.slots[rank] = send.map { UnsafeMutableRawPointer(mutating: $0) }
+        world.barrier()
+        if let receive { receive.copyMemory(from: world.slots[from]!, byteCount: receiveBytes) }
+        world.barrier()
+    }
+
     public func split(color: Int, key: Int) -> Communicator {
         world.colors[rank] = (color, key)
         world.barrier()

@@ -211,6 +211,14 @@ public final class WatchedCommunicator: Communicator {
     public func broadcast(_ data: UnsafeMutableRawPointer, bytes: Int, root: Int) {
         timed("broadcast of \(bytes) bytes from rank \(root)") { inner.broadcast(data, bytes: bytes, root: root) }
     }
+    public func exchange(
+        send: UnsafeRawPointer?, bytes sendBytes: Int, to: Int, receive: UnsafeMutableRawPointer?,
+        bytes receiveBytes: Int, from: Int
+    ) {
+        timed("exchange of tensors between ranks") {
+            inner.exchange(send: send, bytes: sendBytes, to: to, receive: receive, bytes: receiveBytes, from: from)
+        }
+    }
     public func split(color: Int, key: Int) -> Communicator {
         timed("communicator split") { inner.split(color: color, key: key) }
     }

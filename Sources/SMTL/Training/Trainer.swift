@@ -120,7 +120,8 @@ public final class Trainer {
         let placement = Placement(
             examples: corpus.tasks.map(\.train.count),
             meanLength: corpus.tasks.map { Double($0.trainTokens) / Double(max($0.train.count, 1)) },
-            batchSize: config.batchSize, ranks: communicator.size, strategy: config.placement, scaling: config.scaling)
+            batchSize: config.batchSize, ranks: communicator.size, strategy: config.placement, scaling: config.scaling,
+            lending: config.lending)
         sync = GradientSync(model: model, world: communicator, placement: placement)
         stepRows = SparseRows(count: communicator.size > 1 ? model.dims.vocabulary : 0)
         let st = state
@@ -166,12 +167,15 @@ public final class Trainer {
         let active = activeTasks()
         let draws = corpus.tasks.indices.map { active[$0] ? samplers[$0].next(count: placement.stepBatch[$0]) : [] }
         var assigned: [[Int]]? = nil
+        var loans: [Placement.Loan] = []
         if ranks > 1 {
             for (m, ids) in draws.enumerated() {
                 for i in ids { for w in corpus.tasks[m].train[i].tokens { stepRows.mark(Int(w)) } }
             }
             let lengths = draws.enumerated().map { m, ids in ids.map { corpus.tasks[m].train[$0].tokens.count } }
             assigned = placement.examples(of: rank, lengths: lengths, scaling: config.scaling)
+            loans = placement.loans(lengths: lengths)
+            if !loans.isEmpty { lend(loans, assigned: &assigned!) }
         }
         for m in corpus.tasks.indices {
             let ids = draws[m], task = corpus.tasks[m]
@@ -199,7 +203,8 @@ public final class Trainer {
         for m in local.indices where share[m] != 1 { local[m] *= share[m] }
         let commStart = DispatchTime.now().uptimeNanoseconds
         let reduced = sync.synchronize(
-            localLosses: local, tokens: tokens, stopRequested: Trainer.stopRequested != 0, stepRows: stepRows)
+            localLosses: local, tokens: tokens, stopRequested: Trainer.stopRequested != 0, stepRows: stepRows,
+            loans: loans)
         let commEnd = DispatchTime.now().uptimeNanoseconds
         // Every rank has the same reduced losses, so every rank stops here alike.
         if let m = reduced.losses.firstIndex(where: { !$0.isFinite }) {
@@ -214,7 +219,9 @@ public final class Trainer {
         let skip = frozenSets.union(idle)
         let sets = skip.isEmpty ? sync.updatedSets : sync.updatedSets.filter { !skip.contains($0) }
         optimizer.step(model, embeddingRows: sync.rows, sets: sets)
-        model.clearGradients(tasks: sync.hosted)
+        model.clearGradients(tasks: loans.isEmpty ? sync.hosted : Array(Set(sync.hosted + loans.map(\.task))).sorted())
+        lastStepLent = !loans.isEmpty
+        if lastStepLent { loanSteps += 1 }
         state.step += 1
         for (m, task) in corpus.tasks.enumerated() { state.cursors[task.name] = samplers[m].cursor }
         lastLosses = reduced.losses
@@ -223,6 +230,23 @@ public final class Trainer {
         lastCommSeconds = Double(commEnd - commStart) / 1e9
         lastStepSeconds = Double(end - start) / 1e9
         return (lastLosses, reduced.tokens)
+    }
+
+    /// Steps in which some rank lent a task to another (since the start of this process).
+    public private(set) var loanSteps = 0
+    var lastStepLent = false
+
+    /// Carries out this step's loans: each lent task's tensors go from its owner to its borrower
+    /// (one exchange), and the borrower runs the lent examples instead of the owner.
+    func lend(_ loans: [Placement.Loan], assigned: inout [[Int]]) {
+        let out = loans.first { $0.from == rank }, into = loans.first { $0.to == rank }
+        let sent = out.map { model.taskParameters[$0.task] }, received = into.map { model.taskParameters[$0.task] }
+        sync.world.exchange(
+            send: sent.map { UnsafeRawPointer($0.values) }, bytes: (sent?.count ?? 0) * MemoryLayout<Float>.stride,
+            to: out?.to ?? 0, receive: received.map { UnsafeMutableRawPointer($0.values) },
+            bytes: (received?.count ?? 0) * MemoryLayout<Float>.stride, from: into?.from ?? 0)
+        if let out { assigned[out.task] = assigned[out.task].filter { !out.examples.contains($0) } }
+        if let into { assigned[into.task] = into.examples }
     }
 
     /// Runs `body` in a watchdog phase (evaluation and checkpoints may wait longer in their
@@ -401,7 +425,7 @@ public final class Trainer {
         }
         var windowTokens = 0
         var windowStart = DispatchTime.now().uptimeNanoseconds
-        var timing = [Double](repeating: 0, count: 4)  // this rank: step seconds, comm seconds, steps, compute seconds
+        var timing = [Double](repeating: 0, count: 5)  // this rank: step seconds, comm seconds, steps, compute seconds, steps with loans
         var clock = DispatchTime.now().uptimeNanoseconds
         func tick() {
             let now = DispatchTime.now().uptimeNanoseconds
@@ -417,6 +441,7 @@ public final class Trainer {
             }
             tick()
             timing[0] += lastStepSeconds; timing[1] += lastCommSeconds; timing[2] += 1; timing[3] += lastComputeSeconds
+            timing[4] += lastStepLent ? 1 : 0
             windowTokens += tokens
             let now = DispatchTime.now().uptimeNanoseconds
             let secs = Double(now - windowStart) / 1e9
@@ -426,7 +451,7 @@ public final class Trainer {
             if state.step % evalEvery == 0 || state.step == totalSteps {
                 var report = phase(.evaluation) { evaluate() }
                 report.timing = gatherTiming(timing)
-                timing = [0, 0, 0, 0]
+                timing = [0, 0, 0, 0, 0]
                 let devs = report.dev.compactMap { $0 }
                 let meanDev = devs.isEmpty ? 0 : devs.reduce(0, +) / Double(devs.count)
                 let improved = meanDev > state.bestMeanDev
@@ -493,7 +518,8 @@ public final class Trainer {
         sync.sumOverRanks(&all)
         return RankTiming(
             stepSeconds: (0..<n).map { all[3 * $0] }, commShare: (0..<n).map { all[3 * $0 + 1] },
-            computeShare: (0..<n).map { all[3 * $0 + 2] })
+            computeShare: (0..<n).map { all[3 * $0 + 2] },
+            loanShare: placement.lending == .none || t.count < 5 || t[2] == 0 ? nil : t[4] / t[2])
     }
 }
 
@@ -503,6 +529,8 @@ public struct RankTiming: Sendable {
     public var stepSeconds: [Double]
     public var commShare: [Double]
     public var computeShare: [Double] = []
+    /// The share of steps in which some rank lent (part of) a task to another (nil: no lending).
+    public var loanShare: Double? = nil
     public var summary: String {
         func stats(_ xs: [Double]) -> (Double, Double, Double) {
             (xs.min() ?? 0, xs.reduce(0, +) / Double(max(xs.count, 1)), xs.max() ?? 0)
@@ -511,5 +539,6 @@ public struct RankTiming: Sendable {
         return String(
             format: "step time per rank min/mean/max %.1f/%.1f/%.1f ms, communication %.1f/%.1f/%.1f%%",
             a * 1000, b * 1000, c * 1000, d * 100, e * 100, f * 100)
+            + (loanShare.map { String(format: ", loans in %.0f%% of steps", $0 * 100) } ?? "")
     }
 }
