@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""The ablation table of issue 12 (product group): for each option of docs/results/ablation.sh,
+the ARC-II and single-task LSTM averages (test accuracy at each task's best dev evaluation, mean
+over the four domains) per seed, their mean ± std over the seeds that finished, and the change
+against the baseline (the sweep's point lr 0.01, L2 1e-5). Prints a Markdown table.
+usage: python3 docs/results/ablation-table.py [RUNS_DIR]   (default: runs)"""
+import glob, json, os, statistics, sys
+
+runs = sys.argv[1] if len(sys.argv) > 1 else "runs"
+DOMAINS = ["books", "dvd", "electronics", "kitchen"]
+OPTIONS = [("dropout", "dropout 0.2 embedding / 0.5 hidden", True),
+           ("clip-5", "gradient-norm clipping at 5", True),
+           ("frozen-emb", "frozen embedding", True),
+           ("uniform-tasks", "one random task per step (uniform)", False),
+           ("task-patience", "per-task early stopping (task_patience 5)", False),
+           ("fine-tune", "per-task fine-tuning, 5 epochs, shared trainable", False)]
+
+
+def point(base):
+    dirs = [d for d in glob.glob(os.path.join(base, "*")) if os.path.isdir(os.path.join(d, "product"))]
+    return dirs[0] if len(dirs) == 1 else None
+
+
+def averages(pt):
+    """Per seed: (ARC-II average, LSTM average); None where a run is missing."""
+    out = {}
+    for seed in (1, 2, 3):
+        arc, lstm = None, None
+        f = os.path.join(pt, "product", "arc-ii", f"seed-{seed}", "results.json")
+        if os.path.exists(f):
+            t = json.load(open(f))["tasks"]
+            arc = statistics.mean(t[d]["test_at_best_dev"] for d in DOMAINS)
+        fs = [os.path.join(pt, "product", f"lstm-{d}", f"seed-{seed}", "results.json") for d in DOMAINS]
+        if all(os.path.exists(x) for x in fs):
+            lstm = statistics.mean(json.load(open(x))["tasks"][d]["test_at_best_dev"] for x, d in zip(fs, DOMAINS))
+        out[seed] = (arc, lstm)
+    return out
+
+
+def cell(values, base=None):
+    v = [x for x in values if x is not None]
+    if not v:
+        return "—"
+    s = f"{statistics.mean(v):.2f}"
+    s += f" ± {statistics.stdev(v):.2f}" if len(v) > 1 else ""
+    s += f" ({len(v)} seed{'s' if len(v) > 1 else ''})"
+    if base:
+        b = [x for x in base if x is not None]
+        if b:
+            s += f", {statistics.mean(v) - statistics.mean(b):+.2f}"
+    return s
+
+
+base = averages(os.path.join(runs, "sweep", "learning_rate=0.01-l2=1e-05"))
+b_arc = [base[s][0] for s in base]
+b_lstm = [base[s][1] for s in base]
+print("| option (alone, on lr 0.01, L2 1e-5) | ARC-II avg, mean ± std (seeds), change | single-task LSTM avg, mean ± std (seeds), change |")
+print("|---|---|---|")
+print(f"| none (the baseline) | {cell(b_arc)} | {cell(b_lstm)} |")
+for name, label, single in OPTIONS:
+    pt = point(os.path.join(runs, "ablation", name))
+    if pt is None:
+        print(f"| {label} | not run | not run |")
+        continue
+    a = averages(pt)
+    arc = cell([a[s][0] for s in a], b_arc)
+    lstm = cell([a[s][1] for s in a], b_lstm) if single else "unchanged (a single-task run has one task)"
+    print(f"| {label} | {arc} | {lstm} |")
