@@ -153,18 +153,25 @@ public final class MPICommunicator: Communicator {
         return nil
     }
     public func idleBarrier() { idleBarrier(until: { false }) }
-    /// `idleBarrier`, leaving the process (status 1, with a message) when `giveUp` says so.
+    /// `idleBarrier`, leaving the process (status 1, with a message) when `giveUp` says so
+    /// (asked about once a second). The poll interval grows from 1 ms to 50 ms: a rank that waits
+    /// for a whole training run (stepped aside) would otherwise wake 500 times a second on a core
+    /// that a working rank needs, and the phases it waits for last seconds to hours.
     public func idleBarrier(until giveUp: () -> Bool) {
         var request: MPI_Request? = nil
         MPI_Ibarrier(comm, &request)
         var done: Int32 = 0
-        var polls = 0
+        var interval: UInt32 = 1000
+        var slept: UInt32 = 0
         while true {
             MPI_Test(&request, &done, MPI_STATUS_IGNORE)
             if done != 0 { return }
-            usleep(2000)
-            polls += 1
-            if polls % 500 == 0 && giveUp() {
+            usleep(interval)
+            slept += interval
+            interval = min(interval * 2, 50_000)
+            if slept >= 1_000_000 {
+                slept = 0
+                if !giveUp() { continue }
                 FileHandle.standardError.write(Data("smtl: rank \(rank): the launcher is gone; leaving\n".utf8))
                 exit(1)
             }
