@@ -22,18 +22,20 @@ def point(base):
 
 
 def averages(pt):
-    """Per seed: (ARC-II average, LSTM average); None where a run is missing."""
+    """Per seed: (ARC-II test average, LSTM test average, ARC-II dev average); None where a run
+    is missing."""
     out = {}
     for seed in (1, 2, 3):
-        arc, lstm = None, None
+        arc, lstm, dev = None, None, None
         f = os.path.join(pt, "product", "arc-ii", f"seed-{seed}", "results.json")
         if os.path.exists(f):
             t = json.load(open(f))["tasks"]
             arc = statistics.mean(t[d]["test_at_best_dev"] for d in DOMAINS)
+            dev = statistics.mean(t[d]["best_dev"] for d in DOMAINS)
         fs = [os.path.join(pt, "product", f"lstm-{d}", f"seed-{seed}", "results.json") for d in DOMAINS]
         if all(os.path.exists(x) for x in fs):
             lstm = statistics.mean(json.load(open(x))["tasks"][d]["test_at_best_dev"] for x, d in zip(fs, DOMAINS))
-        out[seed] = (arc, lstm)
+        out[seed] = (arc, lstm, dev)
     return out
 
 
@@ -54,15 +56,17 @@ def cell(values, base=None):
 base = averages(os.path.join(runs, "sweep", "learning_rate=0.01-l2=1e-05"))
 b_arc = [base[s][0] for s in base]
 b_lstm = [base[s][1] for s in base]
-print("| option (alone, on lr 0.01, L2 1e-5) | ARC-II avg, mean ± std (seeds), change | single-task LSTM avg, mean ± std (seeds), change |")
-print("|---|---|---|")
-print(f"| none (the baseline) | {cell(b_arc)} | {cell(b_lstm)} |")
+b_dev = [base[s][2] for s in base]
+print("| option (alone, on lr 0.01, L2 1e-5) | ARC-II test avg, mean ± std (seeds), change | ARC-II dev avg (what protocol (b) chooses on) | single-task LSTM test avg, mean ± std (seeds), change |")
+print("|---|---|---|---|")
+print(f"| none (the baseline) | {cell(b_arc)} | {cell(b_dev)} | {cell(b_lstm)} |")
 for name, label, single in OPTIONS:
     pt = point(os.path.join(runs, "ablation", name))
     if pt is None:
-        print(f"| {label} | not run | not run |")
+        print(f"| {label} | not run | not run | not run |")
         continue
     a = averages(pt)
     arc = cell([a[s][0] for s in a], b_arc)
     lstm = cell([a[s][1] for s in a], b_lstm) if single else "unchanged (a single-task run has one task)"
-    print(f"| {label} | {arc} | {lstm} |")
+    dev = cell([a[s][2] for s in a], b_dev)
+    print(f"| {label} | {arc} | {dev} | {lstm} |")
