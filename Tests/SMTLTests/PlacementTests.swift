@@ -36,28 +36,25 @@ final class PlacementTests: XCTestCase {
     /// cheapest rank (part of) one task's batch, and the slowest rank's cost falls; even steps
     /// lend nothing; every example still runs exactly once.
     func testLoansEvenOutTheStepsBatches() {
-        let p = Placement(
-            examples: [100, 100, 100, 100], meanLength: [10, 10, 10, 10], batchSize: 4, ranks: 2, lending: .split)
+        // One task a rank: no swap can help, so part of a batch is lent.
+        let p = Placement(examples: [100, 100], meanLength: [10, 10], batchSize: 4, ranks: 2, lending: .split)
         XCTAssertEqual(p.lending, .split)
-        XCTAssertEqual(p.tasksOfRank.map(\.count), [2, 2])
-        let (a, b) = (p.tasksOfRank[0], p.tasksOfRank[1])
-        var even = [[Int]](repeating: [10, 10, 10, 10], count: 4)
-        XCTAssertEqual(p.loans(lengths: even), [], "even steps lend nothing")
-        // Rank 0's tasks drew long examples this step.
-        for m in a { even[m] = [30, 12, 25, 40] }
-        let lengths = even
+        XCTAssertEqual(p.tasksOfRank, [[0], [1]])
+        XCTAssertEqual(p.loans(lengths: [[10, 10, 10, 10], [10, 10, 10, 10]]), [], "even steps lend nothing")
+        // Rank 0's task drew long examples this step: cost 107 + 0.9·40 = 143 against 49.
+        let lengths = [[30, 12, 25, 40], [10, 10, 10, 10]]
         let loans = p.loans(lengths: lengths)
         XCTAssertEqual(loans.count, 1)
         let loan = loans[0]
-        XCTAssertEqual(loan.from, 0); XCTAssertEqual(loan.to, 1)
-        XCTAssertTrue(a.contains(loan.task))
+        XCTAssertEqual(loan.from, 0); XCTAssertEqual(loan.to, 1); XCTAssertEqual(loan.task, 0)
         XCTAssertFalse(loan.whole)
-        XCTAssertFalse(loan.examples.isEmpty); XCTAssertEqual(loan.examples, loan.examples.sorted())
+        // The best part: the two shortest examples (108.5 against 106 left).
+        XCTAssertEqual(loan.examples, [1, 2])
         let before = loads(p, lengths, []), after = loads(p, lengths, loans)
         XCTAssertLessThan(after.max()!, 0.98 * before.max()!, "the slowest rank's cost falls: \(before) → \(after)")
-        XCTAssertEqual(p.computed(by: 0, loans: loans), a, "the owner still runs the rest of the lent task")
-        XCTAssertEqual(p.computed(by: 1, loans: loans), (b + [loan.task]).sorted())
-        _ = b
+        XCTAssertEqual(after.max()!, 108.5, accuracy: 1e-9)
+        XCTAssertEqual(p.computed(by: 0, loans: loans), [0], "the owner still runs the rest of the lent task")
+        XCTAssertEqual(p.computed(by: 1, loans: loans), [0, 1])
         // Whole tasks only: the lent task goes whole, and the owner no longer computes it.
         let whole = Placement(examples: [100, 100, 100, 100], meanLength: [10, 10, 10, 10], batchSize: 4, ranks: 2)
         XCTAssertEqual(whole.lending, .whole, "the default")
@@ -82,6 +79,22 @@ final class PlacementTests: XCTestCase {
         }
     }
 
+    /// A swap of whole tasks where lending one task would even out the two ranks less: rank 0
+    /// runs tasks of cost 100 and 60, rank 1 of 70 and 10 (one example each). Lending the 60 leaves
+    /// 100 / 140; swapping 100 for 70 (or 60 for 10) leaves 130 / 110.
+    func testLoansSwapWholeTasks() {
+        let p = Placement(examples: [10, 10, 10, 10], meanLength: [5, 5, 5, 5], batchSize: 1, ranks: 2)
+        XCTAssertEqual(p.tasksOfRank, [[0, 2], [1, 3]])
+        let lengths = [[100], [70], [60], [10]]
+        let loans = p.loans(lengths: lengths)
+        XCTAssertEqual(loans.count, 2, "\(loans)")
+        XCTAssertTrue(loans.allSatisfy(\.whole))
+        XCTAssertEqual(Set(loans.map { [$0.from, $0.to] }), [[0, 1], [1, 0]])
+        XCTAssertEqual(loads(p, lengths, loans).max()!, 130 * (1 + Placement.timeStepCost), accuracy: 1e-9)
+        XCTAssertEqual(Set(p.computed(by: 0, loans: loans)).count, 2)
+        XCTAssertEqual(Set(p.computed(by: 0, loans: loans) + p.computed(by: 1, loans: loans)), [0, 1, 2, 3])
+    }
+
     /// Many ranks: each lends at most once and borrows at most once a step, never to itself.
     func testLoansOnManyRanks() {
         let p = Placement(
@@ -95,7 +108,13 @@ final class PlacementTests: XCTestCase {
             lent += loans.count
             XCTAssertEqual(Set(loans.map(\.from)).count, loans.count)
             XCTAssertEqual(Set(loans.map(\.to)).count, loans.count)
-            XCTAssertTrue(Set(loans.map(\.from)).isDisjoint(with: loans.map(\.to)))
+            for l in loans {
+                XCTAssertNotEqual(l.from, l.to)
+                // A rank that lends and borrows swaps with one partner.
+                if let back = loans.first(where: { $0.to == l.from }) {
+                    XCTAssertEqual(back.from, l.to); XCTAssertTrue(l.whole && back.whole)
+                }
+            }
             for l in loans { XCTAssertTrue(p.tasksOfRank[l.from].contains(l.task)) }
             if !loans.isEmpty { XCTAssertLessThan(loads(p, lengths, loans).max()!, loads(p, lengths, []).max()!) }
         }

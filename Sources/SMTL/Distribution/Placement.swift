@@ -201,8 +201,8 @@ public struct Placement: Equatable, Sendable {
     /// one the part of one of its tasks' batches — its k longest or k shortest examples, or all —
     /// that best evens out the two, as long as that lowers the costlier by at least
     /// `minimumGain` of its cost (a loan costs a copy of the task's tensors and its gradient in
-    /// the reduction). A rank lends at most once and borrows at most once a step. `whole`: only
-    /// whole tasks. A part of a batch is a task split over ranks for that step: its gradient is
+    /// the reduction), or the two swap one whole task each, if that evens them out better. A rank
+    /// lends at most once and borrows at most once a step. `whole`: only whole tasks. A part of a batch is a task split over ranks for that step: its gradient is
     /// summed in another order, the same to float32 rounding (docs/decisions.md).
     public func loans(lengths: [[Int]], minimumGain: Double = 0.02) -> [Loan] {
         guard lending != .none else { return [] }
@@ -228,6 +228,22 @@ public struct Placement: Equatable, Sendable {
                         if top < (best?.top ?? load[h]) { best = (m, part.sorted(), top, kept, moved) }
                     }
                 }
+            }
+            // Or a swap of whole tasks: h lends m and borrows n from l (each still lends once and
+            // borrows once); whole tasks keep one process's arithmetic.
+            var swap: (m: Int, n: Int, top: Double)? = nil
+            for m in tasksOfRank[h] where cost[m] > 0 {
+                for n in tasksOfRank[l] where cost[n] > 0 && cost[n] < cost[m] {
+                    let top = max(load[h] - cost[m] + cost[n], load[l] + cost[m] - cost[n])
+                    if top < (swap?.top ?? best?.top ?? load[h]) { swap = (m, n, top) }
+                }
+            }
+            if let sw = swap, load[h] - sw.top >= minimumGain * load[h] {
+                out.append(Loan(task: sw.m, from: h, to: l, examples: Array(lengths[sw.m].indices), whole: true))
+                out.append(Loan(task: sw.n, from: l, to: h, examples: Array(lengths[sw.n].indices), whole: true))
+                load[h] += cost[sw.n] - cost[sw.m]; load[l] += cost[sw.m] - cost[sw.n]
+                done[h] = true; done[l] = true
+                continue
             }
             guard let b = best, load[h] - b.top >= minimumGain * load[h] else { break }
             out.append(Loan(task: b.task, from: h, to: l, examples: b.examples, whole: b.examples.count == lengths[b.task].count))
