@@ -57,6 +57,27 @@ final class StudyScriptTests: MPITestCase {
         let (shown, shownText) = try runScript("launch/sweep", ["--status", "--out", out, "--set", "training.learning_rate=0.1,0.02"])
         XCTAssertEqual(shown, 0)
         XCTAssertTrue(shownText.contains("point 2 (learning_rate=0.02): study"), shownText)
+        // Confirmation: seed 2 only at each task's point chosen on seed 1's dev.
+        let (confirm, confirmText) = try runScript("launch/sweep", common + ["--confirm-seeds", "2"])
+        XCTAssertEqual(confirm, 0, confirmText)
+        struct Row: Decodable { let run: String; let task: String; let point: String; let seed: Int; let test: Double }
+        let rows = try JSONDecoder().decode(
+            [Row].self, from: Data(contentsOf: URL(fileURLWithPath: out + "/confirmed.json")))
+        let seed1 = selection.choices.filter { $0.seed == 1 }
+        XCTAssertEqual(rows.count, 2 * seed1.count, confirmText)
+        for c in seed1 {
+            let mine = rows.filter { $0.run == c.run && $0.task == c.task }
+            XCTAssertEqual(mine.map(\.seed).sorted(), [1, 2])
+            XCTAssertTrue(mine.allSatisfy { $0.point == (c.point as NSString).lastPathComponent }, "\(c.run) \(c.task)")
+        }
+        for task in ["books", "dvd", "electronics", "kitchen"] {
+            let chosen = (seed1.first { $0.run == "product-lstm-\(task)" && $0.task == task }!.point as NSString).lastPathComponent
+            for point in ["learning_rate=0.1", "learning_rate=0.02"] {
+                XCTAssertEqual(
+                    FileManager.default.fileExists(atPath: "\(out)/\(point)/product/lstm-\(task)/seed-2/results.json"),
+                    point == chosen, "seed 2 of lstm-\(task) runs at its chosen point only (\(chosen))")
+            }
+        }
         // The Slurm array script: array task 1 runs point 1 (already done: skipped).
         let (array, arrayText) = try runScript(
             "launch/sweep.sbatch", common, env: ["SLURM_ARRAY_TASK_ID": "1"])
