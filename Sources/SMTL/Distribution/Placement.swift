@@ -202,8 +202,9 @@ public struct Placement: Equatable, Sendable {
     /// that best evens out the two, as long as that lowers the costlier by at least
     /// `minimumGain` of its cost (a loan costs a copy of the task's tensors and its gradient in
     /// the reduction), or the two swap one whole task each, if that evens them out better. A rank
-    /// lends at most once and borrows at most once a step. `whole`: only whole tasks. A part of a batch is a task split over ranks for that step: its gradient is
-    /// summed in another order, the same to float32 rounding (docs/decisions.md).
+    /// lends at most once and borrows at most once a step. `whole`: only whole tasks. A part of a
+    /// batch is a task split over ranks for that step: its gradient is summed in another order,
+    /// the same to float32 rounding (docs/decisions.md).
     public func loans(lengths: [[Int]], minimumGain: Double = 0.02) -> [Loan] {
         guard lending != .none else { return [] }
         let cost = lengths.map(Self.batchCost)
@@ -220,10 +221,12 @@ public struct Placement: Equatable, Sendable {
                 let len = lengths[m], n = len.count
                 let order = len.indices.sorted { len[$0] != len[$1] ? len[$0] > len[$1] : $0 < $1 }
                 for k in (lending == .whole ? n : 1)...n {
-                    for part in k == n ? [Array(order)] : [Array(order[..<k]), Array(order[(n - k)...])] {
-                        let lent = Set(part)
+                    // The k longest or the k shortest; what the owner keeps is the other end.
+                    let splits = k == n ? [(order[...], order[n...])]
+                        : [(order[..<k], order[k...]), (order[(n - k)...], order[..<(n - k)])]
+                    for (part, rest) in splits {
                         let moved = Self.batchCost(part.map { len[$0] })
-                        let kept = Self.batchCost(len.indices.filter { !lent.contains($0) }.map { len[$0] })
+                        let kept = Self.batchCost(rest.map { len[$0] })
                         let top = max(load[h] - cost[m] + kept, load[l] + moved)
                         if top < (best?.top ?? load[h]) { best = (m, part.sorted(), top, kept, moved) }
                     }
@@ -289,7 +292,7 @@ public struct Placement: Equatable, Sendable {
         }
         switch lending {
         case .split: lines.append("  each step, the busiest rank may lend part or all of one task's batch to the least busy (lending: split)")
-        case .whole: lines.append("  each step, the busiest rank may lend one whole task to the least busy (lending: whole)")
+        case .whole: lines.append("  each step, the busiest rank may lend one whole task to the least busy, or swap one (lending: whole)")
         case .none: break
         }
         return lines.joined(separator: "\n")
