@@ -96,6 +96,22 @@ final class ResumeSafetyTests: MPITestCase {
                                            "--learning-rate", "0.5", "--allow-change", "learning_rate"])
         XCTAssertEqual(s4, 0, t4)
     }
+    /// Phrase level is part of what a run is only where a task names a phrases file: a single-task
+    /// IMDB run saved without it resumes under a config that sets it, and an SST run does not.
+    func testPhraseLevelMattersOnlyWithAPhrasesFile() throws {
+        var saved = RunConfig()
+        saved.tasks = [TaskConfig(name: "imdb", train: "imdb/train.tsv.gz")]
+        var requested = saved
+        requested.phraseLevel = true
+        XCTAssertEqual(ResumeCheck.differences(saved: saved, requested: requested), [])
+        saved.tasks[0].phrases = "sst-1/train.phrases.tsv.gz"
+        requested.tasks[0].phrases = saved.tasks[0].phrases
+        XCTAssertTrue(
+            ResumeCheck.differences(saved: saved, requested: requested).map(\.key).contains("training.phrase_level"))
+        XCTAssertThrowsError(
+            try ResumeCheck.check(saved: saved, requested: requested, allowed: ["phrase_level"], checkpoint: "c"))
+    }
+
     /// A finished run with fine-tuning, resumed with a larger --steps: the joint run goes on from
     /// its final checkpoint to the bytes of a run that had the larger budget from the start, and
     /// fine-tuning starts again from the new best (the earlier one kept aside).

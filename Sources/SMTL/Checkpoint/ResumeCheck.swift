@@ -35,9 +35,11 @@ public enum ResumeCheck {
     }
 
     public static func differences(saved: RunConfig, requested: RunConfig) -> [Difference] {
-        // A task's `phrases` file matters only at phrase level.
+        // A task's `phrases` file matters only at phrase level, and phrase level only where a
+        // task names a `phrases` file (a single-task IMDB run is the same run either way).
         func normal(_ c: RunConfig) -> RunConfig {
             var c = c
+            if !c.tasks.contains(where: { $0.phrases != nil }) { c.phraseLevel = false }
             if !c.phraseLevel { for i in c.tasks.indices { c.tasks[i].phrases = nil } }
             return c
         }
