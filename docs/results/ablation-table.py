@@ -22,11 +22,11 @@ def point(base):
 
 
 def averages(pt):
-    """Per seed: (ARC-II test average, LSTM test average, ARC-II dev average); None where a run
-    is missing."""
+    """Per seed: (ARC-II test average, LSTM test average, ARC-II dev average, LSTM dev average);
+    None where a run is missing."""
     out = {}
     for seed in (1, 2, 3):
-        arc, lstm, dev = None, None, None
+        arc, lstm, dev, ldev = None, None, None, None
         f = os.path.join(pt, "product", "arc-ii", f"seed-{seed}", "results.json")
         if os.path.exists(f):
             t = json.load(open(f))["tasks"]
@@ -34,8 +34,10 @@ def averages(pt):
             dev = statistics.mean(t[d]["best_dev"] for d in DOMAINS)
         fs = [os.path.join(pt, "product", f"lstm-{d}", f"seed-{seed}", "results.json") for d in DOMAINS]
         if all(os.path.exists(x) for x in fs):
-            lstm = statistics.mean(json.load(open(x))["tasks"][d]["test_at_best_dev"] for x, d in zip(fs, DOMAINS))
-        out[seed] = (arc, lstm, dev)
+            ts = [json.load(open(x))["tasks"][d] for x, d in zip(fs, DOMAINS)]
+            lstm = statistics.mean(t["test_at_best_dev"] for t in ts)
+            ldev = statistics.mean(t["best_dev"] for t in ts)
+        out[seed] = (arc, lstm, dev, ldev)
     return out
 
 
@@ -57,16 +59,19 @@ base = averages(os.path.join(runs, "sweep", "learning_rate=0.01-l2=1e-05"))
 b_arc = [base[s][0] for s in base]
 b_lstm = [base[s][1] for s in base]
 b_dev = [base[s][2] for s in base]
-print("| option (alone, on lr 0.01, L2 1e-5) | ARC-II test avg, mean ± std (seeds), change | ARC-II dev avg (what protocol (b) chooses on) | single-task LSTM test avg, mean ± std (seeds), change |")
-print("|---|---|---|---|")
-print(f"| none (the baseline) | {cell(b_arc)} | {cell(b_dev)} | {cell(b_lstm)} |")
+b_ldev = [base[s][3] for s in base]
+print("| option (alone, on lr 0.01, L2 1e-5) | ARC-II test avg, mean ± std (seeds), change | ARC-II dev avg (what protocol (b) chooses on) | single-task LSTM test avg, mean ± std (seeds), change | single-task LSTM dev avg |")
+print("|---|---|---|---|---|")
+print(f"| none (the baseline) | {cell(b_arc)} | {cell(b_dev)} | {cell(b_lstm)} | {cell(b_ldev)} |")
 for name, label, single in OPTIONS:
     pt = point(os.path.join(runs, "ablation", name))
     if pt is None:
-        print(f"| {label} | not run | not run | not run |")
+        print(f"| {label} | not run | not run | not run | not run |")
         continue
     a = averages(pt)
     arc = cell([a[s][0] for s in a], b_arc)
-    lstm = cell([a[s][1] for s in a], b_lstm) if single else "unchanged (a single-task run has one task)"
+    one = "unchanged (a single-task run has one task)"
+    lstm = cell([a[s][1] for s in a], b_lstm) if single else one
+    ldev = cell([a[s][3] for s in a], b_ldev) if single else one
     dev = cell([a[s][2] for s in a], b_dev)
-    print(f"| {label} | {arc} | {dev} | {lstm} |")
+    print(f"| {label} | {arc} | {dev} | {lstm} | {ldev} |")
