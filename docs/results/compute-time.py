@@ -3,10 +3,10 @@
 a run fine-tuned) summed over every finished run's results.json under the given folders, per
 folder. Wall-clock of one run, whatever its number of ranks; runs that shared the 2 cores with
 others ran slower than alone, so this is the time the study took, not the time it needs.
-usage: python3 docs/results/compute-time.py [DIR ...]   (default: runs/sweep runs/sweep-movie runs/ablation runs/exp)"""
+usage: python3 docs/results/compute-time.py [DIR ...]   (default: runs/sweep runs/sweep-movie runs/ablation runs/variant-b runs/exp)"""
 import json, os, sys
 
-dirs = sys.argv[1:] or ["runs/sweep", "runs/sweep-movie", "runs/ablation", "runs/exp"]
+dirs = sys.argv[1:] or ["runs/sweep", "runs/sweep-movie", "runs/ablation", "runs/variant-b", "runs/exp"]
 total, count = 0.0, 0
 for d in dirs:
     secs, n = 0.0, 0

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Every table of the fidelity study (issue 12) from the finished runs, in Markdown on stdout:
+# protocol (a) for both groups, protocol (b) for both groups, the product ablation, and the
+# compute time. It reads runs/ only (it trains nothing); the commands that make the runs are in
+# docs/results.md ("How to regenerate the study's tables"). usage: docs/results/tables.sh > tables.md
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+section() { printf '\n## %s\n\n' "$1"; }
+section "Table 4, protocol (a): per-task grid search on dev (lr × L2), seeds 1-3"
+python3 docs/results/protocol-table.py runs/sweep/selection.json product
+section "Table 3, protocol (a): per-task choice of lr {0.1, 0.01} at L2 0 on seed 1's dev, seeds 1-3 at the chosen points"
+if [ -f runs/sweep-movie/confirmed.json ]; then
+  python3 docs/results/protocol-table.py runs/sweep-movie/confirmed.json movie
+else
+  echo "(the confirmation seeds have not finished; seed 1's selection:)"; echo
+  python3 docs/results/protocol-table.py runs/sweep-movie/selection.json movie
+fi
+section "Tables 3 and 4, protocol (b): configs/variant-b, seeds 1-3"
+launch/reproduce --configs configs/variant-b --out runs/variant-b --seeds "1 2 3" --report-only >/dev/null 2>&1 || true
+if [ -f runs/variant-b/tables.md ]; then sed -n '/^### Table/,/^### Runs/p' runs/variant-b/tables.md | sed '$d'; else echo "(no finished runs yet)"; fi
+section "Ablation, product group: each option alone at lr 0.01, L2 1e-5, seeds 1-3"
+python3 docs/results/ablation-table.py
+section "Compute (training seconds of every finished run)"
+echo '```'; python3 docs/results/compute-time.py; echo '```'
