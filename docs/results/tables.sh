@@ -12,7 +12,7 @@ section "Table 3, protocol (a): per-task choice of lr {0.1, 0.01} at L2 0 on see
 if [ -f runs/sweep-movie/confirmed.json ]; then
   python3 docs/results/protocol-table.py runs/sweep-movie/confirmed.json movie
 else
-  echo "(the confirmation seeds have not finished; seed 1's selection:)"; echo
+  echo "(the confirmation seeds have not finished; the grid's selection so far — its seed-2 rows chose among the points that have seed 2:)"; echo
   python3 docs/results/protocol-table.py runs/sweep-movie/selection.json movie
 fi
 section "Tables 3 and 4, protocol (b): configs/variant-b, seeds 1-3"
