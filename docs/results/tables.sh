@@ -20,5 +20,7 @@ launch/reproduce --configs configs/variant-b --out runs/variant-b --seeds "1 2 3
 if [ -f runs/variant-b/tables.md ]; then sed -n '/^### Table/,/^### Runs/p' runs/variant-b/tables.md | sed '$d'; else echo "(no finished runs yet)"; fi
 section "Ablation, product group: each option alone at lr 0.01, L2 1e-5, seeds 1-3"
 python3 docs/results/ablation-table.py
+section "IMDB length cap, single-task LSTM"
+python3 docs/results/option-probes/imdb-cap-table.py
 section "Compute (training seconds of every finished run)"
 echo '```'; python3 docs/results/compute-time.py; echo '```'
