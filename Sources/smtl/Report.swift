@@ -15,6 +15,12 @@ struct Report: Subcommand {
     @Option(help: "Write the markdown tables here (default: print them).") var markdown: String?
     @Option(help: "Write one CSV row per run and task here.") var csv: String?
     @Option(help: "Write the table cells as JSON here.") var json: String?
+    @Option(
+        help: ArgumentHelp(
+            "Options of launch/reproduce to repeat in each row's regenerate command.",
+            discussion: "For a study with other configs or another folder, e.g. "
+                + "--reproduce-options='--configs configs/variant-b --out runs/variant-b'."))
+    var reproduceOptions: String = ""
 
     func execute() throws {
         let report = try StudyReport.load(folders)
@@ -22,7 +28,7 @@ struct Report: Subcommand {
             throw InputError(
                 file: folders.joined(separator: ", "), "holds no results.json", hint: "run launch/reproduce first")
         }
-        let md = report.markdown()
+        let md = report.markdown(reproduceOptions: reproduceOptions)
         if let markdown { try FileWriter.write(Data(md.utf8), to: markdown) } else { print(md, terminator: "") }
         if let csv { try FileWriter.write(Data(report.csv().utf8), to: csv) }
         if let json { try FileWriter.write(report.json(), to: json) }

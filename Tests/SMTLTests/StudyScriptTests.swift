@@ -159,6 +159,10 @@ final class StudyScriptTests: MPITestCase {
         XCTAssertEqual(report.cell(.lstm, "dvd")?.seeds, [1, 2])
         let tables = try String(contentsOfFile: out + "/tables.md", encoding: .utf8)
         XCTAssertTrue(tables.contains("| ARC-I (multi-task) | ours, 2 seeds |"), tables)
+        // Each row's regenerate command names the configs and the folder (not the defaults).
+        XCTAssertTrue(
+            tables.contains("`launch/reproduce --configs \(configs) --out \(out) --table 4 --model arc-i --seeds \"1 2\"`"),
+            tables)
         XCTAssertTrue(try String(contentsOfFile: out + "/results.csv", encoding: .utf8).hasPrefix("group,model"))
         // Export: raw files copied, tables made from the copies.
         let (exported, text4) = try reproduce(["--report-only", "--export", dir + "/docs", "--out", out])

@@ -142,8 +142,10 @@ public struct StudyReport {
     }
 
     /// The tables as markdown: per group, for each model our row (mean ± std over seeds), the
-    /// paper's row and the difference; then every run with its time.
-    public func markdown() -> String {
+    /// paper's row and the difference; then every run with its time. `reproduceOptions` (say
+    /// `--configs configs/variant-b --out runs/variant-b`) go into each row's regenerate command.
+    public func markdown(reproduceOptions: String = "") -> String {
+        let options = reproduceOptions.isEmpty ? "" : reproduceOptions + " "
         var out: [String] = []
         for g in Study.groups {
             out.append("### \(g.title)\n")
@@ -175,7 +177,7 @@ public struct StudyReport {
                 ).sorted()
                 guard !seeds.isEmpty else { continue }
                 out.append(
-                    "* \(model.displayName): `launch/reproduce --table \(g.table) --model \(model.rawValue) "
+                    "* \(model.displayName): `launch/reproduce \(options)--table \(g.table) --model \(model.rawValue) "
                         + "--seeds \"\(seeds.map(String.init).joined(separator: " "))\"`"
                         + (model.isMultiTask ? "" : " (one run per task; add `--task NAME` for one cell)"))
             }
