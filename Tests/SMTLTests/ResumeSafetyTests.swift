@@ -96,6 +96,7 @@ final class ResumeSafetyTests: MPITestCase {
                                            "--learning-rate", "0.5", "--allow-change", "learning_rate"])
         XCTAssertEqual(s4, 0, t4)
     }
+
     /// Phrase level is part of what a run is only where a task names a phrases file: a single-task
     /// IMDB run saved without it resumes under a config that sets it, and an SST run does not.
     func testPhraseLevelMattersOnlyWithAPhrasesFile() throws {
