@@ -7,6 +7,11 @@
 # usage: docs/results/continue.sh     then: docs/results/tables.sh
 set -u
 cd "$(dirname "$0")/../.."
+# Two copies of a job would train the same runs at once: refuse while one is running.
+if pgrep -f "docs/results/ablation.sh|launch/sweep --table 3|launch/reproduce --configs configs/variant-b" >/dev/null; then
+  echo "continue.sh: study jobs are already running (pgrep -fa 'ablation.sh|launch/sweep|launch/reproduce'); nothing started" >&2
+  exit 1
+fi
 bin() { [ -x "runs/bin/$1" ] && echo "runs/bin/$1" || echo .build/release/smtl; }
 [ -x .build/release/smtl ] || swift build -c release
 stamp=$(date +%Y%m%d-%H%M)
