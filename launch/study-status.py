@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
 """Study progress for launch/reproduce (and launch/sweep): runs done, running, left, and an ETA.
 
-usage: study-status.py OUT RUNNING PLAN_FILE
+usage: study-status.py OUT RUNNING PLAN_FILE [JOB]
   PLAN_FILE lists the study's runs, one folder (relative to OUT) a line. A run is done when its
   folder holds results.json. The ETA sums, over the runs left, the mean training time of finished
   runs of the same cell (same folder but the seed), else of the same group and model, else of the
   same group and kind (single- or multi-task); until each kind has a finished run it is unknown.
-  Prints the status and writes it to OUT/status.txt.
+  Prints the status and writes it to OUT/status.txt. With JOB (the job's selection, e.g. "table 3,
+  seeds 1 2 3"), the status is the job's own, OUT/status-<JOB>.txt, and OUT/status.txt gathers
+  those of every job that has run on OUT, so that two jobs sharing a folder (movie and product
+  at once) do not overwrite each other's line.
 """
-import json, os, sys, time
+import glob, json, os, re, sys, time
 
 out, running, plan_file = sys.argv[1], sys.argv[2], sys.argv[3]
+job = sys.argv[4] if len(sys.argv) > 4 else ""
 plan = [l.strip() for l in open(plan_file) if l.strip()]
 
 
@@ -71,14 +75,26 @@ elif all(e is not None for e in estimates):
 else:
     eta = "ETA unknown until a run of each kind has finished"
 now = time.strftime("%Y-%m-%d %H:%M:%S")
-lines = [f"study {out}: {len(done)} of {len(plan)} runs done, {1 if running else 0} running, {len(left)} left; {eta}"]
+label = f" ({job})" if job else ""
+lines = [f"study {out}{label}: {len(done)} of {len(plan)} runs done, {1 if running else 0} running, {len(left)} left; {eta}"]
 if running:
     lines.append(f"running: {running}")
 lines.append(f"updated {now}")
 text = "\n".join(lines) + "\n"
-tmp = os.path.join(out, ".status.txt.tmp")
 os.makedirs(out, exist_ok=True)
-with open(tmp, "w") as f:
-    f.write(text)
-os.replace(tmp, os.path.join(out, "status.txt"))
+
+
+def write(path, content):  # atomically, with a temporary name of this job's own
+    tmp = os.path.join(out, "." + os.path.basename(path) + "." + str(os.getpid()) + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(content)
+    os.replace(tmp, path)
+
+
+if job:
+    write(os.path.join(out, "status-" + re.sub(r"[^A-Za-z0-9.]+", "-", job).strip("-") + ".txt"), text)
+    parts = sorted(glob.glob(os.path.join(out, "status-*.txt")))
+    write(os.path.join(out, "status.txt"), "".join(open(p).read() for p in parts))
+else:
+    write(os.path.join(out, "status.txt"), text)
 sys.stdout.write(text)

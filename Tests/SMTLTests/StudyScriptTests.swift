@@ -87,7 +87,8 @@ final class StudyScriptTests: MPITestCase {
     }
 
     /// A study-level progress line before every run (done, running, left, ETA from finished runs),
-    /// the same in OUT/status.txt, and `launch/reproduce --status` prints it.
+    /// the same in OUT/status.txt, and `launch/reproduce --status` prints it; two jobs on one
+    /// folder each keep their own line.
     func testReproduceReportsProgressAndStatus() throws {
         _ = try requireMPI()
         let dir = Paths.temporaryDirectory()
@@ -110,6 +111,15 @@ final class StudyScriptTests: MPITestCase {
         XCTAssertEqual(shown, 0, shownText)
         XCTAssertTrue(shownText.contains("8 of 8 runs done, 0 running, 0 left; finished"), shownText)
         XCTAssertEqual(shownText, try String(contentsOfFile: out + "/status.txt", encoding: .utf8))
+        // A second job on the same folder (here one seed of the same runs, all done) keeps its own
+        // part: the status shows both jobs, each named by its selection.
+        let (second, secondText) = try reproduce(
+            ["--table", "4", "--model", "lstm", "--seeds", "1", "--configs", configs, "--data", Paths.sharedData, "--out", out])
+        XCTAssertEqual(second, 0, secondText)
+        let (both, bothText) = try reproduce(["--status", "--out", out])
+        XCTAssertEqual(both, 0, bothText)
+        XCTAssertTrue(bothText.contains("(table 4, lstm, seeds 1 2): 8 of 8 runs done, 0 running, 0 left; finished"), bothText)
+        XCTAssertTrue(bothText.contains("(table 4, lstm, seeds 1): 4 of 4 runs done, 0 running, 0 left; finished"), bothText)
     }
 
     /// More ranks than cores: the runs are oversubscribed, and waiting ranks yield the CPU.
