@@ -34,15 +34,21 @@ class MPITestCase: XCTestCase {
     /// Runs a launch script the way a user runs it: without the OpenMPI root variables (the
     /// script must cope as root by itself), with the test's debug binary as SMTL_BIN.
     func runScript(_ script: String, _ args: [String], env extra: [String: String] = [:]) throws -> (Int32, String) {
+        let (p, out) = try start("/bin/bash", [Paths.root + "/" + script] + args, environment: scriptEnvironment(extra))
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// The environment of a launch script as a user runs it: as root without the OpenMPI root
+    /// variables, with the test build as SMTL_BIN.
+    func scriptEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
         var env = ProcessInfo.processInfo.environment
         env["OMPI_ALLOW_RUN_AS_ROOT"] = nil
         env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = nil
         env["SMTL_BIN"] = Self.binary
         for (k, v) in extra { env[k] = v }
-        let (p, out) = try start("/bin/bash", [Paths.root + "/" + script] + args, environment: env)
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        return env
     }
 
     /// Starts a command in the background, with the environment mpirun needs as root and one

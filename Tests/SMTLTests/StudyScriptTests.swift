@@ -78,6 +78,23 @@ final class StudyScriptTests: MPITestCase {
                     point == chosen, "seed 2 of lstm-\(task) runs at its chosen point only (\(chosen))")
             }
         }
+        // A job confirms only its own selection: ARC-I's seed 3 here, and no LSTM run (two sweep
+        // jobs on one folder must not confirm each other's runs before their grid is done).
+        let (arcOnly, arcOnlyText) = try runScript(
+            "launch/sweep",
+            ["--set", "training.learning_rate=0.1,0.02", "--table", "4", "--model", "arc-i", "--seeds", "1",
+             "--configs", configs, "--data", Paths.sharedData, "--out", out, "--confirm-seeds", "3"])
+        XCTAssertEqual(arcOnly, 0, arcOnlyText)
+        let arcPoints = Set(seed1.filter { $0.run == "product-arc-i" }.map { ($0.point as NSString).lastPathComponent })
+        for point in ["learning_rate=0.1", "learning_rate=0.02"] {
+            XCTAssertEqual(
+                FileManager.default.fileExists(atPath: "\(out)/\(point)/product/arc-i/seed-3/results.json"),
+                arcPoints.contains(point), arcOnlyText)
+            for task in ["books", "dvd", "electronics", "kitchen"] {
+                XCTAssertFalse(
+                    FileManager.default.fileExists(atPath: "\(out)/\(point)/product/lstm-\(task)/seed-3"), arcOnlyText)
+            }
+        }
         // The Slurm array script: array task 1 runs point 1 (already done: skipped).
         let (array, arrayText) = try runScript(
             "launch/sweep.sbatch", common, env: ["SLURM_ARRAY_TASK_ID": "1"])
@@ -120,6 +137,48 @@ final class StudyScriptTests: MPITestCase {
         XCTAssertEqual(both, 0, bothText)
         XCTAssertTrue(bothText.contains("(table 4, lstm, seeds 1 2): 8 of 8 runs done, 0 running, 0 left; finished"), bothText)
         XCTAssertTrue(bothText.contains("(table 4, lstm, seeds 1): 4 of 4 runs done, 0 running, 0 left; finished"), bothText)
+    }
+
+    /// Jobs that share runs train each run once: a run that another job holds (its lock) is put
+    /// off to the end of the plan, then waited for and trained or skipped; two copies of one
+    /// command started together split the runs between them.
+    func testJobsOnOneStudyTrainEachRunOnce() throws {
+        _ = try requireMPI()
+        let dir = Paths.temporaryDirectory()
+        let configs = tinyStudy(dir)
+        let out = dir + "/study"
+        let common = ["--table", "4", "--model", "lstm", "--seeds", "1 2", "--configs", configs, "--data", Paths.sharedData,
+                      "--out", out]
+        // Another job holds seed 1 of books for a few seconds and leaves it unfinished.
+        let held = out + "/product/lstm-books/seed-1"
+        try FileManager.default.createDirectory(atPath: held, withIntermediateDirectories: true)
+        let (holder, _) = try start("/usr/bin/flock", [held + "/.lock", "sleep", "4"])
+        Thread.sleep(forTimeInterval: 0.5)
+        let (status, text) = try reproduce(common)
+        holder.waitUntilExit()
+        XCTAssertEqual(status, 0, text)
+        XCTAssertTrue(text.contains("product/lstm-books/seed-1: another job is training this run; put off to the end"), text)
+        // Put off, not skipped: after the others, it was trained.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: held + "/results.json"), text)
+        let firstRun = text.range(of: "== \(out)/product/lstm-dvd/seed-1\n")!
+        let heldRun = text.range(of: "== \(held)\n")!
+        XCTAssertLessThan(firstRun.lowerBound, heldRun.lowerBound, text)
+        // Two copies of one command at once, on new seeds: every run trained exactly once.
+        let more = common.map { $0 == "1 2" ? "3 4" : $0 }
+        let (a, aOut) = try start("/bin/bash", [Paths.root + "/launch/reproduce"] + more, environment: scriptEnvironment())
+        let (bStatus, bText) = try reproduce(more)
+        let aText = String(decoding: aOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        a.waitUntilExit()
+        XCTAssertEqual(a.terminationStatus, 0, aText)
+        XCTAssertEqual(bStatus, 0, bText)
+        let trained = (aText + bText).components(separatedBy: "   done in ").count - 1
+        XCTAssertEqual(trained, 8, aText + bText)
+        for seed in [3, 4] {
+            for task in ["books", "dvd", "electronics", "kitchen"] {
+                let log = try String(contentsOfFile: "\(out)/product/lstm-\(task)/seed-\(seed)/train.log", encoding: .utf8)
+                XCTAssertEqual(log.components(separatedBy: "mean test accuracy").count - 1, 1, "\(task) seed \(seed): " + log)
+            }
+        }
     }
 
     /// More ranks than cores: the runs are oversubscribed, and waiting ranks yield the CPU.
