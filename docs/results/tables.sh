@@ -5,6 +5,8 @@
 # docs/results.md ("How to regenerate the study's tables"). usage: docs/results/tables.sh > tables.md
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+# The finished runs kept in the repository, where runs/ lacks them (a new machine).
+docs/results/archive.sh restore >/dev/null
 section() { printf '\n## %s\n\n' "$1"; }
 section "Table 4, protocol (a): per-task grid search on dev (lr × L2), seeds 1-3"
 python3 docs/results/protocol-table.py runs/sweep/selection.json product
