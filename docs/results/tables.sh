@@ -11,6 +11,10 @@ section() { printf '\n## %s\n\n' "$1"; }
 section "Table 4, protocol (a): per-task grid search on dev (lr × L2), seeds 1-3"
 python3 docs/results/protocol-table.py runs/sweep/selection.json product
 section "Table 3, protocol (a): per-task choice of lr {0.1, 0.01} at L2 0 on seed 1's dev, seeds 1-3 at the chosen points"
+# (the confirmation table anew from every finished run: jobs that confirmed different models or
+# seeds each wrote their own part)
+launch/sweep --table 3 --set training.learning_rate=0.1,0.01 --set training.l2=0 --seeds 1 \
+  --confirm-seeds "2 3" --out runs/sweep-movie --report-only >/dev/null 2>&1 || true
 if [ -f runs/sweep-movie/confirmed.json ]; then
   python3 docs/results/protocol-table.py runs/sweep-movie/confirmed.json movie
 else
