@@ -181,6 +181,44 @@ final class StudyScriptTests: MPITestCase {
         }
     }
 
+    /// docs/results/archive.sh: `save` keeps each finished run's small files, `restore` puts them
+    /// back on a machine that has lost its runs, and the study then skips those runs.
+    func testArchiveKeepsFinishedRunsAcrossMachines() throws {
+        _ = try requireMPI()
+        let dir = Paths.temporaryDirectory()
+        let configs = tinyStudy(dir)
+        let runs = dir + "/runs"
+        let common = ["--table", "4", "--model", "lstm", "--seeds", "1", "--configs", configs, "--data", Paths.sharedData,
+                      "--out", runs + "/study"]
+        let (status, text) = try reproduce(common)
+        XCTAssertEqual(status, 0, text)
+        let env = ["SMTL_RUNS": runs, "SMTL_ARCHIVE": dir + "/archive", "SMTL_ARCHIVE_EARLIER": "0"]
+        let (saved, savedText) = try runScript("docs/results/archive.sh", ["save"], env: env)
+        XCTAssertEqual(saved, 0, savedText)
+        XCTAssertTrue(savedText.contains("saved 4 new or changed run(s)"), savedText)
+        let kept = dir + "/archive/study/product/lstm-books/seed-1"
+        for file in ["results.json", "train.log", "metrics.jsonl"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: kept + "/" + file), file)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: kept + "/checkpoints"))
+        let (again, againText) = try runScript("docs/results/archive.sh", ["save"], env: env)
+        XCTAssertEqual(again, 0, againText)
+        XCTAssertTrue(againText.contains("saved 0 new or changed run(s)"), againText)
+        // A new machine: no runs; restore, and the study trains nothing.
+        let results = try String(contentsOfFile: runs + "/study/product/lstm-books/seed-1/results.json", encoding: .utf8)
+        try FileManager.default.removeItem(atPath: runs)
+        let (restored, restoredText) = try runScript("docs/results/archive.sh", ["restore"], env: env)
+        XCTAssertEqual(restored, 0, restoredText)
+        XCTAssertTrue(restoredText.contains("restored 4 run(s)"), restoredText)
+        XCTAssertEqual(
+            try String(contentsOfFile: runs + "/study/product/lstm-books/seed-1/results.json", encoding: .utf8), results)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: runs + "/study/product/lstm-books/seed-1/logs/metrics.jsonl"))
+        let (rerun, rerunText) = try reproduce(common)
+        XCTAssertEqual(rerun, 0, rerunText)
+        XCTAssertEqual(rerunText.components(separatedBy: ": done, skipped").count - 1, 4, rerunText)
+        XCTAssertFalse(rerunText.contains("done in"), rerunText)
+    }
+
     /// More ranks than cores: the runs are oversubscribed, and waiting ranks yield the CPU.
     func testReproduceOversubscribesAndYields() throws {
         let dir = Paths.temporaryDirectory()

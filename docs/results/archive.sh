@@ -13,9 +13,12 @@
 # docs/results/sweep-product (protocol (a), product) as runs/sweep, and the movie runs of the
 # Table 3 study (docs/results/runs/movie: configs/study, i.e. lr 0.01 and L2 0) as the lr-0.01
 # point of the movie sweep, runs/sweep-movie/learning_rate=0.01-l2=0 (see docs/results.md).
+# (SMTL_RUNS and SMTL_ARCHIVE name other folders than runs and docs/results/archive; the tests
+# use them, and SMTL_ARCHIVE_EARLIER=0 leaves the earlier copies out.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ARCHIVE=docs/results/archive
+RUNS="${SMTL_RUNS:-runs}"
+ARCHIVE="${SMTL_ARCHIVE:-docs/results/archive}"
 
 # copy_run SRC DST: one finished run's small files (either layout: logs/metrics.jsonl or metrics.jsonl).
 copy_run() {
@@ -44,22 +47,45 @@ restore_tree() {
   echo "restored $n run(s) from $src into $dst"
 }
 
+# The earlier committed copies, "committed-folder runs-folder", restored like the archive and
+# never saved into it a second time.
+EARLIER=(
+  "docs/results/sweep-product $RUNS/sweep"
+  "docs/results/runs/movie $RUNS/sweep-movie/learning_rate=0.01-l2=0/movie"
+)
+[ "${SMTL_ARCHIVE_EARLIER:-1}" = 0 ] && EARLIER=()
+
+# committed_elsewhere RUN: RUN (runs/...) is a restored copy of an earlier committed run.
+committed_elsewhere() {
+  local run="$1" pair src dst
+  for pair in ${EARLIER[@]+"${EARLIER[@]}"}; do
+    read -r src dst <<<"$pair"
+    case "$run" in
+      "$dst"/*) cmp -s "$run/results.json" "$src/${run#"$dst"/}/results.json" && return 0 ;;
+    esac
+  done
+  return 1
+}
+
 case "${1:-}" in
   save)
     n=0
     while read -r run; do
       # (a finished run: results.json written at the end; skip runs that are still training)
-      dst="$ARCHIVE/${run#runs/}"
+      dst="$ARCHIVE/${run#"$RUNS"/}"
       if [ -f "$dst/results.json" ] && cmp -s "$run/results.json" "$dst/results.json"; then continue; fi
+      committed_elsewhere "$run" && continue
       copy_run "$run" "$dst" 0
       n=$((n + 1))
-    done < <(find runs -path runs/bin -prune -o -name results.json -printf '%h\n' 2>/dev/null | sort)
+    done < <(find "$RUNS" -path "$RUNS/bin" -prune -o -name results.json -printf '%h\n' 2>/dev/null | sort)
     echo "saved $n new or changed run(s) into $ARCHIVE (commit it: git add $ARCHIVE)"
     ;;
   restore)
-    restore_tree "$ARCHIVE" runs
-    restore_tree docs/results/sweep-product runs/sweep
-    restore_tree docs/results/runs/movie runs/sweep-movie/learning_rate=0.01-l2=0/movie
+    restore_tree "$ARCHIVE" "$RUNS"
+    for pair in ${EARLIER[@]+"${EARLIER[@]}"}; do
+      read -r src dst <<<"$pair"
+      restore_tree "$src" "$dst"
+    done
     ;;
   *)
     echo "usage: docs/results/archive.sh save|restore" >&2
