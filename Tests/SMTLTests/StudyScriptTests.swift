@@ -11,6 +11,17 @@ final class StudyScriptTests: MPITestCase {
         try runScript("launch/reproduce", args)
     }
 
+    /// A tiny product study: its folder, the study folder OUT inside it, and the launch/reproduce
+    /// arguments of its single-task LSTM rows for these seeds.
+    func lstmStudy(seeds: String, out name: String = "study") throws -> (dir: String, out: String, args: [String]) {
+        _ = try requireMPI()
+        let dir = Paths.temporaryDirectory()
+        let configs = tinyStudy(dir)
+        let out = dir + "/" + name
+        return (dir, out, ["--table", "4", "--model", "lstm", "--seeds", seeds, "--configs", configs, "--data", Paths.sharedData,
+                           "--out", out])
+    }
+
     /// launch/sweep: the grid's points run through launch/reproduce (two at a time), the
     /// selection takes each task's best-dev point, a second call skips everything, and the
     /// Slurm array script runs the point of its array index.
@@ -107,15 +118,10 @@ final class StudyScriptTests: MPITestCase {
     /// the same in OUT/status.txt, and `launch/reproduce --status` prints it; two jobs on one
     /// folder each keep their own line.
     func testReproduceReportsProgressAndStatus() throws {
-        _ = try requireMPI()
-        let dir = Paths.temporaryDirectory()
-        let configs = tinyStudy(dir)
-        let out = dir + "/study"
+        let (_, out, common) = try lstmStudy(seeds: "1 2")
         let (none, noneText) = try reproduce(["--status", "--out", out])
         XCTAssertNotEqual(none, 0)
         XCTAssertTrue(noneText.contains("no study status"), noneText)
-        let common = ["--table", "4", "--model", "lstm", "--seeds", "1 2", "--configs", configs, "--data", Paths.sharedData,
-                      "--out", out]
         let (status, text) = try reproduce(common)
         XCTAssertEqual(status, 0, text)
         // Before the first run nothing is known; before the fifth run (seed 2 of books), one run of
@@ -130,8 +136,7 @@ final class StudyScriptTests: MPITestCase {
         XCTAssertEqual(shownText, try String(contentsOfFile: out + "/status.txt", encoding: .utf8))
         // A second job on the same folder (here one seed of the same runs, all done) keeps its own
         // part: the status shows both jobs, each named by its selection.
-        let (second, secondText) = try reproduce(
-            ["--table", "4", "--model", "lstm", "--seeds", "1", "--configs", configs, "--data", Paths.sharedData, "--out", out])
+        let (second, secondText) = try reproduce(common.map { $0 == "1 2" ? "1" : $0 })
         XCTAssertEqual(second, 0, secondText)
         let (both, bothText) = try reproduce(["--status", "--out", out])
         XCTAssertEqual(both, 0, bothText)
@@ -143,12 +148,7 @@ final class StudyScriptTests: MPITestCase {
     /// off to the end of the plan, then waited for and trained or skipped; two copies of one
     /// command started together split the runs between them.
     func testJobsOnOneStudyTrainEachRunOnce() throws {
-        _ = try requireMPI()
-        let dir = Paths.temporaryDirectory()
-        let configs = tinyStudy(dir)
-        let out = dir + "/study"
-        let common = ["--table", "4", "--model", "lstm", "--seeds", "1 2", "--configs", configs, "--data", Paths.sharedData,
-                      "--out", out]
+        let (_, out, common) = try lstmStudy(seeds: "1 2")
         // Another job holds seed 1 of books for a few seconds and leaves it unfinished.
         let held = out + "/product/lstm-books/seed-1"
         try FileManager.default.createDirectory(atPath: held, withIntermediateDirectories: true)
@@ -184,12 +184,8 @@ final class StudyScriptTests: MPITestCase {
     /// docs/results/archive.sh: `save` keeps each finished run's small files, `restore` puts them
     /// back on a machine that has lost its runs, and the study then skips those runs.
     func testArchiveKeepsFinishedRunsAcrossMachines() throws {
-        _ = try requireMPI()
-        let dir = Paths.temporaryDirectory()
-        let configs = tinyStudy(dir)
+        let (dir, _, common) = try lstmStudy(seeds: "1", out: "runs/study")
         let runs = dir + "/runs"
-        let common = ["--table", "4", "--model", "lstm", "--seeds", "1", "--configs", configs, "--data", Paths.sharedData,
-                      "--out", runs + "/study"]
         let (status, text) = try reproduce(common)
         XCTAssertEqual(status, 0, text)
         let env = ["SMTL_RUNS": runs, "SMTL_ARCHIVE": dir + "/archive", "SMTL_ARCHIVE_EARLIER": "0"]
