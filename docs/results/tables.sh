@@ -8,7 +8,15 @@ cd "$(dirname "$0")/../.."
 # The finished runs kept in the repository, where runs/ lacks them (a new machine).
 docs/results/archive.sh restore >/dev/null
 section() { printf '\n## %s\n\n' "$1"; }
+# Runs lost with the machine of 2026-11-26 (never exported): their tables are in docs/results.md
+# as they were printed from them then; say so instead of printing an empty table.
+lost() {
+  echo "(these runs were lost with the machine on 2026-11-26, before they were saved; their table in"
+  echo "docs/results.md was printed from them then, and \`$1\` trains them again)"
+}
 section "Table 4, protocol (a): per-task grid search on dev (lr × L2), seeds 1-3"
+# (the selection anew from the runs)
+launch/sweep --table 4 --seeds "1 2 3" --out runs/sweep --report-only >/dev/null 2>&1 || true
 python3 docs/results/protocol-table.py runs/sweep/selection.json product
 section "Table 3, protocol (a): per-task choice of lr {0.1, 0.01} at L2 0 on seed 1's dev, seeds 1-3 at the chosen points"
 # (the confirmation table anew from every finished run: jobs that confirmed different models or
@@ -24,9 +32,10 @@ fi
 section "Tables 3 and 4, protocol (b): configs/variant-b, seeds 1-3"
 launch/reproduce --configs configs/variant-b --out runs/variant-b --seeds "1 2 3" --report-only >/dev/null 2>&1 || true
 if [ -f runs/variant-b/tables.md ]; then sed -n '/^### Table/,/^### Runs/p' runs/variant-b/tables.md | sed '$d'; else echo "(no finished runs yet)"; fi
+[ -d runs/variant-b/product ] || { echo; echo "Table 4 under protocol (b):"; lost 'launch/reproduce --configs configs/variant-b --table 4 --seeds "1 2 3" --out runs/variant-b'; }
 section "Ablation, product group: each option alone at lr 0.01, L2 1e-5, seeds 1-3"
-python3 docs/results/ablation-table.py
+if [ -d runs/ablation ]; then python3 docs/results/ablation-table.py; else lost docs/results/ablation.sh; fi
 section "IMDB length cap, single-task LSTM"
-python3 docs/results/option-probes/imdb-cap-table.py
+if [ -d runs/exp/imdb-cap ]; then python3 docs/results/option-probes/imdb-cap-table.py; else lost docs/results/option-probes/imdb-cap.sh; fi
 section "Compute (training seconds of every finished run)"
 echo '```'; python3 docs/results/compute-time.py; echo '```'
