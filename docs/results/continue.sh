@@ -2,8 +2,9 @@
 # Continues the unfinished parts of the fidelity study (issue 12) in the background, each job
 # resumable (finished runs are skipped, interrupted ones continue from their step checkpoint):
 #   1. protocol (a), movie group: the grid lr {0.1, 0.01} at L2 0 with seed 1, then seeds 2 and 3
-#      at each task's point chosen on seed 1's dev, as two jobs side by side (ARC-II alone in one,
-#      the other models then ARC-II's seed 3 in the other; a run's lock keeps them apart);
+#      at each task's point chosen on seed 1's dev, as two jobs side by side (ARC-II in one, the
+#      other models and then whatever ARC-II run is left in the other; a run's lock keeps them
+#      from training one run twice);
 #   2. then protocol (b), movie group (configs/variant-b, seeds 1-3), each job as its part of (a)
 #      is done (the runs' locks split the work between them).
 # First it restores the finished runs kept in the repository (docs/results/archive.sh restore),

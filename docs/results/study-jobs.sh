@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The two background jobs of docs/results/continue.sh (which starts them; see there).
-#   a: protocol (a), movie group, ARC-II: the grid with seed 1, then seed 2 at its chosen points;
-#      then protocol (b), movie group
+#   a: protocol (a), movie group, ARC-II: the grid with seed 1, then seeds 2 and 3 at its chosen
+#      points; then protocol (b), movie group
 #   b: protocol (a), movie group, the other models: the grid with seed 1, seeds 2 and 3 at the
-#      chosen points; then ARC-II's seed 3; the confirmation table; then protocol (b), movie group
+#      chosen points; then ARC-II's (what job a has not done: its runs are skipped, or waited for
+#      while job a trains them); the confirmation table; then protocol (b), movie group
 # The runs' locks (launch/reproduce) keep the two jobs from training one run twice, and split
 # protocol (b)'s runs between them.
 set -u
@@ -12,12 +13,12 @@ grid=(--table 3 --set training.learning_rate=0.1,0.01 --set training.l2=0 --seed
 movie_b=(--configs configs/variant-b --table 3 --seeds "1 2 3" --out runs/variant-b)
 case "${1:-}" in
   a)
-    launch/sweep "${grid[@]}" --model arc-ii --confirm-seeds 2
+    launch/sweep "${grid[@]}" --model arc-ii --confirm-seeds "2 3"
     launch/reproduce "${movie_b[@]}"
     ;;
   b)
     launch/sweep "${grid[@]}" --model lstm,me-lstm,arc-i --confirm-seeds "2 3" &&
-      launch/sweep "${grid[@]}" --model arc-ii --confirm-seeds 3 &&
+      launch/sweep "${grid[@]}" --model arc-ii --confirm-seeds "2 3" &&
       launch/sweep "${grid[@]}" --confirm-seeds "2 3" --report-only
     launch/reproduce "${movie_b[@]}"
     ;;
