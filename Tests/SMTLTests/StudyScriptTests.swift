@@ -106,6 +106,28 @@ final class StudyScriptTests: MPITestCase {
                     FileManager.default.fileExists(atPath: "\(out)/\(point)/product/lstm-\(task)/seed-3"), arcOnlyText)
             }
         }
+        // Two jobs confirming on one folder: a chosen point whose run another job is training
+        // (its lock held) is put off until this job's other points are done, then trained.
+        let booksPoint = (seed1.first { $0.run == "product-lstm-books" }!.point as NSString).lastPathComponent
+        let held = "\(out)/\(booksPoint)/product/lstm-books/seed-4"
+        try FileManager.default.createDirectory(atPath: held, withIntermediateDirectories: true)
+        let (holder, _) = try start("/usr/bin/flock", [held + "/.lock", "sleep", "4"])
+        Thread.sleep(forTimeInterval: 0.5)
+        let (later, laterText) = try runScript(
+            "launch/sweep",
+            ["--set", "training.learning_rate=0.1,0.02", "--table", "4", "--model", "lstm", "--seeds", "1",
+             "--configs", configs, "--data", Paths.sharedData, "--out", out, "--confirm-seeds", "4"])
+        holder.waitUntilExit()
+        XCTAssertEqual(later, 0, laterText)
+        XCTAssertTrue(
+            laterText.contains("== confirm: \(booksPoint), lstm books: another job is training one of its runs; put off to the end"),
+            laterText)
+        let booksRun = laterText.range(of: "== confirm: \(booksPoint), lstm books, seeds 4")
+        let kitchenRun = laterText.range(of: "lstm kitchen, seeds 4")
+        XCTAssertNotNil(booksRun, laterText)
+        XCTAssertNotNil(kitchenRun, laterText)
+        if let booksRun, let kitchenRun { XCTAssertLessThan(kitchenRun.lowerBound, booksRun.lowerBound, laterText) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: held + "/results.json"), laterText)
         // The Slurm array script: array task 1 runs point 1 (already done: skipped).
         let (array, arrayText) = try runScript(
             "launch/sweep.sbatch", common, env: ["SLURM_ARRAY_TASK_ID": "1"])
