@@ -6,7 +6,8 @@
 #      other models and then whatever ARC-II run is left in the other; a run's lock keeps them
 #      from training one run twice);
 #   2. then protocol (b), movie group (configs/variant-b, seeds 1-3), each job as its part of (a)
-#      is done (the runs' locks split the work between them).
+#      is done (the runs' locks split the work between them);
+#   3. then protocol (b), product group again (its runs were lost with the machine of 2026-11-26).
 # First it restores the finished runs kept in the repository (docs/results/archive.sh restore),
 # so a new machine trains only what is missing. Save finished runs with
 # `docs/results/archive.sh save` and commit docs/results/archive. Logs: runs/continue-*.log.
