@@ -18,6 +18,8 @@ section "Table 4, protocol (a): per-task grid search on dev (lr × L2), seeds 1-
 # (the selection anew from the runs)
 launch/sweep --table 4 --seeds "1 2 3" --out runs/sweep --report-only >/dev/null 2>&1 || true
 python3 docs/results/protocol-table.py runs/sweep/selection.json product
+section "Table 4, protocol (a)'s grid: every point as one setting for all tasks (dev / test, seeds 1-3)"
+python3 docs/results/points-table.py runs/sweep product
 section "Table 3, protocol (a): per-task choice of lr {0.1, 0.01} at L2 0 on seed 1's dev, seeds 1-3 at the chosen points"
 # (the confirmation table anew from every finished run: jobs that confirmed different models or
 # seeds each wrote their own part)
@@ -29,6 +31,8 @@ else
   echo "(the confirmation seeds have not finished; the grid's selection so far — its seed-2 rows chose among the points that have seed 2:)"; echo
   python3 docs/results/protocol-table.py runs/sweep-movie/selection.json movie
 fi
+section "Table 3, protocol (a)'s grid: every point as one setting for all tasks (a single-task row has a seed where all four tasks have it)"
+python3 docs/results/points-table.py runs/sweep-movie movie
 section "Tables 3 and 4, protocol (b): configs/variant-b, seeds 1-3"
 launch/reproduce --configs configs/variant-b --out runs/variant-b --seeds "1 2 3" --report-only >/dev/null 2>&1 || true
 if [ -f runs/variant-b/tables.md ]; then sed -n '/^### Table/,/^### Runs/p' runs/variant-b/tables.md | sed '$d'; else echo "(no finished runs yet)"; fi

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Every point of a sweep as a fixed setting for all tasks: per point and model, the average over
+the group's tasks of dev (best) and of test (at the best dev), mean over the seeds that have every
+task at that point, ± std of test over those seeds. No choice between points is made.
+usage: python3 docs/results/points-table.py SWEEP_DIR movie|product [--models arc-i,arc-ii]"""
+import glob, json, os, statistics, sys
+
+out, group = sys.argv[1], sys.argv[2]
+models = ["lstm", "me-lstm", "arc-i", "arc-ii"]
+if "--models" in sys.argv:
+    models = sys.argv[sys.argv.index("--models") + 1].split(",")
+TASKS = {"movie": ["sst1", "sst2", "subj", "imdb"], "product": ["books", "dvd", "electronics", "kitchen"]}[group]
+
+
+def point_key(name):
+    """launch/sweep's grid order: lr 0.1 before 0.01, then L2 0, 5e-05, 1e-05."""
+    settings = dict(kv.split("=", 1) for kv in name.replace("-l2=", ";l2=").split(";"))
+    l2_order = ["0", "5e-05", "1e-05"]
+    l2 = settings.get("l2", "0")
+    return (-float(settings.get("learning_rate", 0)), l2_order.index(l2) if l2 in l2_order else len(l2_order))
+
+
+def tasks_of(point, model, seed):
+    """task -> (dev, test) of one seed at one point, from the multi-task run or the single-task runs."""
+    r = {}
+    if model in ("arc-i", "arc-ii"):
+        f = os.path.join(out, point, group, model, f"seed-{seed}", "results.json")
+        if os.path.exists(f):
+            for t, v in json.load(open(f))["tasks"].items():
+                r[t] = (v["best_dev"], v["test_at_best_dev"])
+    else:
+        for t in TASKS:
+            f = os.path.join(out, point, group, f"{model}-{t}", f"seed-{seed}", "results.json")
+            if os.path.exists(f):
+                v = json.load(open(f))["tasks"][t]
+                r[t] = (v["best_dev"], v["test_at_best_dev"])
+    return r
+
+
+points = sorted((os.path.basename(os.path.dirname(d)) for d in glob.glob(os.path.join(out, "*", group))), key=point_key)
+print("| point | " + " | ".join(m.upper() for m in models) + " |")
+print("|---|" + "---|" * len(models))
+for p in points:
+    cells = []
+    for m in models:
+        devs, tests = [], []
+        for seed in range(1, 10):
+            r = tasks_of(p, m, seed)
+            if all(t in r for t in TASKS):
+                devs.append(statistics.mean(r[t][0] for t in TASKS))
+                tests.append(statistics.mean(r[t][1] for t in TASKS))
+        if not tests:
+            cells.append("—")
+            continue
+        std = f" ± {statistics.stdev(tests):.2f}" if len(tests) > 1 else ""
+        cells.append(f"{statistics.mean(devs):.2f} / {statistics.mean(tests):.2f}{std} ({len(tests)} seed{'s' if len(tests) != 1 else ''})")
+    print(f"| {p.replace('learning_rate=', 'lr ').replace('-l2=', ', L2 ')} | " + " | ".join(cells) + " |")
