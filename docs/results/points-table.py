@@ -2,7 +2,10 @@
 """Every point of a sweep as a fixed setting for all tasks: per point and model, the average over
 the group's tasks of dev (best) and of test (at the best dev), mean over the seeds that have every
 task at that point, ± std of test over those seeds. No choice between points is made.
-usage: python3 docs/results/points-table.py SWEEP_DIR movie|product [--models arc-i,arc-ii]"""
+With --best-test, instead: a diagnostic upper bound that no protocol may use, per model the
+average over the group's tasks of each task's best TEST accuracy over the points (per seed, then
+mean ± std over the seeds that have every point of every task): how far choosing on test could go.
+usage: python3 docs/results/points-table.py SWEEP_DIR movie|product [--models arc-i,arc-ii] [--best-test]"""
 import glob, json, os, statistics, sys
 
 out, group = sys.argv[1], sys.argv[2]
@@ -55,3 +58,20 @@ for p in points:
         std = f" ± {statistics.stdev(tests):.2f}" if len(tests) > 1 else ""
         cells.append(f"{statistics.mean(devs):.2f} / {statistics.mean(tests):.2f}{std} ({len(tests)} seed{'s' if len(tests) != 1 else ''})")
     print(f"| {p.replace('learning_rate=', 'lr ').replace('-l2=', ', L2 ')} | " + " | ".join(cells) + " |")
+
+
+if "--best-test" in sys.argv:
+    print()
+    print("| upper bound: each task's best test over the points (chooses on test; diagnostic only) | "
+          + " | ".join(m.upper() for m in models) + " |")
+    print("|---|" + "---|" * len(models))
+    cells = []
+    for m in models:
+        avgs = []
+        for seed in range(1, 10):
+            per_point = [tasks_of(p, m, seed) for p in points]
+            if all(all(t in r for t in TASKS) for r in per_point):
+                avgs.append(statistics.mean(max(r[t][1] for r in per_point) for t in TASKS))
+        std = f" ± {statistics.stdev(avgs):.2f}" if len(avgs) > 1 else ""
+        cells.append(f"{statistics.mean(avgs):.2f}{std} ({len(avgs)} seed{'s' if len(avgs) != 1 else ''})" if avgs else "—")
+    print(f"| {len(points)} points | " + " | ".join(cells) + " |")

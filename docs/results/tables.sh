@@ -19,7 +19,7 @@ section "Table 4, protocol (a): per-task grid search on dev (lr × L2), seeds 1-
 launch/sweep --table 4 --seeds "1 2 3" --out runs/sweep --report-only >/dev/null 2>&1 || true
 python3 docs/results/protocol-table.py runs/sweep/selection.json product
 section "Table 4, protocol (a)'s grid: every point as one setting for all tasks (dev / test, seeds 1-3)"
-python3 docs/results/points-table.py runs/sweep product
+python3 docs/results/points-table.py runs/sweep product --best-test
 section "Table 3, protocol (a): per-task choice of lr {0.1, 0.01} at L2 0 on seed 1's dev, seeds 1-3 at the chosen points"
 # (the confirmation table anew from every finished run: jobs that confirmed different models or
 # seeds each wrote their own part)
@@ -32,7 +32,7 @@ else
   python3 docs/results/protocol-table.py runs/sweep-movie/selection.json movie
 fi
 section "Table 3, protocol (a)'s grid: every point as one setting for all tasks (a single-task row has a seed where all four tasks have it)"
-python3 docs/results/points-table.py runs/sweep-movie movie
+python3 docs/results/points-table.py runs/sweep-movie movie --best-test
 section "Tables 3 and 4, protocol (b): configs/variant-b, seeds 1-3"
 launch/reproduce --configs configs/variant-b --out runs/variant-b --seeds "1 2 3" --report-only >/dev/null 2>&1 || true
 if [ -f runs/variant-b/tables.md ]; then sed -n '/^### Table/,/^### Runs/p' runs/variant-b/tables.md | sed '$d'; else echo "(no finished runs yet)"; fi
