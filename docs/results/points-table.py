@@ -40,6 +40,8 @@ def tasks_of(point, model, seed):
     return r
 
 
+# every seed that any run of the sweep has
+seeds = sorted({int(os.path.basename(d)[len("seed-"):]) for d in glob.glob(os.path.join(out, "*", group, "*", "seed-*"))})
 points = sorted((os.path.basename(os.path.dirname(d)) for d in glob.glob(os.path.join(out, "*", group))), key=point_key)
 print("| point | " + " | ".join(m.upper() for m in models) + " |")
 print("|---|" + "---|" * len(models))
@@ -47,7 +49,7 @@ for p in points:
     cells = []
     for m in models:
         devs, tests = [], []
-        for seed in range(1, 10):
+        for seed in seeds:
             r = tasks_of(p, m, seed)
             if all(t in r for t in TASKS):
                 devs.append(statistics.mean(r[t][0] for t in TASKS))
@@ -68,7 +70,7 @@ if "--best-test" in sys.argv:
     cells = []
     for m in models:
         avgs = []
-        for seed in range(1, 10):
+        for seed in seeds:
             per_point = [tasks_of(p, m, seed) for p in points]
             if all(all(t in r for t in TASKS) for r in per_point):
                 avgs.append(statistics.mean(max(r[t][1] for r in per_point) for t in TASKS))
