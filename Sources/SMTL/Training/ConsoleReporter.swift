@@ -8,7 +8,9 @@ public final class ConsoleReporter: TrainingObserver {
     var start = DispatchTime.now().uptimeNanoseconds
     var lastDraw: UInt64 = 0
     var liveLineShown = false
-    var firstStep = 0
+    var remaining = RemainingTime()
+
+    static func seconds(_ nanos: UInt64) -> Double { Double(nanos) / 1e9 }
 
     public init(logEvery: Int, forceTerminal: Bool? = nil) {
         // Under mpirun a rank's stdout is a pseudo-terminal even when the job's output goes to a
@@ -27,7 +29,8 @@ public final class ConsoleReporter: TrainingObserver {
 
     public func started(_ t: Trainer) {
         start = DispatchTime.now().uptimeNanoseconds
-        firstStep = t.step
+        remaining = RemainingTime()
+        remaining.started(at: Self.seconds(start))
         let c = t.config
         out("smtl: \(c.architecture.displayName) on \(t.corpus.tasks.count) task(s), \(c.name)")
         for (m, task) in t.corpus.tasks.enumerated() {
@@ -65,9 +68,12 @@ public final class ConsoleReporter: TrainingObserver {
 
     public func stepped(_ t: Trainer, losses: [Float], tokensPerSecond: Double) {
         let now = DispatchTime.now().uptimeNanoseconds
-        let elapsed = Double(now - start) / 1e9
-        let done = t.step - firstStep
-        let eta = done > 0 ? elapsed / Double(done) * Double(t.totalSteps - t.step) : 0
+        remaining.stepped(at: Self.seconds(now))
+        let eta =
+            remaining.estimate(
+                stepsLeft: t.totalSteps - t.step,
+                evaluationsLeft: RemainingTime.evaluationsLeft(step: t.step, totalSteps: t.totalSteps, evalEvery: t.evalEvery))
+            ?? 0
         let lossText = zip(t.corpus.tasks, losses).map { $0.name + String(format: " %.3f", $1) }.joined(separator: " ")
         let line = String(
             format: "step %d/%d  loss %@  %.1fk tok/s  ETA %@", t.step, t.totalSteps, lossText as NSString,
@@ -85,6 +91,7 @@ public final class ConsoleReporter: TrainingObserver {
     }
 
     public func evaluated(_ t: Trainer, _ r: EvaluationReport) {
+        remaining.evaluated(at: Self.seconds(DispatchTime.now().uptimeNanoseconds))
         out(Self.table(r, epoch: Double(r.step) / Double(t.stepsPerEpoch)))
         if let timing = r.timing { out("  " + timing.summary) }
     }
@@ -110,7 +117,10 @@ public final class ConsoleReporter: TrainingObserver {
         return lines.joined(separator: "\n")
     }
 
-    public func saved(_ t: Trainer, checkpoint: String) { out("  saved \(checkpoint)") }
+    public func saved(_ t: Trainer, checkpoint: String) {
+        out("  saved \(checkpoint)")
+        remaining.skipped(at: Self.seconds(DispatchTime.now().uptimeNanoseconds))
+    }
 
     public func finished(_ t: Trainer) {
         let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
