@@ -106,6 +106,59 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(t.model.shared.array("embedding.weight")[(id * 3)..<(id * 3 + 3)].map { $0 }, [0.1, 0.2, 0.3])
     }
 
+    /// `model.pretrained_dim`: 3-value vectors fill the first 3 columns of 5-wide rows; every other
+    /// value (the rest of those rows, the rows of words without a vector, every other tensor) is
+    /// the random initial value the same seed gives without vectors. A width that matches neither
+    /// is refused, and so is pretrained_dim above embedding_dim (in a config file and in code).
+    func testPretrainedDimFillsTheFirstColumns() throws {
+        let dir = Paths.temporaryDirectory()
+        writeFile(dir, "t.tsv", "1\tgood movie\n0\tbad movie\n")
+        let vec = writeFile(dir, "vec.txt", "movie 0.1 0.2 0.3\ngood 0.4 0.5 0.6\n")
+        var c = RunConfig()
+        c.dataDir = dir
+        c.embeddingDim = 5; c.hiddenDim = 3; c.memoryRows = 2; c.memoryWidth = 2
+        c.tasks = [TaskConfig(name: "t", train: "t.tsv", dev: "t.tsv", test: "t.tsv")]
+        let plain = try Trainer(config: c, outDir: dir + "/plain")
+        c.embeddings = "vec.txt"
+        assertInputError([vec + ":1", "3 values", "expects 5", "pretrained_dim"]) {
+            _ = try Trainer(config: c, outDir: dir + "/out")
+        }
+        c.pretrainedDim = 3
+        let t = try Trainer(config: c, outDir: dir + "/out")
+        XCTAssertEqual(t.pretrainedRows, 2)
+        let before = plain.model.shared.array("embedding.weight")
+        let after = t.model.shared.array("embedding.weight")
+        XCTAssertEqual(before.count, after.count)
+        let vectors: [String: [Float]] = ["movie": [0.1, 0.2, 0.3], "good": [0.4, 0.5, 0.6]]
+        for (word, id32) in t.corpus.vocabulary.index {
+            let id = Int(id32)
+            let row = Array(after[(id * 5)..<(id * 5 + 5)]), old = Array(before[(id * 5)..<(id * 5 + 5)])
+            if let v = vectors[word] {
+                XCTAssertEqual(Array(row[0..<3]), v, word)
+                XCTAssertEqual(Array(row[3..<5]), Array(old[3..<5]), word)
+            } else {
+                XCTAssertEqual(row, old, word)
+            }
+        }
+        for (a, b) in zip(plain.model.parameterSets, t.model.parameterSets) {
+            for e in a.layout.entries where e.name != "embedding.weight" {
+                XCTAssertEqual(a.array(e.name), b.array(e.name), e.name)
+            }
+        }
+        // pretrained_dim equal to embedding_dim is the default (0) exactly.
+        c.embeddingDim = 3; c.pretrainedDim = 0
+        let zero = try Trainer(config: c, outDir: dir + "/zero").model.shared.array("embedding.weight")
+        c.pretrainedDim = 3
+        XCTAssertEqual(try Trainer(config: c, outDir: dir + "/three").model.shared.array("embedding.weight"), zero)
+        // Above embedding_dim: refused, built in code or read from a file.
+        c.pretrainedDim = 4
+        assertInputError(["cannot fill embedding rows of 3", "pretrained_dim"]) { _ = try Trainer(config: c, outDir: dir + "/x") }
+        var json = c.json()
+        json["data_dir"] = dir
+        let file = writeFile(dir, "c.json", String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self))
+        assertInputError([file, "pretrained_dim 4 is above model.embedding_dim 3"]) { _ = try RunConfig.load(file) }
+    }
+
     func testTruncatedAndDamagedCheckpoint() throws {
         let dir = Paths.temporaryDirectory()
         writeFile(dir, "t.tsv", "1\tgood movie\n0\tbad movie\n1\tfine\n")

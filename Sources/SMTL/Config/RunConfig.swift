@@ -63,6 +63,10 @@ public struct RunConfig: Equatable, Sendable {
     public var embeddings: String?
     public var architecture: Architecture = .arc2
     public var embeddingDim = 100
+    /// The width of the vectors in `embeddings` (0: `embeddingDim`). Below `embeddingDim`, a
+    /// word's vector fills the first `pretrainedDim` columns of its embedding row and the other
+    /// columns keep their random initial values (SPEC's E = 100 from 50-d vectors).
+    public var pretrainedDim = 0
     public var hiddenDim = 100
     public var memoryRows = 50
     public var memoryWidth = 20
@@ -222,6 +226,7 @@ public struct RunConfig: Equatable, Sendable {
 
     static let modelKeys: [ConfigKey<RunConfig>] = [
         .int("embedding_dim", \.embeddingDim, min: 1),
+        .int("pretrained_dim", \.pretrainedDim, min: 0),
         .int("hidden_dim", \.hiddenDim, min: 1),
         .int("memory_rows", \.memoryRows, min: 1),
         .int("memory_width", \.memoryWidth, min: 1),
@@ -317,6 +322,11 @@ public struct RunConfig: Equatable, Sendable {
         }
         try r.finish()
         if c.tasks.isEmpty { throw InputError(file: file, "`tasks` is empty", hint: "name at least one task") }
+        if c.pretrainedDim > c.embeddingDim {
+            throw InputError(
+                file: file, "model.pretrained_dim \(c.pretrainedDim) is above model.embedding_dim \(c.embeddingDim)",
+                hint: "the vectors fill the first pretrained_dim columns of each embedding row: make embedding_dim at least pretrained_dim")
+        }
         let names = c.tasks.map(\.name)
         if Set(names).count != names.count {
             throw InputError(file: file, "two tasks have the same name", hint: "task names must be unique")

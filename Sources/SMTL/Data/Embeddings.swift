@@ -5,11 +5,20 @@ public enum PretrainedEmbeddings {
     /// Copies the vector of every vocabulary word found in the file into its embedding row and
     /// returns how many rows were set. Rows not found keep their random initial values. The word is
     /// looked up as it stands in the vocabulary (which is lowercased when the tokenizer lowercases).
+    /// The vectors have `dimension` values; the table's rows `rowWidth` (at least `dimension`,
+    /// default `dimension`): a vector fills its row's first `dimension` columns and the rest keep
+    /// their values.
     @discardableResult
     public static func load<S: Scalar>(
         _ path: String, vocabulary: Vocabulary, into table: UnsafeMutablePointer<S>,
-        dimension: Int
+        dimension: Int, rowWidth: Int? = nil
     ) throws -> Int {
+        let stride = rowWidth ?? dimension
+        guard stride >= dimension else {
+            throw InputError(
+                file: path, "vectors of \(dimension) values cannot fill embedding rows of \(stride)",
+                hint: "make model.embedding_dim at least model.pretrained_dim")
+        }
         let bytes = try FileReader.bytes(path)
         var found = [Bool](repeating: false, count: vocabulary.count)
         var set = 0
@@ -57,7 +66,7 @@ public enum PretrainedEmbeddings {
             }
             guard n == dimension else { throw widthError(path, i + 1, dimension, count: n) }
             found[Int(id)] = true
-            let row = table + Int(id) * dimension
+            let row = table + Int(id) * stride
             for k in 0..<dimension { row[k] = values[k] }
             set += 1
         }
@@ -85,10 +94,10 @@ public enum PretrainedEmbeddings {
     ) -> InputError {
         let has = count.map { "\($0)" } ?? "more than \(dimension)"
         return InputError(
-            file: path, line: line, "vector has \(has) values but the model's embedding_dim is \(dimension)",
+            file: path, line: line, "vector has \(has) values but the config expects \(dimension) (model.pretrained_dim, or model.embedding_dim when that is 0)",
             hint:
-                "set `model.embedding_dim` to the vectors' width (GloVe 6B 50d: 50), "
-                + "or use vectors of width \(dimension)"
+                "set `model.embedding_dim` to the vectors' width (GloVe 6B 50d: 50), or keep a wider embedding_dim and "
+                + "set `model.pretrained_dim` to the vectors' width (they fill that many columns of each row)"
         )
     }
 }

@@ -101,7 +101,8 @@ public final class Trainer {
             if let e = config.embeddings {
                 pretrainedRows = try PretrainedEmbeddings.load(
                     config.resolve(e), vocabulary: corpus.vocabulary,
-                    into: model.shared.value("embedding.weight"), dimension: dims.embedding)
+                    into: model.shared.value("embedding.weight"),
+                    dimension: config.pretrainedDim > 0 ? config.pretrainedDim : dims.embedding, rowWidth: dims.embedding)
             }
             // Given weights (PyTorch, numpy, another run) replace every initial value; the
             // optimizer state starts fresh.
