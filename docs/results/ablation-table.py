@@ -13,7 +13,8 @@ OPTIONS = [("dropout", "dropout 0.2 embedding / 0.5 hidden", True),
            ("frozen-emb", "frozen embedding", True),
            ("uniform-tasks", "one random task per step (uniform)", False),
            ("task-patience", "per-task early stopping (task_patience 5)", False),
-           ("fine-tune", "per-task fine-tuning, 5 epochs, shared trainable", False)]
+           ("fine-tune", "per-task fine-tuning, 5 epochs, shared trainable", False),
+           ("embedding-100", "embedding width 100, GloVe 50-d in its first half (SPEC's E)", True)]
 
 
 def point(base):
