@@ -89,15 +89,22 @@ final class BadInputTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 
-    func testEmbeddingWidthMismatch() throws {
+    /// A one-task config on a two-line train file, with 3-value vectors for "movie" and "good"
+    /// (`vectors`) written beside it; `embeddings` is left unset.
+    func tinyVectorsRun(embeddingDim: Int, vectors: String) -> (dir: String, vec: String, config: RunConfig) {
         let dir = Paths.temporaryDirectory()
         writeFile(dir, "t.tsv", "1\tgood movie\n0\tbad movie\n")
-        let vec = writeFile(dir, "vec.txt", "movie 0.1 0.2 0.3\ngood 0.1 0.2 0.3\n")
+        let vec = writeFile(dir, "vec.txt", vectors)
         var c = RunConfig()
         c.dataDir = dir
-        c.embeddings = "vec.txt"
-        c.embeddingDim = 4; c.hiddenDim = 3; c.memoryRows = 2; c.memoryWidth = 2
+        c.embeddingDim = embeddingDim; c.hiddenDim = 3; c.memoryRows = 2; c.memoryWidth = 2
         c.tasks = [TaskConfig(name: "t", train: "t.tsv", dev: "t.tsv", test: "t.tsv")]
+        return (dir, vec, c)
+    }
+
+    func testEmbeddingWidthMismatch() throws {
+        var (dir, vec, c) = tinyVectorsRun(embeddingDim: 4, vectors: "movie 0.1 0.2 0.3\ngood 0.1 0.2 0.3\n")
+        c.embeddings = "vec.txt"
         assertInputError([vec + ":1", "3 values", "embedding_dim"]) { _ = try Trainer(config: c, outDir: dir + "/out") }
         c.embeddingDim = 3
         let t = try Trainer(config: c, outDir: dir + "/out")
@@ -111,13 +118,7 @@ final class BadInputTests: XCTestCase {
     /// the random initial value the same seed gives without vectors. A width that matches neither
     /// is refused, and so is pretrained_dim above embedding_dim (in a config file and in code).
     func testPretrainedDimFillsTheFirstColumns() throws {
-        let dir = Paths.temporaryDirectory()
-        writeFile(dir, "t.tsv", "1\tgood movie\n0\tbad movie\n")
-        let vec = writeFile(dir, "vec.txt", "movie 0.1 0.2 0.3\ngood 0.4 0.5 0.6\n")
-        var c = RunConfig()
-        c.dataDir = dir
-        c.embeddingDim = 5; c.hiddenDim = 3; c.memoryRows = 2; c.memoryWidth = 2
-        c.tasks = [TaskConfig(name: "t", train: "t.tsv", dev: "t.tsv", test: "t.tsv")]
+        var (dir, vec, c) = tinyVectorsRun(embeddingDim: 5, vectors: "movie 0.1 0.2 0.3\ngood 0.4 0.5 0.6\n")
         let plain = try Trainer(config: c, outDir: dir + "/plain")
         c.embeddings = "vec.txt"
         assertInputError([vec + ":1", "3 values", "expects 5", "pretrained_dim"]) {
