@@ -17,6 +17,8 @@ for seed in 1 2 3; do
     resume=(); [ -d "$out/checkpoints" ] && resume=(--resume auto)
     echo "== $out"
     mkdir -p "$out"
+    # (an interrupted run's output first, so train.log keeps every part)
+    [ -f "$out/train.log.part" ] && { cat "$out/train.log.part" >> "$out/train.log"; rm -f "$out/train.log.part"; }
     "$SMTL" train --config "configs/variant-b/movie-$m.json" --data-dir ../shared/data --task sst1 --task sst2 \
       --seed "$seed" --checkpoint-every 1000 --keep-checkpoints 1 --out "$out" "${resume[@]}" > "$out/train.log.part" 2>&1
     cat "$out/train.log.part" >> "$out/train.log"; rm -f "$out/train.log.part"
