@@ -69,6 +69,10 @@ public final class ConsoleReporter: TrainingObserver {
     public func stepped(_ t: Trainer, losses: [Float], tokensPerSecond: Double) {
         let now = DispatchTime.now().uptimeNanoseconds
         remaining.stepped(at: Self.seconds(now))
+        let last = t.step == t.totalSteps
+        let draw = isTerminal ? (now - lastDraw > 100_000_000 || last) : (t.step % logEvery == 0 || last)
+        guard draw else { return }
+        // (The line and its ETA are made only when shown, not at every step.)
         let eta =
             remaining.estimate(
                 stepsLeft: t.totalSteps - t.step,
@@ -79,13 +83,11 @@ public final class ConsoleReporter: TrainingObserver {
             format: "step %d/%d  loss %@  %.1fk tok/s  ETA %@", t.step, t.totalSteps, lossText as NSString,
             tokensPerSecond / 1000, Self.duration(eta) as NSString)
         if isTerminal {
-            if now - lastDraw > 100_000_000 || t.step == t.totalSteps {
-                print("\r\u{1B}[2K" + line, terminator: "")
-                fflush(stdout)
-                liveLineShown = true
-                lastDraw = now
-            }
-        } else if t.step % logEvery == 0 || t.step == t.totalSteps {
+            print("\r\u{1B}[2K" + line, terminator: "")
+            fflush(stdout)
+            liveLineShown = true
+            lastDraw = now
+        } else {
             out(line)
         }
     }
