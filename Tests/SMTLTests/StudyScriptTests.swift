@@ -308,6 +308,61 @@ final class StudyScriptTests: MPITestCase {
         XCTAssertTrue(text3.contains("unknown model 'gru'"), text3)
     }
 
+    /// `--tasks`: the single-task runs of those tasks and the multi-task runs on them alone (one
+    /// rank per task, folder <model>-A+B), the same model as one process trained on those tasks;
+    /// resumable like the rest, and a subset no group holds is refused.
+    func testTasksSubsetTrainsTheMultiTaskModelOnThoseTasks() throws {
+        _ = try requireMPI()
+        let dir = Paths.temporaryDirectory()
+        let configs = tinyStudy(dir)
+        let out = dir + "/pair"
+        let common = [
+            "--table", "4", "--model", "lstm,arc-ii", "--tasks", "dvd,books", "--seeds", "1", "--configs", configs,
+            "--data", Paths.sharedData, "--out", out,
+        ]
+        let (status, text) = try reproduce(common)
+        XCTAssertEqual(status, 0, text)
+        let fm = FileManager.default
+        for run in ["lstm-books", "lstm-dvd", "arc-ii-books+dvd"] {
+            XCTAssertTrue(fm.fileExists(atPath: "\(out)/product/\(run)/seed-1/results.json"), run + ": " + text)
+        }
+        // Nothing of the other tasks, and no four-task run.
+        XCTAssertEqual(
+            try fm.contentsOfDirectory(atPath: out + "/product").sorted(), ["arc-ii-books+dvd", "lstm-books", "lstm-dvd"])
+        let report = try StudyReport.load([out])
+        let pair = try XCTUnwrap(report.runs.first { $0.architecture == .arc2 })
+        XCTAssertEqual(pair.taskOrder, ["books", "dvd"])
+        XCTAssertEqual(pair.ranks, 2)
+        XCTAssertEqual(pair.name, "product-arc-ii-books+dvd")
+        // Two ranks, one task each: the model of one process trained on the same two tasks.
+        let single = dir + "/one-process"
+        let (s1, t1) = try run(
+            Self.binary,
+            ["train", "--config", configs + "/product-arc-ii.json", "--data-dir", Paths.sharedData, "--seed", "1",
+             "--task", "books", "--task", "dvd", "--out", single])
+        XCTAssertEqual(s1, 0, t1)
+        let bytes = { (run: String) in fm.contents(atPath: run + "/checkpoints/final/model.safetensors") }
+        XCTAssertNotNil(bytes(single))
+        XCTAssertEqual(bytes("\(out)/product/arc-ii-books+dvd/seed-1"), bytes(single))
+        // The rows' regenerate commands name the subset.
+        let tables = try String(contentsOfFile: out + "/tables.md", encoding: .utf8)
+        XCTAssertTrue(tables.contains("--tasks dvd,books"), tables)
+        // Again: done, skipped.
+        let (again, text2) = try reproduce(common)
+        XCTAssertEqual(again, 0, text2)
+        XCTAssertEqual(text2.components(separatedBy: "done, skipped").count - 1, 3, text2)
+        // Refused: tasks of two groups, a task no group has, and --task with --tasks.
+        for (args, message) in [
+            (["--tasks", "books,sst1"], "no group of --table all holds all of these tasks"),
+            (["--tasks", "books,films"], "no group of --table all holds all of these tasks"),
+            (["--task", "books", "--tasks", "books,dvd"], "give --task or --tasks, not both"),
+        ] {
+            let (bad, badText) = try reproduce(args + ["--dry-run"])
+            XCTAssertEqual(bad, 2, badText)
+            XCTAssertTrue(badText.contains(message), badText)
+        }
+    }
+
     /// `--task` and `--architecture` select a single-task run of a group config, and say what is wrong.
     func testTaskAndArchitectureOverrides() throws {
         _ = try requireMPI()
