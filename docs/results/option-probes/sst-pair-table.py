@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The SST-pair probe's table (docs/results/option-probes/sst-pair.sh): test accuracy at each
 task's chosen point (after fine-tuning where it won on dev) of ARC-II and ARC-I trained on
-SST-1 and SST-2 alone, beside the single-task rows of Table 3 under protocol (b) (the same config
-and schedule, one task each), per seed and as mean ± std over the seeds present.
+SST-1 and SST-2 alone (runs/sst-pair/movie/MODEL-sst1+sst2), beside the single-task rows of
+Table 3 under protocol (b) (the same config and schedule, one task each), per seed and as
+mean ± std over the seeds present.
 usage: python3 docs/results/option-probes/sst-pair-table.py [RUNS_DIR]   (default: runs)"""
 import json, os, statistics, sys
 
@@ -42,7 +43,7 @@ print("| model (protocol (b)'s movie config) | SST-1 test, mean ± std (per seed
 print("|---|---|---|---|---|")
 for m in ["arc-ii", "arc-i"]:
     row(f"{m.upper()} on SST-1 + SST-2 alone",
-        {s: {t: os.path.join(runs, "sst-pair", m, f"seed-{s}") for t in TASKS} for s in (1, 2, 3)})
+        {s: {t: os.path.join(runs, "sst-pair", "movie", f"{m}-sst1+sst2", f"seed-{s}") for t in TASKS} for s in (1, 2, 3)})
 for m in ["lstm", "me-lstm"]:
     row(f"{m.upper()} single task",
         {s: {t: os.path.join(runs, "variant-b", "movie", f"{m}-{t}", f"seed-{s}") for t in TASKS} for s in (1, 2, 3)})
