@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every table of the fidelity study (issue 12) from the finished runs, in Markdown on stdout:
-# protocol (a) for both groups, protocol (b) for both groups, the product ablation, and the
-# compute time. It reads runs/ only (it trains nothing); the commands that make the runs are in
+# protocol (a) for both groups, protocol (b) for both groups, the product ablation, the IMDB
+# cap, the SST-pair probe, and the compute time. It reads runs/ only (it trains nothing); the commands that make the runs are in
 # docs/results.md ("How to regenerate the study's tables"). usage: docs/results/tables.sh > tables.md
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -41,5 +41,7 @@ section "Ablation, product group: each option alone at lr 0.01, L2 1e-5, seeds 1
 if [ -d runs/ablation ]; then python3 docs/results/ablation-table.py; else lost docs/results/ablation.sh; fi
 section "IMDB length cap, single-task LSTM"
 if [ -d runs/exp/imdb-cap ]; then python3 docs/results/option-probes/imdb-cap-table.py; else lost docs/results/option-probes/imdb-cap.sh; fi
+section "SST-1 + SST-2 alone (ARC-II, ARC-I), beside single task, protocol (b)'s movie config"
+if [ -d runs/sst-pair/movie ]; then python3 docs/results/option-probes/sst-pair-table.py; else echo "(no finished runs; docs/results/option-probes/sst-pair.sh trains them)"; fi
 section "Compute (training seconds of every finished run)"
 echo '```'; python3 docs/results/compute-time.py; echo '```'
