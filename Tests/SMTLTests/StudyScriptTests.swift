@@ -351,6 +351,10 @@ final class StudyScriptTests: MPITestCase {
         let (again, text2) = try reproduce(common)
         XCTAssertEqual(again, 0, text2)
         XCTAssertEqual(text2.components(separatedBy: "done, skipped").count - 1, 3, text2)
+        // Spaces separate tasks as commas do.
+        let (spaced, spacedText) = try reproduce(["--table", "4", "--model", "arc-ii", "--tasks", "dvd, books", "--dry-run"])
+        XCTAssertEqual(spaced, 0, spacedText)
+        XCTAssertTrue(spacedText.contains("/product/arc-ii-books+dvd/seed-1"), spacedText)
         // Refused: tasks of two groups, a task no group has, and --task with --tasks.
         for (args, message) in [
             (["--tasks", "books,sst1"], "no group of --table all holds all of these tasks"),
