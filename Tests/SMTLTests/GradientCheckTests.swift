@@ -18,7 +18,8 @@ final class GradientCheckTests: XCTestCase {
     }
 
     func check(
-        _ arch: Architecture, tasks specs: [TaskSpec], dropout: Bool = false, file: StaticString = #filePath,
+        _ arch: Architecture, tasks specs: [TaskSpec], dropout: Bool = false, read: Double = 0,
+        file: StaticString = #filePath,
         line: UInt = #line
     ) {
         let model = Model<Double>(architecture: arch, dims: Self.dims, tasks: specs)
@@ -29,7 +30,7 @@ final class GradientCheckTests: XCTestCase {
         let masks: [Dropout?]? =
             dropout
             ? batches.enumerated().map { m, b in
-                Dropout(embedding: 0.3, hidden: 0.4, seeds: (0..<b.size).map { UInt64(100 * m + $0) })
+                Dropout(embedding: 0.3, hidden: 0.4, read: read, seeds: (0..<b.size).map { UInt64(100 * m + $0) })
             } : nil
         func loss() -> Double { model.losses(batches, dropout: masks).reduce(0, +) }
         model.clearGradients()
@@ -61,7 +62,8 @@ final class GradientCheckTests: XCTestCase {
             }
         }
         print(
-            "gradient check \(arch.rawValue) tasks=\(specs.count)\(dropout ? " dropout" : ""): \(checked) parameters, "
+            "gradient check \(arch.rawValue) tasks=\(specs.count)\(dropout ? " dropout" : "")\(read > 0 ? " read \(read)" : ""): "
+                + "\(checked) parameters, "
                 + "worst relative error \(overall)"
         )
         // Every tensor of the layout was checked.
@@ -83,5 +85,18 @@ final class GradientCheckTests: XCTestCase {
     func testLSTMWithDropout() { check(.lstm, tasks: [TaskSpec(name: "a", classes: 3)], dropout: true) }
     func testARCIIMultiTaskWithDropout() {
         check(.arc2, tasks: [TaskSpec(name: "a", classes: 2), TaskSpec(name: "b", classes: 5)], dropout: true)
+    }
+
+    /// Dropout on the memory read that enters the fusion gate as well (`dropout_read`), fixed
+    /// masks, for each architecture that has one. A rate of 0.5 drops about half of the read's
+    /// units, so the masked and the scaled paths are both checked.
+    func testMELSTMWithReadDropout() {
+        check(.meLSTM, tasks: [TaskSpec(name: "a", classes: 3)], dropout: true, read: 0.5)
+    }
+    func testARCIMultiTaskWithReadDropout() {
+        check(.arc1, tasks: [TaskSpec(name: "a", classes: 3), TaskSpec(name: "b", classes: 2)], dropout: true, read: 0.5)
+    }
+    func testARCIIMultiTaskWithReadDropout() {
+        check(.arc2, tasks: [TaskSpec(name: "a", classes: 2), TaskSpec(name: "b", classes: 5)], dropout: true, read: 0.5)
     }
 }

@@ -268,6 +268,64 @@ final class RegularisationTests: XCTestCase {
         XCTAssertEqual(Double(mask.filter { $0 == 0 }.count) / 20_000, 0.3, accuracy: 0.01)
     }
 
+    /// Dropout on the memory read (`dropout_read`): a rate of 0 is today's run bit for bit, a rate
+    /// above 0 changes the updates, with the same result on 1 and 6 ranks; it adds its own masks
+    /// and leaves those of the embedding and hidden dropout as they were (the run with all three
+    /// differs from the run with two, whose masks are unchanged: the two-rate run of 1 rank equals
+    /// that of 6 ranks as before). An LSTM, which has no memory read, refuses the key.
+    func testReadDropoutChangesTrainingAndDoesNotDependOnRanks() throws {
+        let dir = Paths.temporaryDirectory()
+        var base = InProcessDistributionTests.config()
+        base.optimizer.kind = .sgd
+        base.dropoutEmbedding = 0.2
+        base.dropoutHidden = 0.5
+        let two = try train(base, ranks: 1, dir + "/two")
+        var zero = base
+        zero.dropoutRead = 0
+        XCTAssertEqual(InProcessDistributionTests.worst(two, try train(zero, ranks: 1, dir + "/zero")), 0)
+        var c = base
+        c.dropoutRead = 0.3
+        let one = try train(c, ranks: 1, dir + "/one")
+        XCTAssertGreaterThan(InProcessDistributionTests.worst(two, one), 1e-3, "read dropout changes the updates")
+        let six = try train(c, ranks: 6, dir + "/six")
+        XCTAssertLessThanOrEqual(InProcessDistributionTests.worst(one, six), 1e-5, "6 ranks split tasks")
+        // The read's masks come from their own stream: the embedding and hidden masks of an
+        // example are those of the run without read dropout.
+        let batch = Batch(sequences: [[1, 2, 3], [4, 5]], labels: [0, 1])
+        func masks(read: Double) -> (x: [Double], h: [Double], r: [Double]) {
+            let (E, d, W, n) = (4, 5, 2, batch.tokenCount)
+            var x = [Double](repeating: -1, count: n * E), h = [Double](repeating: -1, count: 2 * d)
+            var r = [Double](repeating: -1, count: n * W)
+            let drop = Dropout(embedding: 0.3, hidden: 0.4, read: read, seeds: [11, 12])
+            x.withUnsafeMutableBufferPointer { xp in
+                h.withUnsafeMutableBufferPointer { hp in
+                    r.withUnsafeMutableBufferPointer { rp in
+                        drop.masks(
+                            for: batch, embeddingDim: E, hidden: d, x: xp.baseAddress!, h: hp.baseAddress!,
+                            memoryWidth: W, r: read > 0 ? rp.baseAddress! : nil)
+                    }
+                }
+            }
+            return (x, h, r)
+        }
+        let without = masks(read: 0), with = masks(read: 0.5)
+        XCTAssertEqual(without.x, with.x)
+        XCTAssertEqual(without.h, with.h)
+        XCTAssertEqual(Set(without.r), [-1], "no read mask is drawn at rate 0")
+        XCTAssertEqual(Set(with.r), [0, 2], "each read unit is dropped or scaled by 1/(1 − 0.5)")
+        // An LSTM has no memory read: the key is refused with what to do.
+        let bad = writeFile(
+            dir, "lstm.json",
+            #"{"architecture": "lstm", "training": {"dropout_read": 0.2}, "tasks": [{"name": "a", "train": "t"}]}"#)
+        assertInputError(["training.dropout_read 0.2 is set, but architecture lstm has no memory read", "set it to 0 for lstm"]) {
+            _ = try RunConfig.load(bad)
+        }
+        var arc = RunConfig()
+        arc.tasks = [TaskConfig(name: "a", train: "t")]
+        arc.dropoutRead = 0.2
+        XCTAssertEqual(try arc.validated(source: "test").dropoutRead, 0.2)
+    }
+
     /// Clipping scales each set's gradient to the norm asked, computed here in Double; a bound
     /// above the norm changes nothing.
     func testClipNormScalesEachSetsGradient() throws {
@@ -361,6 +419,7 @@ final class RegularisationTests: XCTestCase {
         for (key, value, message) in [
             ("dropout_hidden", "1", "`training.dropout_hidden` must be in [0, 1), not 1.0"),
             ("dropout_embedding", "-0.1", "`training.dropout_embedding` must be in [0, 1)"),
+            ("dropout_read", "1.5", "`training.dropout_read` must be in [0, 1), not 1.5"),
             ("clip_norm", "-1", "`training.clip_norm` must be a finite number ≥ 0"),
         ] {
             let bad = writeFile(dir, "b.json", #"{"training": {""# + key + #"": "# + value + #"}, "tasks": [{"name": "a", "train": "t"}]}"#)

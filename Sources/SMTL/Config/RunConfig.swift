@@ -114,9 +114,11 @@ public struct RunConfig: Equatable, Sendable {
     /// evaluations stops training (its tensors freeze, it adds no gradient to the shared ones);
     /// the run ends when every task has stopped.
     public var taskPatience = 0
-    /// Dropout rates (see `Dropout`; 0: off) on the embedding output and on h before the classifier.
+    /// Dropout rates (see `Dropout`; 0: off) on the embedding output, on h before the classifier
+    /// and on the memory read that enters the fusion gate (ME-LSTM, ARC-I, ARC-II).
     public var dropoutEmbedding = 0.0
     public var dropoutHidden = 0.0
+    public var dropoutRead = 0.0
     /// Per-task fine-tuning after joint training (see `FineTuning`); 0 epochs: off.
     public var fineTune = FineTuneSettings()
     /// Write a checkpoint every this many steps (0: only at the end and for the best model).
@@ -143,7 +145,7 @@ public struct RunConfig: Equatable, Sendable {
         for (name, v) in [
             ("learning_rate", optimizer.learningRate), ("l2", optimizer.l2), ("embedding_l2", optimizer.embeddingL2),
             ("clip_norm", optimizer.clipNorm), ("dropout_embedding", dropoutEmbedding),
-            ("dropout_hidden", dropoutHidden),
+            ("dropout_hidden", dropoutHidden), ("dropout_read", dropoutRead),
         ] where !v.isFinite {
             throw InputError(file: source, "`training.\(name)` must be a finite number, not \(v)")
         }
@@ -251,6 +253,7 @@ public struct RunConfig: Equatable, Sendable {
         .nonNegative("clip_norm", \.optimizer.clipNorm),
         .probability("dropout_embedding", \.dropoutEmbedding),
         .probability("dropout_hidden", \.dropoutHidden),
+        .probability("dropout_read", \.dropoutRead),
         .int("batch_size", \.batchSize, min: 1),
         .choice("scaling", \.scaling, where: "training.scaling"),
         .choice("placement", \.placement, where: "training.placement"),
@@ -326,6 +329,11 @@ public struct RunConfig: Equatable, Sendable {
             throw InputError(
                 file: file, "model.pretrained_dim \(c.pretrainedDim) is above model.embedding_dim \(c.embeddingDim)",
                 hint: "the vectors fill the first pretrained_dim columns of each embedding row: make embedding_dim at least pretrained_dim")
+        }
+        if c.dropoutRead > 0 && !c.architecture.hasFusion {
+            throw InputError(
+                file: file, "training.dropout_read \(c.dropoutRead) is set, but architecture \(c.architecture.rawValue) has no memory read",
+                hint: "dropout_read drops the memory read of me-lstm, arc-i and arc-ii: remove it or set it to 0 for lstm")
         }
         let names = c.tasks.map(\.name)
         if Set(names).count != names.count {

@@ -1,7 +1,9 @@
-/// Inverted dropout for one training pass (not in SPEC; `training.dropout_embedding` and
-/// `training.dropout_hidden`): each kept unit is scaled by 1/(1 − p), so evaluation runs the
-/// network unchanged. Two places: the embedding output x_t (every token) and h at each sequence's
-/// last token, where the classifier reads it.
+/// Inverted dropout for one training pass (not in SPEC; `training.dropout_embedding`,
+/// `training.dropout_hidden` and `training.dropout_read`): each kept unit is scaled by 1/(1 − p),
+/// so evaluation runs the network unchanged. Three places: the embedding output x_t (every
+/// token), h at each sequence's last token, where the classifier reads it, and the memory read
+/// r_t that enters the fusion gate (§4; every token, architectures with a memory only). Dropping
+/// r_t changes only what the fusion gate sees: the memory's addressing and writes are untouched.
 ///
 /// Masks come from one seed per example (the caller's order), so an example's masks do not
 /// depend on the batch it sits in or on the rank that runs it: a task split over ranks draws the
@@ -9,12 +11,14 @@
 public struct Dropout: Sendable {
     public var embedding: Double
     public var hidden: Double
+    public var read: Double
     /// One seed per sequence of the batch, in the order given to `Batch(sequences:)`.
     public var seeds: [UInt64]
 
-    public init(embedding: Double, hidden: Double, seeds: [UInt64]) {
+    public init(embedding: Double, hidden: Double, read: Double = 0, seeds: [UInt64]) {
         self.embedding = embedding
         self.hidden = hidden
+        self.read = read
         self.seeds = seeds
     }
 
@@ -29,10 +33,12 @@ public struct Dropout: Sendable {
         }
     }
 
-    /// The embedding mask of every token row and the hidden mask of every slot of `batch`.
+    /// The embedding mask of every token row, the hidden mask of every slot of `batch` and the
+    /// read mask (width W) of every token row; a nil buffer is not drawn. Each has its own stream
+    /// per example, so adding one kind leaves the masks of the others as they were.
     func masks<S: Scalar>(
         for batch: Batch, embeddingDim E: Int, hidden d: Int, x: UnsafeMutablePointer<S>?,
-        h: UnsafeMutablePointer<S>?
+        h: UnsafeMutablePointer<S>?, memoryWidth W: Int = 0, r: UnsafeMutablePointer<S>? = nil
     ) {
         for b in 0..<batch.size {
             let seed = seeds[batch.source[b]]
@@ -43,6 +49,10 @@ public struct Dropout: Sendable {
             if let h {
                 var rng = SplitMix64(seed: deriveSeed(seed, 2))
                 Self.fill(h + b * d, d, p: hidden, &rng)
+            }
+            if let r {
+                var rng = SplitMix64(seed: deriveSeed(seed, 3))
+                for t in 0..<batch.lengths[b] { Self.fill(r + (batch.offsets[t] + b) * W, W, p: read, &rng) }
             }
         }
     }

@@ -48,8 +48,8 @@ public final class Network<S: Scalar> {
     let logitBuffer: Buffer<S>
     let dLogits: Buffer<S>
     /// Dropout masks of the last forward (`Dropout`), when it had them.
-    let maskX: Buffer<S>, maskH: Buffer<S>
-    private(set) var droppingX = false, droppingH = false
+    let maskX: Buffer<S>, maskH: Buffer<S>, maskR: Buffer<S>
+    private(set) var droppingX = false, droppingH = false, droppingR = false
 
     /// Embedding rows that the last backward wrote into (for the sparse update).
     public let touched: SparseRows
@@ -84,6 +84,7 @@ public final class Network<S: Scalar> {
         dLogits = workspace.dLogits
         maskX = workspace.maskX
         maskH = workspace.maskH
+        maskR = workspace.maskR
         self.architecture = architecture
         self.dims = dims
         self.classes = classes
@@ -126,26 +127,31 @@ public final class Network<S: Scalar> {
 
     /// Runs the batch; returns the mean cross-entropy over labelled slots (0 when none is labelled).
     /// Class probabilities per slot are left in `probabilities` (slot order, see `Batch.source`).
-    /// With `dropout` (training only), its masks apply to x and to h before the classifier, and
-    /// the following `backward` uses the same masks.
+    /// With `dropout` (training only), its masks apply to x, to h before the classifier and to the
+    /// fused read r_t (architectures with a fusion gate), and the following `backward` uses the
+    /// same masks.
     @discardableResult
     public func forward(_ batch: Batch, dropout: Dropout? = nil) -> S {
         reserve(tokens: batch.tokenCount, slots: batch.size)
         memory.plan(batch)
         droppingX = (dropout?.embedding ?? 0) > 0
         droppingH = (dropout?.hidden ?? 0) > 0
-        if let dropout, droppingX || droppingH {
+        droppingR = (dropout?.read ?? 0) > 0 && architecture.hasFusion
+        if let dropout, droppingX || droppingH || droppingR {
             if droppingX { maskX.reserve(batch.tokenCount * dims.embedding) }
             if droppingH { maskH.reserve(batch.size * dims.hidden) }
+            if droppingR { maskR.reserve(batch.tokenCount * dims.memoryWidth) }
             dropout.masks(
                 for: batch, embeddingDim: dims.embedding, hidden: dims.hidden,
-                x: droppingX ? maskX.pointer : nil, h: droppingH ? maskH.pointer : nil)
+                x: droppingX ? maskX.pointer : nil, h: droppingH ? maskH.pointer : nil,
+                memoryWidth: dims.memoryWidth, r: droppingR ? maskR.pointer : nil)
         }
         embed(batch)
         memory.begin(slots: batch.size)
         for t in 0..<batch.steps {
             let s = StepRows(batch, t)
             memory.read(s, into: readFused.pointer)  // 1. read the fused memory (k_{t−1}, M_{t−1})
+            if droppingR { dropRead(s) }
             lstmStep(s)  // 2. the LSTM cell (§2) ...
             fuse(s)  // ... and its output, through the fusion gate (§4) or plain
             carry(s)
@@ -324,7 +330,19 @@ public final class Network<S: Scalar> {
         if let wfr = fusionFR, let wc = fusionC {
             S.gemm(false, false, n, d, d, 1, dq + r0 * 2 * d + d, 2 * d, wc, d, 1, dc, d)
             S.gemm(false, false, n, W, 2 * d, 1, dq + r0 * 2 * d, 2 * d, wfr, W, 0, dRead.pointer, W)
+            if droppingR {
+                // ∂r_t (raw read) = ∂(masked read) ⊙ mask
+                let dr = dRead.pointer, m = maskR.pointer + r0 * W
+                for i in 0..<(n * W) { dr[i] *= m[i] }
+            }
         }
+    }
+
+    /// Dropout on the read of step t (`training.dropout_read`): the fusion gate sees r_t ⊙ mask.
+    func dropRead(_ s: StepRows) {
+        let W = dims.memoryWidth
+        let r = readFused.pointer + s.row0 * W, m = maskR.pointer + s.row0 * W
+        for i in 0..<(s.count * W) { r[i] *= m[i] }
     }
 
     // MARK: classifier (20) and softmax cross-entropy

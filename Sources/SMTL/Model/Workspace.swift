@@ -24,9 +24,11 @@ public final class Workspace<S: Scalar> {
     /// The classifier's outputs before the softmax, per slot (for inspection).
     let logitBuffer = Buffer<S>()
     let dLogits = Buffer<S>()
-    /// Dropout masks of the running training pass: per token row (E) and per slot (d).
+    /// Dropout masks of the running training pass: per token row (E), per slot (d) and per token
+    /// row of the fused read (W).
     let maskX = Buffer<S>()
     let maskH = Buffer<S>()
+    let maskR = Buffer<S>()
 
     /// The buffers of the task's own memory block and of the shared one.
     let local = MemoryWorkspace<S>()

@@ -160,7 +160,7 @@ public final class Trainer {
         var share = [Float](repeating: 1, count: corpus.tasks.count)
         var tokens = 0
         var dropout: [Dropout?]? = nil
-        let dropping = config.dropoutEmbedding > 0 || config.dropoutHidden > 0
+        let dropping = config.dropoutEmbedding > 0 || config.dropoutHidden > 0 || config.dropoutRead > 0
         stepRows.clear()
         // Every rank draws every task's step batch, so the data cursors (saved by rank 0) are the
         // same everywhere and every rank knows the embedding rows the step touches and how long
@@ -190,7 +190,7 @@ public final class Trainer {
                 if dropout == nil { dropout = [Dropout?](repeating: nil, count: corpus.tasks.count) }
                 let taskSeed = deriveSeed(config.seed, stableHash(task.name), UInt64(state.step))
                 dropout![m] = Dropout(
-                    embedding: config.dropoutEmbedding, hidden: config.dropoutHidden,
+                    embedding: config.dropoutEmbedding, hidden: config.dropoutHidden, read: config.dropoutRead,
                     seeds: mine.map { deriveSeed(taskSeed, UInt64($0)) })
             }
             // λ_m times the rank's share of the task's batch: the shares' gradients sum to the
