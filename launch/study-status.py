@@ -6,6 +6,7 @@ usage: study-status.py OUT RUNNING PLAN_FILE [JOB]
   folder holds results.json. The ETA sums, over the runs left, the mean training time of finished
   runs of the same cell (same folder but the seed), else of the same group and model, else of the
   same group and kind (single- or multi-task); until each kind has a finished run it is unknown.
+  A run of the plan whose lock another job holds (two jobs on one folder) counts as running too.
   Prints the status and writes it to OUT/status.txt. With JOB (the job's selection, e.g. "table 3,
   seeds 1 2 3"), the status is the job's own, OUT/status-<JOB>.txt, and OUT/status.txt gathers
   those of every job that has run on OUT, so that two jobs sharing a folder (movie and product
@@ -30,9 +31,41 @@ def cell(run):  # group/name (seed dropped)
     return os.path.dirname(run)
 
 
+def held_locks():
+    """(major, minor, inode) of every file lock held on this machine (Linux's /proc/locks), so a
+    run that another job on the same folder is training counts as running, not as left: its
+    lock (launch/reproduce takes OUT/<run>/.lock while the run trains) is held. Read only: the
+    locks are not touched. Empty where /proc/locks does not exist."""
+    held = set()
+    try:
+        with open("/proc/locks") as f:
+            for line in f:
+                for field in line.split():
+                    parts = field.split(":")
+                    if len(parts) == 3 and all(parts):
+                        try:
+                            held.add((int(parts[0], 16), int(parts[1], 16), int(parts[2])))
+                        except ValueError:
+                            pass
+    except OSError:
+        pass
+    return held
+
+
+def locked(run, held):
+    try:
+        st = os.stat(os.path.join(out, run, ".lock"))
+    except OSError:
+        return False
+    return (os.major(st.st_dev), os.minor(st.st_dev), st.st_ino) in held
+
+
 known = {r: seconds(r) for r in plan}
 done = [r for r in plan if os.path.exists(os.path.join(out, r, "results.json"))]
-left = [r for r in plan if r not in done and r != running]
+held = held_locks()
+# This job's run, then any other run of the plan whose lock another job holds.
+runs_now = ([running] if running else []) + [r for r in plan if r not in done and r != running and locked(r, held)]
+left = [r for r in plan if r not in done and r not in runs_now]
 
 
 def mean(xs):
@@ -66,7 +99,7 @@ def fmt(s):
     return f"{s // 3600}h{(s % 3600) // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
 
-todo = left + ([running] if running else [])
+todo = left + runs_now
 estimates = [estimate(r) for r in todo]
 if not todo:
     eta = "finished"
@@ -76,9 +109,9 @@ else:
     eta = "ETA unknown until a run of each kind has finished"
 now = time.strftime("%Y-%m-%d %H:%M:%S")
 label = f" ({job})" if job else ""
-lines = [f"study {out}{label}: {len(done)} of {len(plan)} runs done, {1 if running else 0} running, {len(left)} left; {eta}"]
-if running:
-    lines.append(f"running: {running}")
+lines = [f"study {out}{label}: {len(done)} of {len(plan)} runs done, {len(runs_now)} running, {len(left)} left; {eta}"]
+if runs_now:
+    lines.append(f"running: {', '.join(runs_now)}")
 lines.append(f"updated {now}")
 text = "\n".join(lines) + "\n"
 os.makedirs(out, exist_ok=True)

@@ -167,8 +167,8 @@ final class StudyScriptTests: MPITestCase {
     }
 
     /// Jobs that share runs train each run once: a run that another job holds (its lock) is put
-    /// off to the end of the plan, then waited for and trained or skipped; two copies of one
-    /// command started together split the runs between them.
+    /// off to the end of the plan, then waited for and trained or skipped, and the progress line
+    /// counts it as running; two copies of one command started together split the runs between them.
     func testJobsOnOneStudyTrainEachRunOnce() throws {
         let (_, out, common) = try lstmStudy(seeds: "1 2")
         // Another job holds seed 1 of books for a few seconds and leaves it unfinished.
@@ -180,6 +180,9 @@ final class StudyScriptTests: MPITestCase {
         holder.waitUntilExit()
         XCTAssertEqual(status, 0, text)
         XCTAssertTrue(text.contains("product/lstm-books/seed-1: another job is training this run; put off to the end"), text)
+        // Meanwhile the progress line counts the held run as running (its lock is held), not as left.
+        XCTAssertTrue(text.contains("0 of 8 runs done, 2 running, 6 left"), text)
+        XCTAssertTrue(text.contains("running: product/lstm-dvd/seed-1, product/lstm-books/seed-1"), text)
         // Put off, not skipped: after the others, it was trained.
         XCTAssertTrue(FileManager.default.fileExists(atPath: held + "/results.json"), text)
         let firstRun = text.range(of: "== \(out)/product/lstm-dvd/seed-1\n")!
