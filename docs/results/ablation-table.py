@@ -14,7 +14,9 @@ OPTIONS = [("dropout", "dropout 0.2 embedding / 0.5 hidden", True),
            ("uniform-tasks", "one random task per step (uniform)", False),
            ("task-patience", "per-task early stopping (task_patience 5)", False),
            ("fine-tune", "per-task fine-tuning, 5 epochs, shared trainable", False),
-           ("embedding-100", "embedding width 100, GloVe 50-d in its first half (SPEC's E)", True)]
+           ("embedding-100", "embedding width 100, GloVe 50-d in its first half (SPEC's E)", True),
+           ("read-dropout", "dropout 0.3 on the memory read (fusion-gate input)",
+            "not applicable (an LSTM has no memory read)")]
 
 
 def point(base):
@@ -71,8 +73,9 @@ for name, label, single in OPTIONS:
         continue
     a = averages(pt)
     arc = cell([a[s][0] for s in a], b_arc)
-    one = "unchanged (a single-task run has one task)"
-    lstm = cell([a[s][1] for s in a], b_lstm) if single else one
-    ldev = cell([a[s][3] for s in a], b_ldev) if single else one
+    # single: True when the option changes a single-task LSTM run, else why the LSTM cells are empty
+    one = single if isinstance(single, str) else "unchanged (a single-task run has one task)"
+    lstm = cell([a[s][1] for s in a], b_lstm) if single is True else one
+    ldev = cell([a[s][3] for s in a], b_ldev) if single is True else one
     dev = cell([a[s][2] for s in a], b_dev)
     print(f"| {label} | {arc} | {dev} | {lstm} | {ldev} |")

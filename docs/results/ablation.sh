@@ -3,7 +3,8 @@
 # config at the protocol-(a) point lr 0.01, L2 1e-5, three seeds. Single-task LSTM runs only for
 # the options that change a single-task run (dropout, clipping, a frozen embedding, SPEC's
 # embedding width 100 with the 50-d vectors in its first half); the
-# multi-task options (task schedule, per-task early stopping, fine-tuning) only change ARC-II.
+# multi-task options (task schedule, per-task early stopping, fine-tuning) only change ARC-II,
+# and dropout on the memory read (added 2026-12-02; the LSTM has no memory read) is ARC-II only.
 # The baseline is the sweep's point learning_rate=0.01-l2=1e-05 (runs/sweep). Resumable: run it
 # again and finished runs are skipped. Then: python3 docs/results/ablation-table.py
 set -euo pipefail
@@ -21,3 +22,4 @@ run uniform-tasks  arc-ii      training.task_schedule=uniform
 run task-patience  arc-ii      training.task_patience=5
 run fine-tune      arc-ii      training.fine_tune_epochs=5
 run embedding-100  lstm,arc-ii model.embedding_dim=100 model.pretrained_dim=50
+run read-dropout   arc-ii      training.dropout_read=0.3
