@@ -6,7 +6,11 @@ usage: study-status.py OUT RUNNING PLAN_FILE [JOB]
   folder holds results.json. The ETA sums, over the runs left, the mean training time of finished
   runs of the same cell (same folder but the seed), else of the same group and model, else of the
   same group and kind (single- or multi-task); until each kind has a finished run it is unknown.
-  A run of the plan whose lock another job holds (two jobs on one folder) counts as running too.
+  A run in progress counts for the part it has left: its last logged step against the mean step
+  count of the finished runs it is estimated from (at least 5% of its time, for the fine-tuning
+  and evaluations still to come). A run of the plan whose lock another job holds (two jobs on one
+  folder) counts as running too; with k runs training side by side the ETA is the time left
+  divided by k (each run's time was measured with the others beside it), marked "about".
   Prints the status and writes it to OUT/status.txt. With JOB (the job's selection, e.g. "table 3,
   seeds 1 2 3"), the status is the job's own, OUT/status-<JOB>.txt, and OUT/status.txt gathers
   those of every job that has run on OUT, so that two jobs sharing a folder (movie and product
@@ -19,12 +23,35 @@ job = sys.argv[4] if len(sys.argv) > 4 else ""
 plan = [l.strip() for l in open(plan_file) if l.strip()]
 
 
-def seconds(run):
+def result(run, key):
     try:
         with open(os.path.join(out, run, "results.json")) as f:
-            return float(json.load(f).get("training_seconds", 0)) or None
-    except (OSError, ValueError):
+            return float(json.load(f).get(key, 0)) or None
+    except (OSError, ValueError, TypeError):
         return None
+
+
+def step_now(run):
+    """The last step a run in progress has logged (OUT/<run>/logs/metrics.jsonl), None before its
+    first; a run that has reached its fine-tuning (logs/fine-tune-*) has finished its joint steps."""
+    logs = os.path.join(out, run, "logs")
+    if glob.glob(os.path.join(logs, "fine-tune-*")):
+        return float("inf")
+    try:
+        with open(os.path.join(logs, "metrics.jsonl"), "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 65536))
+            tail = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(tail):
+        try:
+            step = json.loads(line).get("step")
+        except ValueError:
+            continue
+        if isinstance(step, (int, float)):
+            return float(step)
+    return None
 
 
 def cell(run):  # group/name (seed dropped)
@@ -60,7 +87,7 @@ def locked(run, held):
     return (os.major(st.st_dev), os.minor(st.st_dev), st.st_ino) in held
 
 
-known = {r: seconds(r) for r in plan}
+known = {r: result(r, "training_seconds") for r in plan}
 done = [r for r in plan if os.path.exists(os.path.join(out, r, "results.json"))]
 held = held_locks()
 # This job's run, then any other run of the plan whose lock another job holds.
@@ -84,12 +111,17 @@ def kind(run):  # group, model, and whether it is a multi-task run (its name is 
 
 def estimate(run):
     """Mean training time of finished runs of the same cell (other seeds), else of the same group
-    and model, else of the same group and kind (single- or multi-task); None when none finished."""
+    and model, else of the same group and kind (single- or multi-task); None when none finished.
+    For a run in progress, the share of that time it has left (by its steps, at least 5%)."""
     for same in (lambda r: cell(r) == cell(run),
                  lambda r: kind(r)[:2] == kind(run)[:2],
                  lambda r: (kind(r)[0], kind(r)[2]) == (kind(run)[0], kind(run)[2])):
         m = mean(known[r] for r in done if same(r))
         if m:
+            if run in runs_now:
+                steps, now = mean(result(r, "steps") for r in done if same(r)), step_now(run)
+                if steps and now is not None:
+                    return m * max(0.05, 1 - now / steps)
             return m
     return None
 
@@ -103,6 +135,9 @@ todo = left + runs_now
 estimates = [estimate(r) for r in todo]
 if not todo:
     eta = "finished"
+elif all(e is not None for e in estimates) and len(runs_now) > 1:
+    eta = (f"ETA about {fmt(sum(estimates) / len(runs_now))} with {len(runs_now)} runs side by side "
+           f"({fmt(sum(estimates))} of training left, from the training times of the finished runs)")
 elif all(e is not None for e in estimates):
     eta = "ETA " + fmt(sum(estimates)) + " (from the training times of the finished runs)"
 else:

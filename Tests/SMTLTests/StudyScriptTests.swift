@@ -166,6 +166,44 @@ final class StudyScriptTests: MPITestCase {
         XCTAssertTrue(bothText.contains("(table 4, lstm, seeds 1): 4 of 4 runs done, 0 running, 0 left; finished"), bothText)
     }
 
+    /// The study ETA counts a run in progress for the part it has left (its last logged step
+    /// against the finished runs' steps; at least 5% once it fine-tunes) and divides the time left
+    /// among the runs that train side by side. Made-up runs: one cell, seed 1 finished in 1,000 s
+    /// and 100 steps.
+    func testStudyETACountsTheRunInProgressForWhatItHasLeft() throws {
+        let dir = Paths.temporaryDirectory()
+        let out = dir + "/out"
+        let runs = (1...3).map { "movie/arc-ii/seed-\($0)" }
+        writeFile(dir, "plan", runs.joined(separator: "\n") + "\n")
+        for d in [runs[0], runs[1] + "/logs"] {
+            try FileManager.default.createDirectory(atPath: out + "/" + d, withIntermediateDirectories: true)
+        }
+        writeFile(out + "/" + runs[0], "results.json", #"{"training_seconds": 1000, "steps": 100}"#)
+        writeFile(out + "/" + runs[1] + "/logs", "metrics.jsonl",
+                  #"{"event":"start","total_steps":200}"# + "\n" + #"{"event":"step","step":75}"# + "\n"
+                  + #"{"event":"eval","dev":{"a":1}}"# + "\n")
+        func status() throws -> String {
+            let (code, text) = try run("/usr/bin/env", ["python3", Paths.root + "/launch/study-status.py", out, runs[1], dir + "/plan"])
+            XCTAssertEqual(code, 0, text)
+            return text
+        }
+        // Seed 2 has a quarter left (250 s), seed 3 all of it (1,000 s).
+        let one = try status()
+        XCTAssertTrue(one.contains("1 of 3 runs done, 1 running, 1 left; ETA 20m50s (from"), one)
+        // Seed 3 taken by another job (its lock held): two runs side by side, (250 + 1,000) / 2.
+        let held = out + "/" + runs[2]
+        try FileManager.default.createDirectory(atPath: held, withIntermediateDirectories: true)
+        let (holder, _) = try start("/usr/bin/flock", [held + "/.lock", "sleep", "3"])
+        Thread.sleep(forTimeInterval: 0.5)
+        let side = try status()
+        holder.waitUntilExit()
+        XCTAssertTrue(side.contains("1 of 3 runs done, 2 running, 0 left; ETA about 10m25s with 2 runs side by side (20m50s of training left"), side)
+        // Seed 2 past its joint steps (fine-tuning): 5% of its time, 50 s.
+        try FileManager.default.createDirectory(atPath: out + "/" + runs[1] + "/logs/fine-tune-a", withIntermediateDirectories: true)
+        let tuning = try status()
+        XCTAssertTrue(tuning.contains("ETA 17m30s (from"), tuning)
+    }
+
     /// Jobs that share runs train each run once: a run that another job holds (its lock) is put
     /// off to the end of the plan, then waited for and trained or skipped, and the progress line
     /// counts it as running; two copies of one command started together split the runs between them.
