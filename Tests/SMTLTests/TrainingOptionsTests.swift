@@ -326,6 +326,89 @@ final class RegularisationTests: XCTestCase {
         XCTAssertEqual(try arc.validated(source: "test").dropoutRead, 0.2)
     }
 
+    /// The moving average of the weights (`ema_decay`): training is the run without it bit for
+    /// bit; the average is β·a + (1 − β)·w after every update, from the initial weights (checked
+    /// against a Double recurrence over the training weights); evaluations and `best` use it
+    /// (the accuracy of `best`'s weights is the one the run selected on); it is the same on 1 and
+    /// 6 ranks, and a resumed run continues it to the bytes of an uninterrupted one.
+    func testWeightAverageIsEvaluatedAndLeavesTrainingAlone() throws {
+        let dir = Paths.temporaryDirectory()
+        let corpus = InProcessDistributionTests.corpus()
+        var base = InProcessDistributionTests.config()
+        base.checkpointEvery = 6
+        base.keepCheckpoints = 5
+        let plain = try train(base, ranks: 1, dir + "/plain")
+        var c = base
+        c.optimizer.emaDecay = 0.8
+        let one = try train(c, ranks: 1, dir + "/one")
+        XCTAssertEqual(InProcessDistributionTests.worst(plain, one), 0, "training weights do not change")
+        // The recurrence, in Double, over the training weights after every step.
+        let t = try Trainer(config: c, corpus: corpus, outDir: dir + "/steps", resume: nil)
+        var reference = t.model.parameterSets.map { set in (0..<set.count).map { Double(set.values[$0]) } }
+        for _ in 0..<c.steps {
+            t.trainStep()
+            for (k, set) in t.model.parameterSets.enumerated() {
+                for i in 0..<set.count { reference[k][i] = 0.8 * reference[k][i] + 0.2 * Double(set.values[i]) }
+            }
+        }
+        var worstAverage = 0.0, moved = 0.0
+        for (k, set) in t.model.parameterSets.enumerated() {
+            for i in 0..<set.count {
+                worstAverage = max(worstAverage, abs(Double(t.optimizer.average[k][i]) - reference[k][i]))
+                moved = max(moved, abs(Double(set.values[i]) - reference[k][i]))
+            }
+        }
+        XCTAssertLessThan(worstAverage, 1e-6, "the average is the EMA of the training weights")
+        XCTAssertGreaterThan(moved, 1e-3, "the average is not the training weights")
+        // evaluate() reads the average: with task t0's average all zeros its classifier's logits
+        // tie and every dev example is given class 0; the training weights are back after it.
+        let weights = t.model.parameterSets.map { Array(UnsafeBufferPointer(start: $0.values, count: $0.count)) }
+        t.optimizer.average[1].update(repeating: 0, count: t.model.parameterSets[1].count)
+        let dev = corpus.tasks[0].dev
+        XCTAssertEqual(t.evaluate().dev[0], 100 * Double(dev.filter { $0.label == 0 }.count) / Double(dev.count))
+        XCTAssertNotEqual(t.evaluate().dev[0], t.evaluateWeights().dev[0])
+        XCTAssertEqual(t.model.parameterSets.map { Array(UnsafeBufferPointer(start: $0.values, count: $0.count)) }, weights)
+        // `best` holds the average at its step; the step checkpoint of that step, the training weights.
+        let best = try Checkpoint.load(dir + "/one/checkpoints/best")
+        let step = try Checkpoint.load(dir + "/one/checkpoints/" + String(format: "step-%08d", best.state.step))
+        for (name, tensor) in best.tensors {
+            XCTAssertEqual(tensor.values, step.optimizer["optimizer.ema." + name]?.values, name)
+        }
+        XCTAssertGreaterThan(InProcessDistributionTests.worst(best.tensors, step.tensors), 1e-3)
+        // Evaluating `best`'s weights (as a run without an average) gives the mean dev accuracy
+        // the run selected it on.
+        let again = try Trainer(config: base, corpus: corpus, outDir: dir + "/again", resume: best)
+        let devs = again.evaluate().dev.compactMap { $0 }
+        XCTAssertEqual(devs.reduce(0, +) / Double(devs.count), best.state.bestMeanDev, accuracy: 1e-9)
+        // 4 ranks (a task each) keep the same average bit for bit; 6 ranks (tasks split, summed
+        // in another order) to float32 rounding, with SGD (AdaGrad turns that rounding in
+        // gradients of zero into steps: InProcessDistributionTests).
+        let averages = { (d: String) -> [String: SafeTensors.Tensor] in
+            try Checkpoint.load(d + "/checkpoints/final").optimizer.filter { $0.key.hasPrefix("optimizer.ema.") }
+        }
+        _ = try train(c, ranks: 4, dir + "/four")
+        let oneAverage = try averages(dir + "/one")
+        XCTAssertEqual(oneAverage.count, one.count)
+        XCTAssertEqual(InProcessDistributionTests.worst(oneAverage, try averages(dir + "/four")), 0)
+        var sgd = c
+        sgd.optimizer.kind = .sgd
+        _ = try train(sgd, ranks: 1, dir + "/sgd-one")
+        _ = try train(sgd, ranks: 6, dir + "/sgd-six")
+        XCTAssertLessThanOrEqual(
+            InProcessDistributionTests.worst(try averages(dir + "/sgd-one"), try averages(dir + "/sgd-six")), 1e-5)
+        // Resumed from step 6: the same average and weights as the run without a break.
+        let resumed = try Trainer(
+            config: c, corpus: corpus, outDir: dir + "/one-resumed",
+            resume: try Checkpoint.load(dir + "/one/checkpoints/step-00000006"))
+        try resumed.run(observers: [])
+        XCTAssertEqual(InProcessDistributionTests.worst(oneAverage, try averages(dir + "/one-resumed")), 0)
+        XCTAssertEqual(InProcessDistributionTests.worst(one, try Checkpoint.load(dir + "/one-resumed/checkpoints/final").tensors), 0)
+        // Off by default and in [0, 1).
+        XCTAssertEqual(RunConfig().optimizer.emaDecay, 0)
+        let bad = writeFile(dir, "ema.json", #"{"training": {"ema_decay": 1}, "tasks": [{"name": "a", "train": "t"}]}"#)
+        assertInputError(["ema_decay"]) { _ = try RunConfig.load(bad) }
+    }
+
     /// Clipping scales each set's gradient to the norm asked, computed here in Double; a bound
     /// above the norm changes nothing.
     func testClipNormScalesEachSetsGradient() throws {

@@ -59,6 +59,13 @@ public enum Checkpoint {
                                 name: "optimizer.\(slot).\(e.name)", shape: e.shape,
                                 values: Array(UnsafeBufferPointer(start: p, count: e.count))))
                     }
+                    // The moving average of the weights (`ema_decay`), where the run keeps one.
+                    if !optimizer.average.isEmpty {
+                        slots.append(
+                            .init(
+                                name: "optimizer.ema.\(e.name)", shape: e.shape,
+                                values: Array(UnsafeBufferPointer(start: optimizer.average[k] + e.offset, count: e.count))))
+                    }
                 }
             }
             try put(
@@ -342,6 +349,11 @@ public enum Checkpoint {
         case .adam:
             try fill(model, from: c.optimizer, prefix: "optimizer.m.", file: file) { _, k in optimizer.first[k] }
             try fill(model, from: c.optimizer, prefix: "optimizer.v.", file: file) { _, k in optimizer.second[k] }
+        }
+        // The moving average of the weights: restored when the checkpoint has one; a run that
+        // turns `ema_decay` on at a resume starts its average at the checkpoint's weights.
+        if !optimizer.average.isEmpty && c.optimizer.keys.contains(where: { $0.hasPrefix("optimizer.ema.") }) {
+            try fill(model, from: c.optimizer, prefix: "optimizer.ema.", file: file) { _, k in optimizer.average[k] }
         }
         optimizer.restore(stepCount: c.optimizerSteps)
     }

@@ -17,5 +17,9 @@ public struct OptimizerSettings: Codable, Equatable, Sendable {
     /// norm of at most this. Per set, so that no extra collective is needed and the result does
     /// not depend on the placement.
     public var clipNorm: Double = 0
+    /// Decay β of an exponential moving average of the weights (a variant; 0: off): after each
+    /// update, a ← β·a + (1 − β)·w for every set the update touches, a starting at the initial
+    /// weights. Evaluations, model selection and the `best` checkpoint use a; training uses w.
+    public var emaDecay: Double = 0
     public init() {}
 }

@@ -144,7 +144,7 @@ public struct RunConfig: Equatable, Sendable {
     public func validated(source: String) throws -> RunConfig {
         for (name, v) in [
             ("learning_rate", optimizer.learningRate), ("l2", optimizer.l2), ("embedding_l2", optimizer.embeddingL2),
-            ("clip_norm", optimizer.clipNorm), ("dropout_embedding", dropoutEmbedding),
+            ("clip_norm", optimizer.clipNorm), ("ema_decay", optimizer.emaDecay), ("dropout_embedding", dropoutEmbedding),
             ("dropout_hidden", dropoutHidden), ("dropout_read", dropoutRead),
         ] where !v.isFinite {
             throw InputError(file: source, "`training.\(name)` must be a finite number, not \(v)")
@@ -251,6 +251,7 @@ public struct RunConfig: Equatable, Sendable {
         .bool("freeze_embeddings", \.optimizer.freezeEmbeddings),
         .nonNegative("embedding_l2", \.optimizer.embeddingL2),
         .nonNegative("clip_norm", \.optimizer.clipNorm),
+        .probability("ema_decay", \.optimizer.emaDecay),
         .probability("dropout_embedding", \.dropoutEmbedding),
         .probability("dropout_hidden", \.dropoutHidden),
         .probability("dropout_read", \.dropoutRead),

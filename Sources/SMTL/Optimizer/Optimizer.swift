@@ -11,6 +11,12 @@ public final class Optimizer<S: Scalar> {
     public let first: [UnsafeMutablePointer<S>]
     /// Per parameter set: Adam's second moment (empty otherwise).
     public let second: [UnsafeMutablePointer<S>]
+    /// Per parameter set: the moving average of the weights (`emaDecay` > 0; empty otherwise),
+    /// starting at the weights the optimizer was made with.
+    public let average: [UnsafeMutablePointer<S>]
+    /// Per parameter set: room for the training weights while the average stands in for them
+    /// (`withAverage`); empty without an average.
+    let parked: [UnsafeMutablePointer<S>]
     let counts: [Int]
     public private(set) var stepCount = 0
 
@@ -24,17 +30,35 @@ public final class Optimizer<S: Scalar> {
         }
         first = settings.kind == .sgd ? [] : counts.map(zeros)
         second = settings.kind == .adam ? counts.map(zeros) : []
+        average = settings.emaDecay > 0 ? counts.map(zeros) : []
+        parked = settings.emaDecay > 0 ? counts.map(zeros) : []
+        for (k, a) in average.enumerated() { a.update(from: model.parameterSets[k].values, count: counts[k]) }
     }
     deinit {
-        for (p, n) in zip(first, counts) { p.deinitialize(count: max(n, 1)); p.deallocate() }
-        for (p, n) in zip(second, counts) { p.deinitialize(count: max(n, 1)); p.deallocate() }
+        for buffers in [first, second, average, parked] {
+            for (p, n) in zip(buffers, counts) { p.deinitialize(count: max(n, 1)); p.deallocate() }
+        }
     }
 
     public func restore(stepCount: Int) { self.stepCount = stepCount }
 
     /// The state buffers of parameter set k (0 shared, m+1 task m), laid out like its values.
     public func state(ofSet k: Int) -> [UnsafeMutablePointer<S>] {
-        [first, second].filter { !$0.isEmpty }.map { $0[k] }
+        [first, second, average].filter { !$0.isEmpty }.map { $0[k] }
+    }
+
+    /// Runs `body` with the moving average of the weights in the model's buffers in place of the
+    /// training weights, for the sets given (those this rank keeps current), and puts the training
+    /// weights back after it. Without an average, just `body`.
+    public func withAverage<T>(_ model: Model<S>, sets: [Int], _ body: () throws -> T) rethrows -> T {
+        guard !average.isEmpty else { return try body() }
+        for k in sets {
+            let v = model.parameterSets[k].values
+            parked[k].update(from: v, count: counts[k])
+            v.update(from: average[k], count: counts[k])
+        }
+        defer { for k in sets { model.parameterSets[k].values.update(from: parked[k], count: counts[k]) } }
+        return try body()
     }
 
     /// One update from the gradients now in the model's buffers. `embeddingRows` are the rows of
@@ -58,7 +82,14 @@ public final class Optimizer<S: Scalar> {
             update(
                 set: k, values: set.values, grads: set.grads, range: denseStart..<set.count,
                 l2: S(settings.l2))
+            if !average.isEmpty { Self.ema(average[k], set.values, counts[k], S(settings.emaDecay)) }
         }
+    }
+
+    /// a ← β·a + (1 − β)·w.
+    static func ema(_ a: UnsafeMutablePointer<S>, _ w: UnsafeMutablePointer<S>, _ n: Int, _ beta: S) {
+        let c = 1 - beta
+        for i in 0..<n { a[i] = beta * a[i] + c * w[i] }
     }
 
     /// Scales the gradient of the given rows and range to an L2 norm of at most `maxNorm`.

@@ -306,8 +306,13 @@ public final class Trainer {
     /// Dev accuracy of every task, the test accuracy of the tasks whose dev accuracy improved (or
     /// of every task with `always_test`), and the per-task model-selection record. Only the test
     /// accuracy at a task's best dev evaluation is ever reported, so skipping the others saves
-    /// time (IMDB's test set is 25,000 documents) and changes no result.
+    /// time (IMDB's test set is 25,000 documents) and changes no result. With `ema_decay`, the
+    /// moving average of the weights is what is evaluated (and what `best` holds).
     public func evaluate() -> EvaluationReport {
+        optimizer.withAverage(model, sets: sync.updatedSets) { evaluateWeights() }
+    }
+
+    func evaluateWeights() -> EvaluationReport {
         var report = EvaluationReport(
             step: state.step, tasks: corpus.tasks.map(\.name), dev: [], test: [], bestDev: [], testAtBestDev: [])
         // Each task is evaluated by its lead rank; the results are summed over ranks
@@ -468,7 +473,10 @@ public final class Trainer {
                 for name in updateTaskPatience(report) where sync.isRoot && !observers.isEmpty {
                     print("task \(name) stopped: no new best dev accuracy for \(config.taskPatience) evaluations")
                 }
-                if improved { saved(try phase(.checkpoint) { try save("best") }) }
+                // `best` holds the weights that were evaluated: with `ema_decay`, their average.
+                if improved {
+                    saved(try phase(.checkpoint) { try optimizer.withAverage(model, sets: sync.updatedSets) { try save("best") } })
+                }
                 windowTokens = 0; windowStart = DispatchTime.now().uptimeNanoseconds
                 // Early stopping: every rank has the same reduced dev accuracies, so all decide alike.
                 tick()
