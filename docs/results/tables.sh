@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every table of the fidelity study (issue 12) from the finished runs, in Markdown on stdout:
 # protocol (a) for both groups, protocol (b) for both groups, the product ablation, the IMDB
-# cap, the SST-pair probe, and the compute time. It reads runs/ only (it trains nothing); the commands that make the runs are in
+# cap, the SST-pair, read-dropout and weight-average probes, and the compute time. It reads runs/ only (it trains nothing); the commands that make the runs are in
 # docs/results.md ("How to regenerate the study's tables"). usage: docs/results/tables.sh > tables.md
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -43,5 +43,9 @@ section "IMDB length cap, single-task LSTM"
 if [ -d runs/exp/imdb-cap ]; then python3 docs/results/option-probes/imdb-cap-table.py; else lost docs/results/option-probes/imdb-cap.sh; fi
 section "SST-1 + SST-2 alone (ARC-II, ARC-I), beside single task, protocol (b)'s movie config"
 if [ -d runs/sst-pair/movie ]; then python3 docs/results/option-probes/sst-pair-table.py; else echo "(no finished runs; docs/results/option-probes/sst-pair.sh trains them)"; fi
+section "Dropout on the memory read, product group, protocol (b)'s configs, seeds 1-3"
+if [ -d runs/read-dropout ]; then python3 docs/results/option-probes/probe-table.py read-dropout dropout_read=0.3; else echo "(no finished runs; docs/results/option-probes/read-dropout.sh trains them)"; fi
+section "Moving average of the weights, product group, protocol (b)'s configs, seeds 1-3"
+if [ -d runs/weight-average ]; then python3 docs/results/option-probes/probe-table.py weight-average ema_decay=0.99; else echo "(no finished runs; docs/results/option-probes/weight-average.sh and weight-average-single.sh train them)"; fi
 section "Compute (training seconds of every finished run)"
 echo '```'; python3 docs/results/compute-time.py; echo '```'
