@@ -32,7 +32,7 @@ public final class Optimizer<S: Scalar> {
         second = settings.kind == .adam ? counts.map(zeros) : []
         average = settings.emaDecay > 0 ? counts.map(zeros) : []
         parked = settings.emaDecay > 0 ? counts.map(zeros) : []
-        for (k, a) in average.enumerated() { a.update(from: model.parameterSets[k].values, count: counts[k]) }
+        for (a, set) in zip(average, model.parameterSets) { a.update(from: set.values, count: set.count) }
     }
     deinit {
         for buffers in [first, second, average, parked] {
@@ -52,12 +52,12 @@ public final class Optimizer<S: Scalar> {
     /// weights back after it. Without an average, just `body`.
     public func withAverage<T>(_ model: Model<S>, sets: [Int], _ body: () throws -> T) rethrows -> T {
         guard !average.isEmpty else { return try body() }
+        let all = model.parameterSets
         for k in sets {
-            let v = model.parameterSets[k].values
-            parked[k].update(from: v, count: counts[k])
-            v.update(from: average[k], count: counts[k])
+            parked[k].update(from: all[k].values, count: counts[k])
+            all[k].values.update(from: average[k], count: counts[k])
         }
-        defer { for k in sets { model.parameterSets[k].values.update(from: parked[k], count: counts[k]) } }
+        defer { for k in sets { all[k].values.update(from: parked[k], count: counts[k]) } }
         return try body()
     }
 
