@@ -16,7 +16,8 @@ OPTIONS = [("dropout", "dropout 0.2 embedding / 0.5 hidden", True),
            ("fine-tune", "per-task fine-tuning, 5 epochs, shared trainable", False),
            ("embedding-100", "embedding width 100, GloVe 50-d in its first half (SPEC's E)", True),
            ("read-dropout", "dropout 0.3 on the memory read (fusion-gate input)",
-            "not applicable (an LSTM has no memory read)")]
+            "not applicable (an LSTM has no memory read)"),
+           ("embedding-l2", "L2 1e-5 on the embedding too (`embedding_l2`)", True)]
 
 
 def point(base):

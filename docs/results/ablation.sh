@@ -5,6 +5,7 @@
 # embedding width 100 with the 50-d vectors in its first half); the
 # multi-task options (task schedule, per-task early stopping, fine-tuning) only change ARC-II,
 # and dropout on the memory read (added 2026-12-02; the LSTM has no memory read) is ARC-II only.
+# L2 on the embedding (added 2026-12-02, seventh session) is the point's own L2, 1e-5, put on the embedding too.
 # The baseline is the sweep's point learning_rate=0.01-l2=1e-05 (runs/sweep). Resumable: run it
 # again and finished runs are skipped. Then: python3 docs/results/ablation-table.py
 set -euo pipefail
@@ -23,3 +24,4 @@ run task-patience  arc-ii      training.task_patience=5
 run fine-tune      arc-ii      training.fine_tune_epochs=5
 run embedding-100  lstm,arc-ii model.embedding_dim=100 model.pretrained_dim=50
 run read-dropout   arc-ii      training.dropout_read=0.3
+run embedding-l2   lstm,arc-ii training.embedding_l2=1e-05
