@@ -46,6 +46,10 @@ if [ -d runs/sst-pair/movie ]; then python3 docs/results/option-probes/sst-pair-
 section "Dropout on the memory read, product group, protocol (b)'s configs, seeds 1-3"
 if [ -d runs/read-dropout ]; then python3 docs/results/option-probes/probe-table.py read-dropout dropout_read=0.3; else echo "(no finished runs; docs/results/option-probes/read-dropout.sh trains them)"; fi
 section "Moving average of the weights, product group, protocol (b)'s configs, seeds 1-3"
-if [ -d runs/weight-average ]; then python3 docs/results/option-probes/probe-table.py weight-average ema_decay=0.99; else echo "(no finished runs; docs/results/option-probes/weight-average.sh and weight-average-single.sh train them)"; fi
+if [ -d runs/weight-average ]; then
+  for d in 0.9 0.99 0.999; do
+    if [ -d "runs/weight-average/ema_decay=$d" ]; then python3 docs/results/option-probes/probe-table.py weight-average ema_decay=$d; fi
+  done
+else echo "(no finished runs; docs/results/option-probes/weight-average.sh, weight-average-single.sh and weight-average-grid.sh train them)"; fi
 section "Compute (training seconds of every finished run)"
 echo '```'; python3 docs/results/compute-time.py; echo '```'
