@@ -10,7 +10,7 @@ struct Init: Subcommand {
     @OptionGroup var options: ConfigOptions
 
     func execute() throws {
-        var c = try options.load()
+        var c = try options.load().resolvingVectorWidth(source: options.config)
         c.steps = 0
         c.epochs = 0
         let t = try Trainer(config: c, outDir: options.outDir(c))

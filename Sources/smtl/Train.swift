@@ -52,6 +52,7 @@ struct Train: Subcommand {
             if let wrong = BLASLibrary.selfCheck() { throw BLASError(wrong) }
             var c = try options.load()
             try overrides.apply(to: &c, configFile: options.config)
+            c = try c.resolvingVectorWidth(source: options.config)
             // On a host with fewer cores than ranks, the ranks beyond the cores step aside
             // (`training.oversubscription`); the others train among themselves.
             let (team, working) = c.oversubscription.team(mpi, coresPerHost: c.coresPerHost)

@@ -104,7 +104,7 @@ final class BadInputTests: XCTestCase {
 
     func testEmbeddingWidthMismatch() throws {
         var (dir, vec, c) = tinyVectorsRun(embeddingDim: 4, vectors: "movie 0.1 0.2 0.3\ngood 0.1 0.2 0.3\n")
-        c.embeddings = "vec.txt"
+        c.embeddings = ["vec.txt"]
         assertInputError([vec + ":1", "3 values", "embedding_dim"]) { _ = try Trainer(config: c, outDir: dir + "/out") }
         c.embeddingDim = 3
         let t = try Trainer(config: c, outDir: dir + "/out")
@@ -120,7 +120,7 @@ final class BadInputTests: XCTestCase {
     func testPretrainedDimFillsTheFirstColumns() throws {
         var (dir, vec, c) = tinyVectorsRun(embeddingDim: 5, vectors: "movie 0.1 0.2 0.3\ngood 0.4 0.5 0.6\n")
         let plain = try Trainer(config: c, outDir: dir + "/plain")
-        c.embeddings = "vec.txt"
+        c.embeddings = ["vec.txt"]
         assertInputError([vec + ":1", "3 values", "expects 5", "pretrained_dim"]) {
             _ = try Trainer(config: c, outDir: dir + "/out")
         }

@@ -47,7 +47,7 @@ final class RealDataTests: XCTestCase {
         let d = try dataDir()
         var c = RunConfig()
         c.dataDir = d
-        c.embeddings = "embeddings/glove.6B.50d.restricted.txt.gz"
+        c.embeddings = ["embeddings/glove.6B.50d.restricted.txt.gz"]
         c.architecture = .arc1
         c.embeddingDim = 50; c.hiddenDim = 32; c.memoryRows = 10; c.memoryWidth = 8
         c.optimizer.kind = .adagrad

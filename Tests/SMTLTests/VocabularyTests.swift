@@ -18,7 +18,7 @@ final class VocabularyTests: XCTestCase {
         let plain = try Corpus.load(c)
         XCTAssertEqual(plain.vocabulary.words, ["<unk>", "film", "good"])
         XCTAssertEqual(plain.tasks[0].test[0].tokens, [0, 1])  // "great" is unknown
-        c.embeddings = "vec.txt"
+        c.embeddings = ["vec.txt"]
         c.extendWithPretrained = true
         let ext = try Corpus.load(c)
         // dev and test are the same file here, so "awful" and "great" count twice, "bad" once.

@@ -41,6 +41,8 @@ public enum ResumeCheck {
             var c = c
             if !c.tasks.contains(where: { $0.phrases != nil }) { c.phraseLevel = false }
             if !c.phraseLevel { for i in c.tasks.indices { c.tasks[i].phrases = nil } }
+            // The unlabelled texts only feed `smtl prepare vectors`; training never reads them.
+            for i in c.tasks.indices { c.tasks[i].unlabeled = nil }
             return c
         }
         let a = flatten(normal(saved).json()), b = flatten(normal(requested).json())

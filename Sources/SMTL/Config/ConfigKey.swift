@@ -90,6 +90,17 @@ struct ConfigKey<Root> {
             }, write: { $0[keyPath: kp] })
     }
 
+    /// A list of file names, given as one string or a list (written as a string when it is one).
+    static func files(_ name: String, _ kp: WritableKeyPath<Root, [String]>) -> ConfigKey {
+        ConfigKey(
+            name: name, read: { s, r in r[keyPath: kp] = try s.stringList(name) },
+            write: { r in
+                let v = r[keyPath: kp]
+                if v.isEmpty { return nil }
+                return v.count == 1 ? v[0] as Any : v as Any
+            })
+    }
+
     /// A string that may be left out (written only when set).
     static func optional(_ name: String, _ kp: WritableKeyPath<Root, String?>) -> ConfigKey {
         ConfigKey(name: name, read: { s, r in r[keyPath: kp] = try s.optionalString(name) }, write: { $0[keyPath: kp] })

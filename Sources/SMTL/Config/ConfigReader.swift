@@ -38,6 +38,18 @@ struct ConfigSection {
         return s
     }
 
+    /// A string or a list of strings (none: empty); an empty string or list is refused.
+    mutating func stringList(_ key: String) throws -> [String] {
+        guard let v = value(key) else { return [] }
+        if let s = v as? String, !s.isEmpty { return [s] }
+        if let list = v as? [Any], !list.isEmpty, let strings = list as? [String], strings.allSatisfy({ !$0.isEmpty }) {
+            return strings
+        }
+        throw InputError(
+            file: file, "\(where_(key)) must be a file name or a list of file names (not empty)",
+            hint: "for example \"embeddings/glove.6B.50d.restricted.txt.gz\", or two files to join: [\"a.vec\", \"b.vec\"]")
+    }
+
     mutating func number(_ key: String, _ fallback: Double) throws -> Double {
         guard let v = value(key) else { return fallback }
         if isJSONBool(v) { throw InputError(file: file, "\(where_(key)) must be a number, not true/false") }

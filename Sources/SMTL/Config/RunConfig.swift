@@ -25,6 +25,9 @@ public struct TaskConfig: Equatable, Sendable {
     /// Phrase-level training examples (for SST: every labelled node of every train tree). With
     /// `training.phrase_level` they replace `train` as the training set; dev and test stay as given.
     public var phrases: String?
+    /// Unlabelled texts of the task's domain (one text a line, plain or gzip), read only by
+    /// `smtl prepare vectors` to train in-domain vectors; training never reads it.
+    public var unlabeled: String?
 }
 
 /// Which tokens a capped example keeps (`max_tokens`).
@@ -59,9 +62,12 @@ public struct RunConfig: Equatable, Sendable {
     /// The folder data paths are relative to. Relative `dataDir` values are taken from the
     /// current directory; `--data-dir` overrides it.
     public var dataDir = "data"
-    /// GloVe text-format vectors (plain or .gz), relative to `dataDir`; nil for random init.
-    public var embeddings: String?
+    /// Pretrained-vector files (GloVe text, word2vec text or binary, fastText .vec; plain or .gz),
+    /// relative to `dataDir`; empty for random init. Several files are joined: a word's row is the
+    /// concatenation of its vectors in the files' order (see `PretrainedEmbeddings`).
+    public var embeddings: [String] = []
     public var architecture: Architecture = .arc2
+    /// 0: the width of the vectors in `embeddings` (their sum when joined); see `resolvingVectorWidth`.
     public var embeddingDim = 100
     /// The width of the vectors in `embeddings` (0: `embeddingDim`). Below `embeddingDim`, a
     /// word's vector fills the first `pretrainedDim` columns of its embedding row and the other
@@ -221,13 +227,13 @@ public struct RunConfig: Equatable, Sendable {
     static let topKeys: [ConfigKey<RunConfig>] = [
         .string("name", \.name),
         .string("data_dir", \.dataDir),
-        .optional("embeddings", \.embeddings),
+        .files("embeddings", \.embeddings),
         .choice("architecture", \.architecture, where: "architecture"),
         .optional("out_dir", \.outDir),
     ]
 
     static let modelKeys: [ConfigKey<RunConfig>] = [
-        .int("embedding_dim", \.embeddingDim, min: 1),
+        .int("embedding_dim", \.embeddingDim, min: 0),
         .int("pretrained_dim", \.pretrainedDim, min: 0),
         .int("hidden_dim", \.hiddenDim, min: 1),
         .int("memory_rows", \.memoryRows, min: 1),
@@ -293,6 +299,7 @@ public struct RunConfig: Equatable, Sendable {
         .nonNegative("weight", \.weight),
         .int("train_limit", \.trainLimit, min: 0),
         .optional("phrases", \.phrases),
+        .optional("unlabeled", \.unlabeled),
         .labels("classes", \.classes),
         .int("max_tokens", \.maxTokens, min: 0),
         .choice("truncate", \.truncate, where: "tasks[].truncate"),
@@ -326,7 +333,7 @@ public struct RunConfig: Equatable, Sendable {
         }
         try r.finish()
         if c.tasks.isEmpty { throw InputError(file: file, "`tasks` is empty", hint: "name at least one task") }
-        if c.pretrainedDim > c.embeddingDim {
+        if c.pretrainedDim > c.embeddingDim && c.embeddingDim > 0 {
             throw InputError(
                 file: file, "model.pretrained_dim \(c.pretrainedDim) is above model.embedding_dim \(c.embeddingDim)",
                 hint: "the vectors fill the first pretrained_dim columns of each embedding row: make embedding_dim at least pretrained_dim")
@@ -358,6 +365,28 @@ public struct RunConfig: Equatable, Sendable {
     /// The file a task's training examples come from: its `phrases` file at phrase level, else `train`.
     public func trainingFile(_ t: TaskConfig) -> String {
         phraseLevel ? (t.phrases ?? t.train) : t.train
+    }
+
+    /// The vector files of `embeddings`, resolved against the data folder.
+    public var embeddingPaths: [String] { embeddings.map(resolve) }
+
+    /// The config with `model.embedding_dim` 0 replaced by the width of its vectors (the sum of
+    /// the widths of joined files), read from the files; any other config as it is.
+    public func resolvingVectorWidth(source: String) throws -> RunConfig {
+        guard embeddingDim == 0 else { return self }
+        guard !embeddings.isEmpty else {
+            throw InputError(
+                file: source, "`model.embedding_dim` is 0 (the width of the vectors), but the config names no `embeddings`",
+                hint: "give `embedding_dim` a width (the paper: 100), or name the vector files in `embeddings`")
+        }
+        var c = self
+        c.embeddingDim = try PretrainedEmbeddings.width(embeddingPaths)
+        if c.pretrainedDim > c.embeddingDim && c.embeddingDim > 0 {
+            throw InputError(
+                file: source, "model.pretrained_dim \(c.pretrainedDim) is above the vectors' width \(c.embeddingDim) (embedding_dim 0)",
+                hint: "leave pretrained_dim at 0, or give embedding_dim a width")
+        }
+        return c
     }
 
     /// A path from the config, resolved against the data folder.

@@ -49,6 +49,12 @@ public final class ConsoleReporter: TrainingObserver {
             "  vocabulary \(t.corpus.vocabulary.count) words (\(t.pretrainedRows) from pretrained vectors), "
                 + "\(params) parameters"
         )
+        if let v = t.vectors {
+            out("  vectors: \(v.description)")
+            for f in v.files where f.duplicates > 0 {
+                out("  warning: \(f.path) repeats \(f.duplicates) word(s); each keeps its first vector")
+            }
+        }
         out(
             "  \(c.optimizer.kind.rawValue) lr \(c.optimizer.learningRate) l2 \(c.optimizer.l2), "
                 + Self.batchDescription(t) + ", "

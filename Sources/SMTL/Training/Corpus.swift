@@ -26,8 +26,8 @@ public struct Corpus: Sendable {
             ?? Vocabulary.build(
                 texts: raws.lazy.flatMap { $0.train.lazy.map(\.text) },
                 tokenizer: config.tokenizer, minCount: config.minCount)
-        if given == nil, config.extendWithPretrained, let e = config.embeddings {
-            let known = try PretrainedEmbeddings.words(config.resolve(e))
+        if given == nil, config.extendWithPretrained, !config.embeddings.isEmpty {
+            let known = try PretrainedEmbeddings.words(config.embeddingPaths)
             var counts: [String: Int] = [:]
             for raw in raws {
                 for x in raw.train + raw.dev + raw.test {
@@ -73,7 +73,9 @@ public struct Corpus: Sendable {
     /// At phrase level (`training.phrase_level` and a task's `phrases`), the phrase file is the
     /// training set, and dev and test must be given as files: a split held out of the sentences
     /// would have its sentences and their phrases in the phrase file.
-    static func loadTask(_ t: TaskConfig, config: RunConfig, labels: [Int]?) throws -> RawTask {
+    /// With `heldFiles` false the task's `dev` and `test` files are not read at all (their splits
+    /// come back empty): what `VectorCorpus` needs to promise that no test text is read.
+    static func loadTask(_ t: TaskConfig, config: RunConfig, labels: [Int]?, heldFiles: Bool = true) throws -> RawTask {
         let trainFile = config.trainingFile(t)
         if trainFile != t.train && (t.dev == nil || t.test == nil) {
             throw InputError(
@@ -83,8 +85,8 @@ public struct Corpus: Sendable {
                 hint: "give `dev` and `test` for task \(t.name), or drop its `phrases` key", task: t.name)
         }
         var train = try LabelledFile.read(config.resolve(trainFile), task: t.name)
-        let dev = try t.dev.map { try LabelledFile.read(config.resolve($0), task: t.name) }
-        let test = try t.test.map { try LabelledFile.read(config.resolve($0), task: t.name) }
+        let dev = try t.dev.map { heldFiles ? try LabelledFile.read(config.resolve($0), task: t.name) : [] }
+        let test = try t.test.map { heldFiles ? try LabelledFile.read(config.resolve($0), task: t.name) : [] }
         var order = Array(train.indices)
         var rng = SplitMix64(seed: deriveSeed(config.splitSeed, stableHash(t.name)))
         rng.shuffle(&order)

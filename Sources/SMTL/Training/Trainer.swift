@@ -38,6 +38,8 @@ public final class Trainer {
     public let evalEvery: Int
     public let outDir: String
     public private(set) var pretrainedRows = 0
+    /// The vector files of a new run and what each filled (nil: random init, or resumed).
+    public private(set) var vectors: PretrainedEmbeddings.Report?
     /// The safetensors file the initial weights came from (`--init-from`), if any.
     public private(set) var initFrom: String?
     public private(set) var lastLosses: [Float]
@@ -77,6 +79,7 @@ public final class Trainer {
         config: RunConfig, corpus: Corpus, outDir: String, resume: Checkpoint.Loaded?,
         initFrom: String? = nil, communicator: Communicator = LocalCommunicator()
     ) throws {
+        let config = try config.resolvingVectorWidth(source: "the run config")
         self.config = config
         self.corpus = corpus
         self.outDir = outDir
@@ -98,11 +101,13 @@ public final class Trainer {
                 architecture: config.architecture, dims: dims,
                 tasks: corpus.tasks.map { TaskSpec(name: $0.name, classes: $0.labels.count) })
             model.initialize(seed: config.seed)
-            if let e = config.embeddings {
-                pretrainedRows = try PretrainedEmbeddings.load(
-                    config.resolve(e), vocabulary: corpus.vocabulary,
+            if !config.embeddings.isEmpty {
+                let report = try PretrainedEmbeddings.load(
+                    config.embeddingPaths, vocabulary: corpus.vocabulary,
                     into: model.shared.value("embedding.weight"),
                     dimension: config.pretrainedDim > 0 ? config.pretrainedDim : dims.embedding, rowWidth: dims.embedding)
+                pretrainedRows = report.rows
+                vectors = report
             }
             // Given weights (PyTorch, numpy, another run) replace every initial value; the
             // optimizer state starts fresh.

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The vectors study (issue 28; plan and results in docs/results.md, "Input vectors"): protocol (b)
+# (configs/variant-b) with each vector option, three seeds, chosen on dev. Resumable: finished
+# runs are skipped, interrupted ones resume from their step checkpoint, and the vectors are made
+# again (the same bytes: one fastText thread, seed 1) where runs/vectors lacks them. Run it in the
+# background; it first restores the finished runs kept in docs/results/archive.
+#   docs/results/vectors-study.sh [product|movie|all]      (default all: product, then movie)
+# Save finished runs with `docs/results/archive.sh save` and commit docs/results/archive.
+# The order is the plan's priority: ARC-II on every option first, then ARC-I, then the
+# single-task models; the movie group last (its runs are 5 times as long).
+set -u
+cd "$(dirname "$0")/../.."
+docs/results/archive.sh restore >/dev/null
+[ -x .build/release/smtl ] || swift build -c release
+mkdir -p runs/bin runs/vectors
+# One binary for every run of the study (a resumed run keeps its arithmetic).
+[ -x runs/bin/smtl-v ] || cp .build/release/smtl runs/bin/smtl-v
+export SMTL_BIN=runs/bin/smtl-v
+V="$PWD/runs/vectors"
+GLOVE=embeddings/glove.6B.50d.restricted.txt.gz
+
+vectors() { # vectors GROUP DIM: runs/vectors/GROUP-DIM.vec from the group's protocol (b) config
+  local group="$1" dim="$2"
+  [ -s "$V/$group-$dim.vec" ] && return 0
+  runs/bin/smtl-v prepare vectors --config "configs/variant-b/$group-arc-ii.json" --data-dir ../shared/data \
+    --dim "$dim" --out "$V/$group-$dim.vec.tmp" > "$V/$group-$dim.log" 2>&1 &&
+    mv "$V/$group-$dim.vec.tmp" "$V/$group-$dim.vec"
+}
+
+options() { # the vector options of a group as launch/sweep's --set-json object
+  local g="$1"
+  printf '{"glove50": "%s", "in50": "%s", "in100": "%s", "glove50+in50": ["%s", "%s"]}' \
+    "$GLOVE" "$V/$g-50.vec" "$V/$g-100.vec" "$GLOVE" "$V/$g-50.vec"
+}
+
+sweep() { # sweep GROUP-TABLE MODELS [OPTIONS-JSON]
+  local table="$1" models="$2" opts="$3" group
+  [ "$table" = 4 ] && group=product || group=movie
+  launch/sweep --configs configs/variant-b --table "$table" --model "$models" --seeds "1 2 3" \
+    --set model.embedding_dim=0 --set-json "embeddings=$opts" --out "runs/vectors-$group"
+}
+
+product() {
+  vectors product 50 && vectors product 100 || { echo "vectors-study: product vectors failed (runs/vectors/*.log)"; exit 1; }
+  local o
+  o="$(options product)"
+  sweep 4 arc-ii "$o"
+  sweep 4 arc-i "$o"
+  sweep 4 lstm "$o"
+  sweep 4 me-lstm "$o"
+}
+
+movie() {
+  vectors movie 50 && vectors movie 100 || { echo "vectors-study: movie vectors failed (runs/vectors/*.log)"; exit 1; }
+  local o
+  o="$(options movie)"
+  # ARC-II and the single-task LSTM on every option first, then the other two models.
+  sweep 3 arc-ii "$o"
+  sweep 3 lstm "$o"
+  sweep 3 arc-i "$o"
+  sweep 3 me-lstm "$o"
+}
+
+case "${1:-all}" in
+  product) product ;;
+  movie) movie ;;
+  all) product; movie ;;
+  *) echo "usage: docs/results/vectors-study.sh [product|movie|all]" >&2; exit 2 ;;
+esac
