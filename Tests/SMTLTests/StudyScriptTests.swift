@@ -22,6 +22,36 @@ final class StudyScriptTests: MPITestCase {
                            "--out", out])
     }
 
+    /// The vector options as a sweep axis (`--set-json`, docs/results/vectors-study.sh): a point
+    /// per option, named by its label, whose configs hold the option's value (a list for joined
+    /// files), and whose runs start from those vectors with embedding_dim 0 resolved to the width.
+    func testSweepTakesVectorOptions() throws {
+        _ = try requireMPI()
+        let dir = Paths.temporaryDirectory()
+        let configs = tinyStudy(dir)
+        let glove = Paths.sharedData + "/embeddings/glove.6B.50d.restricted.txt.gz"
+        let bin = writeFile(dir, "in4.bin", bytes: VectorTests.word2vecBinary([("great", [1, 2, 3, 4]), ("book", [5, 6, 7, 8])]))
+        let options = #"{"glove50": "\#(glove)", "glove50+in4": ["\#(glove)", "\#(bin)"]}"#
+        let args = ["--set", "model.embedding_dim=0", "--set-json", "embeddings=" + options, "--table", "4", "--model", "arc-i",
+                    "--seeds", "1", "--configs", configs, "--data", Paths.sharedData, "--out", dir + "/vectors"]
+        let (listed, list) = try runScript("launch/sweep", ["--list"] + args)
+        XCTAssertEqual(listed, 0, list)
+        XCTAssertTrue(list.contains("embedding_dim=0-embeddings=glove50+in4\tmodel.embedding_dim=0;embeddings=[\""), list)
+        let (status, text) = try runScript("launch/sweep", args)
+        XCTAssertEqual(status, 0, text)
+        for (point, files, width) in [("glove50", [glove], 50), ("glove50+in4", [glove, bin], 54)] {
+            let folder = "\(dir)/vectors/embedding_dim=0-embeddings=\(point)"
+            XCTAssertEqual(try RunConfig.load(folder + "/configs/product-arc-i.json").embeddings, files)
+            let log = try String(contentsOfFile: folder + "/product/arc-i/seed-1/train.log", encoding: .utf8)
+            XCTAssertTrue(log.contains(files.count == 1 ? "(GloVe text, 50 values" : "+ in4.bin (word2vec binary, 4 values"), log)
+            let saved = try RunConfig.load(folder + "/product/arc-i/seed-1/checkpoints/final/config.json")
+            XCTAssertEqual(saved.embeddingDim, width)
+        }
+        let (bad, badText) = try runScript("launch/sweep", ["--list", "--set-json", "embeddings=[1, 2]"])
+        XCTAssertNotEqual(bad, 0)
+        XCTAssertTrue(badText.contains("must be a JSON object of LABEL: VALUE pairs"), badText)
+    }
+
     /// launch/sweep: the grid's points run through launch/reproduce (two at a time), the
     /// selection takes each task's best-dev point, a second call skips everything, and the
     /// Slurm array script runs the point of its array index.
