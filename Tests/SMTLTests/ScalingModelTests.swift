@@ -68,10 +68,10 @@ final class ScalingCommandTests: MPITestCase {
         XCTAssertGreaterThan(first?["seconds"] as? Double ?? 0, 0)
     }
 
-    /// docs/results/scaling/report.md is what `smtl scaling` makes of the stored measurements
+    /// results/scaling/report.md is what `smtl scaling` makes of the stored measurements
     /// (the published fit, check and prediction are regenerated, not edited).
     func testPublishedReportRegeneratesFromTheMeasurements() throws {
-        let stored = Paths.root + "/docs/results/scaling"
+        let stored = Paths.root + "/results/scaling"
         let dir = Paths.temporaryDirectory()
         let (status, text) = try run(
             Self.binary, ["scaling", "--allreduce", stored + "/allreduce.jsonl", "--runs", stored + "/runs.jsonl",

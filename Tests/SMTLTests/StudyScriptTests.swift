@@ -22,7 +22,7 @@ final class StudyScriptTests: MPITestCase {
                            "--out", out])
     }
 
-    /// The vector options as a sweep axis (`--set-json`, docs/results/vectors-study.sh): a point
+    /// The vector options as a sweep axis (`--set-json`, results/vectors-study.sh): a point
     /// per option, named by its label, whose configs hold the option's value (a list for joined
     /// files), and whose runs start from those vectors with embedding_dim 0 resolved to the width.
     func testSweepTakesVectorOptions() throws {
@@ -274,7 +274,7 @@ final class StudyScriptTests: MPITestCase {
         }
     }
 
-    /// docs/results/archive.sh: `save` keeps each finished run's small files, `restore` puts them
+    /// results/archive.sh: `save` keeps each finished run's small files, `restore` puts them
     /// back on a machine that has lost its runs, and the study then skips those runs.
     func testArchiveKeepsFinishedRunsAcrossMachines() throws {
         let (dir, _, common) = try lstmStudy(seeds: "1", out: "runs/study")
@@ -282,7 +282,7 @@ final class StudyScriptTests: MPITestCase {
         let (status, text) = try reproduce(common)
         XCTAssertEqual(status, 0, text)
         let env = ["SMTL_RUNS": runs, "SMTL_ARCHIVE": dir + "/archive", "SMTL_ARCHIVE_EARLIER": "0"]
-        let (saved, savedText) = try runScript("docs/results/archive.sh", ["save"], env: env)
+        let (saved, savedText) = try runScript("results/archive.sh", ["save"], env: env)
         XCTAssertEqual(saved, 0, savedText)
         XCTAssertTrue(savedText.contains("saved 4 new or changed run(s)"), savedText)
         let kept = dir + "/archive/study/product/lstm-books/seed-1"
@@ -290,13 +290,13 @@ final class StudyScriptTests: MPITestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: kept + "/" + file), file)
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: kept + "/checkpoints"))
-        let (again, againText) = try runScript("docs/results/archive.sh", ["save"], env: env)
+        let (again, againText) = try runScript("results/archive.sh", ["save"], env: env)
         XCTAssertEqual(again, 0, againText)
         XCTAssertTrue(againText.contains("saved 0 new or changed run(s)"), againText)
         // A new machine: no runs; restore, and the study trains nothing.
         let results = try String(contentsOfFile: runs + "/study/product/lstm-books/seed-1/results.json", encoding: .utf8)
         try FileManager.default.removeItem(atPath: runs)
-        let (restored, restoredText) = try runScript("docs/results/archive.sh", ["restore"], env: env)
+        let (restored, restoredText) = try runScript("results/archive.sh", ["restore"], env: env)
         XCTAssertEqual(restored, 0, restoredText)
         XCTAssertTrue(restoredText.contains("restored 4 run(s)"), restoredText)
         XCTAssertEqual(

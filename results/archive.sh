@@ -2,23 +2,23 @@
 # Keeps the fidelity study's finished runs in the repository, so that a lost machine loses only
 # the runs in progress (runs/ is not committed: checkpoints are tens of MB).
 #
-#   docs/results/archive.sh save      copy every finished run's results.json, train.log and
-#                                     logs/metrics.jsonl from runs/ to docs/results/archive/
-#                                     (then commit docs/results/archive)
-#   docs/results/archive.sh restore   copy them back into runs/ where a run has no results.json,
+#   results/archive.sh save      copy every finished run's results.json, train.log and
+#                                     logs/metrics.jsonl from runs/ to results/archive/
+#                                     (then commit results/archive)
+#   results/archive.sh restore   copy them back into runs/ where a run has no results.json,
 #                                     so launch/reproduce and launch/sweep skip those runs and the
-#                                     tables (docs/results/tables.sh) can be made again
+#                                     tables (results/tables.sh) can be made again
 #
 # restore also lays out the earlier committed copies where the study's jobs look for them:
-# docs/results/sweep-product (protocol (a), product) as runs/sweep, and the movie runs of the
-# Table 3 study (docs/results/runs/movie: configs/study, i.e. lr 0.01 and L2 0) as the lr-0.01
-# point of the movie sweep, runs/sweep-movie/learning_rate=0.01-l2=0 (see docs/results.md).
-# (SMTL_RUNS and SMTL_ARCHIVE name other folders than runs and docs/results/archive; the tests
+# results/sweep-product (protocol (a), product) as runs/sweep, and the movie runs of the
+# Table 3 study (results/runs/movie: configs/study, i.e. lr 0.01 and L2 0) as the lr-0.01
+# point of the movie sweep, runs/sweep-movie/learning_rate=0.01-l2=0 (see results.md).
+# (SMTL_RUNS and SMTL_ARCHIVE name other folders than runs and results/archive; the tests
 # use them, and SMTL_ARCHIVE_EARLIER=0 leaves the earlier copies out.)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 RUNS="${SMTL_RUNS:-runs}"
-ARCHIVE="${SMTL_ARCHIVE:-docs/results/archive}"
+ARCHIVE="${SMTL_ARCHIVE:-results/archive}"
 
 # copy_run SRC DST: one finished run's small files (either layout: logs/metrics.jsonl or metrics.jsonl).
 copy_run() {
@@ -50,8 +50,8 @@ restore_tree() {
 # The earlier committed copies, "committed-folder runs-folder", restored like the archive and
 # never saved into it a second time.
 EARLIER=(
-  "docs/results/sweep-product $RUNS/sweep"
-  "docs/results/runs/movie $RUNS/sweep-movie/learning_rate=0.01-l2=0/movie"
+  "results/sweep-product $RUNS/sweep"
+  "results/runs/movie $RUNS/sweep-movie/learning_rate=0.01-l2=0/movie"
 )
 [ "${SMTL_ARCHIVE_EARLIER:-1}" = 0 ] && EARLIER=()
 
@@ -88,7 +88,7 @@ case "${1:-}" in
     done
     ;;
   *)
-    echo "usage: docs/results/archive.sh save|restore" >&2
+    echo "usage: results/archive.sh save|restore" >&2
     exit 2
     ;;
 esac

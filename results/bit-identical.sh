@@ -3,11 +3,11 @@
 # worktree, trains every config (or the ones named) for 30 steps with the old binary and the old
 # config file and with this tree's release binary and this tree's config file, and compares the
 # bytes of the final model and the test accuracies.
-#   docs/results/bit-identical.sh OLD_COMMIT [CONFIG ...]     (CONFIG relative to configs/)
+#   results/bit-identical.sh OLD_COMMIT [CONFIG ...]     (CONFIG relative to configs/)
 # Exit status 1 when any config differs. Needs ../shared/data; takes a few minutes a config.
 set -u
-cd "$(dirname "$0")/../.."
-old="${1:?usage: docs/results/bit-identical.sh OLD_COMMIT [CONFIG ...]}"; shift
+cd "$(dirname "$0")/.."
+old="${1:?usage: results/bit-identical.sh OLD_COMMIT [CONFIG ...]}"; shift
 configs=("$@")
 [ ${#configs[@]} -gt 0 ] || mapfile -t configs < <(cd configs && find . -name '*.json' | sed 's|^\./||' | sort)
 work="${TMPDIR:-/tmp}/smtl-bit-identical"

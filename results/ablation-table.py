@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""The ablation table of issue 12 (product group): for each option of docs/results/ablation.sh,
+"""The ablation table of issue 12 (product group): for each option of results/ablation.sh,
 the ARC-II and single-task LSTM averages (test accuracy at each task's best dev evaluation, mean
 over the four domains) per seed, their mean ± std over the seeds that finished, and the change
 against the baseline (the sweep's point lr 0.01, L2 1e-5). Prints a Markdown table.
-usage: python3 docs/results/ablation-table.py [RUNS_DIR]   (default: runs)"""
+usage: python3 results/ablation-table.py [RUNS_DIR]   (default: runs)"""
 import glob, json, os, statistics, sys
 
 runs = sys.argv[1] if len(sys.argv) > 1 else "runs"

@@ -4,7 +4,7 @@ a run fine-tuned) summed over every finished run's results.json under the given 
 folder. Wall-clock of one run, whatever its number of ranks; runs that shared the 2 cores with
 others ran slower than alone, so this is the time the study took, not the time it needs. A run
 copied into a second folder (protocol (b) reuses ablation runs) counts once, in the first.
-usage: python3 docs/results/compute-time.py [DIR ...]   (default: runs/sweep runs/sweep-movie runs/ablation runs/variant-b runs/sst-pair runs/read-dropout runs/weight-average runs/exp)"""
+usage: python3 results/compute-time.py [DIR ...]   (default: runs/sweep runs/sweep-movie runs/ablation runs/variant-b runs/sst-pair runs/read-dropout runs/weight-average runs/exp)"""
 import hashlib, json, os, sys
 
 dirs = sys.argv[1:] or ["runs/sweep", "runs/sweep-movie", "runs/ablation", "runs/variant-b", "runs/sst-pair", "runs/read-dropout", "runs/weight-average", "runs/exp"]

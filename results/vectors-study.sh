@@ -3,14 +3,14 @@
 # (configs/variant-b) with each vector option, three seeds, chosen on dev. Resumable: finished
 # runs are skipped, interrupted ones resume from their step checkpoint, and the vectors are made
 # again (the same bytes: one fastText thread, seed 1) where runs/vectors lacks them. Run it in the
-# background; it first restores the finished runs kept in docs/results/archive.
-#   docs/results/vectors-study.sh [product|movie|all]      (default all: product, then movie)
-# Save finished runs with `docs/results/archive.sh save` and commit docs/results/archive.
+# background; it first restores the finished runs kept in results/archive.
+#   results/vectors-study.sh [product|movie|all]      (default all: product, then movie)
+# Save finished runs with `results/archive.sh save` and commit results/archive.
 # The order is the plan's priority: ARC-II on every option first, then ARC-I, then the
 # single-task models; the movie group last (its runs are 5 times as long).
 set -u
-cd "$(dirname "$0")/../.."
-docs/results/archive.sh restore >/dev/null
+cd "$(dirname "$0")/.."
+results/archive.sh restore >/dev/null
 [ -x .build/release/smtl ] || swift build -c release
 mkdir -p runs/bin runs/vectors
 # One binary for every run of the study (a resumed run keeps its arithmetic).
@@ -65,5 +65,5 @@ case "${1:-all}" in
   product) product ;;
   movie) movie ;;
   all) product; movie ;;
-  *) echo "usage: docs/results/vectors-study.sh [product|movie|all]" >&2; exit 2 ;;
+  *) echo "usage: results/vectors-study.sh [product|movie|all]" >&2; exit 2 ;;
 esac

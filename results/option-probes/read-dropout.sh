@@ -5,12 +5,12 @@
 # seeds; the baseline is protocol (b)'s own ARC-II runs (runs/variant-b). Resumable: run it again
 # and finished runs are skipped, interrupted ones resume from their step checkpoint. The build
 # must know dropout_read (commit ca81d8c or later); SMTL_BIN names it (default: the release
-# build). Then: python3 docs/results/option-probes/probe-table.py read-dropout dropout_read=0.3
+# build). Then: python3 results/option-probes/probe-table.py read-dropout dropout_read=0.3
 # (ARC-I with the same setting, which the table also shows when its runs exist, was started and
 # stopped at seed 1 once ARC-II's dev average came out lower: `launch/sweep --configs
 # configs/variant-b --table 4 --model arc-i --seeds "1 2 3" --set training.dropout_read=0.3 --out
 # runs/read-dropout` resumes it.)
 set -euo pipefail
-cd "$(dirname "$0")/../../.."
+cd "$(dirname "$0")/../.."
 launch/sweep --configs configs/variant-b --table 4 --model arc-ii --seeds "1 2 3" \
   --set training.dropout_read=0.3 --out runs/read-dropout

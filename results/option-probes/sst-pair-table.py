@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""The SST-pair probe's table (docs/results/option-probes/sst-pair.sh): test accuracy at each
+"""The SST-pair probe's table (results/option-probes/sst-pair.sh): test accuracy at each
 task's chosen point (after fine-tuning where it won on dev) of ARC-II and ARC-I trained on
 SST-1 and SST-2 alone (runs/sst-pair/movie/MODEL-sst1+sst2), beside the single-task rows of
 Table 3 under protocol (b) (the same config and schedule, one task each), per seed and as
 mean ± std over the seeds present.
-usage: python3 docs/results/option-probes/sst-pair-table.py [RUNS_DIR]   (default: runs)"""
+usage: python3 results/option-probes/sst-pair-table.py [RUNS_DIR]   (default: runs)"""
 import json, os, statistics, sys
 
 runs = sys.argv[1] if len(sys.argv) > 1 else "runs"

@@ -6,7 +6,7 @@
 # checkpoint. SMTL_BIN names the smtl binary (default: the release build; the runs of 2026-11-26
 # used runs/bin/smtl-k, the memory-kernel build).
 set -u
-cd "$(dirname "$0")/../../.."
+cd "$(dirname "$0")/../.."
 BIN=${SMTL_BIN:-.build/release/smtl}
 for seed in 1 2 3; do
   for task in subj imdb; do

@@ -6,7 +6,7 @@
 # Output: runs/exp/imdb-cap/cap-N/seed-S/ (results.json when finished). Resumable: run again.
 # SMTL_BIN names the smtl binary (default: the release build).
 set -u
-cd "$(dirname "$0")/../../.."
+cd "$(dirname "$0")/../.."
 BIN=${SMTL_BIN:-.build/release/smtl}
 mkdir -p runs/exp/imdb-cap
 for cap in 400 200; do

@@ -4,7 +4,7 @@
 # MODEL: lstm, me-lstm, arc-i, arc-ii (configs/study/movie-MODEL.json); CAP 0: no cap. Prints the
 # run's training step time. Stop other jobs first (kill -STOP) for a one-core figure.
 set -eu
-cd "$(dirname "$0")/../../.."
+cd "$(dirname "$0")/../.."
 m=$1; cap=$2; steps=$3; shift 3
 dir=$(mktemp -d)
 python3 - "$m" "$cap" "$dir/config.json" <<'PY'

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""The table of a product-group option probe (docs/results/option-probes/read-dropout.sh,
+"""The table of a product-group option probe (results/option-probes/read-dropout.sh,
 weight-average.sh): protocol (b)'s configs with and without one setting, ARC-II and ARC-I (and
 single-task LSTM when the probe has its runs), per seed and as mean ± std over the seeds both
 have. Dev and test averages over the four domains at each domain's best dev evaluation; the
 protocol's rule reads the dev column only.
-usage: python3 docs/results/option-probes/probe-table.py PROBE POINT [RUNS_DIR]
+usage: python3 results/option-probes/probe-table.py PROBE POINT [RUNS_DIR]
   e.g. probe-table.py read-dropout dropout_read=0.3; probe-table.py weight-average ema_decay=0.99
   PROBE is the probe's folder under RUNS_DIR (default: runs), POINT its sweep point."""
 import json, os, statistics, sys

@@ -7,9 +7,9 @@
 # and dropout on the memory read (added 2026-12-02; the LSTM has no memory read) is ARC-II only.
 # L2 on the embedding (added 2026-12-02, seventh session) is the point's own L2, 1e-5, put on the embedding too.
 # The baseline is the sweep's point learning_rate=0.01-l2=1e-05 (runs/sweep). Resumable: run it
-# again and finished runs are skipped. Then: python3 docs/results/ablation-table.py
+# again and finished runs are skipped. Then: python3 results/ablation-table.py
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 base=(--set training.learning_rate=0.01 --set training.l2=1e-05)
 run() {  # name models settings…
   local name="$1" models="$2"; shift 2

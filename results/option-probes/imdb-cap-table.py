@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The IMDB length-cap table (docs/results.md): single-task LSTM on IMDB, study config, uncapped
-(the movie sweep's lr-0.01 runs) and capped (imdb-cap.sh). usage: python3 docs/results/option-probes/imdb-cap-table.py"""
+(the movie sweep's lr-0.01 runs) and capped (imdb-cap.sh). usage: python3 results/option-probes/imdb-cap-table.py"""
 import json, os, statistics
-os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 rows = [("no cap (baseline)", "runs/sweep-movie/learning_rate=0.01-l2=0/movie/lstm-imdb/seed-{}")] + \
        [(f"first and last {n//2} tokens (N = {n})", f"runs/exp/imdb-cap/cap-{n}/seed-{{}}") for n in (400, 200)]
 print("| IMDB reviews | seed 1 dev / test | seed 2 dev / test | test, mean | training time (s), with other jobs running |")

@@ -3,7 +3,7 @@
 tasks of dev and test accuracy at each task's best dev evaluation, mean ± std over the seeds that
 have finished, and the option each model would choose on dev (never on test).
 
-usage: python3 docs/results/vectors-table.py [runs]     (reads RUNS/vectors-{product,movie}/)
+usage: python3 results/vectors-table.py [runs]     (reads RUNS/vectors-{product,movie}/)
 A single-task model (LSTM, ME-LSTM) is one run per task: its group mean needs all four tasks of a
 seed. Rows with fewer than three seeds say how many they have."""
 import glob, json, os, statistics, sys

@@ -5,7 +5,7 @@ task at that point, ± std of test over those seeds. No choice between points is
 With --best-test, instead: a diagnostic upper bound that no protocol may use, per model the
 average over the group's tasks of each task's best TEST accuracy over the points (per seed, then
 mean ± std over the seeds that have every point of every task): how far choosing on test could go.
-usage: python3 docs/results/points-table.py SWEEP_DIR movie|product [--models arc-i,arc-ii] [--best-test]"""
+usage: python3 results/points-table.py SWEEP_DIR movie|product [--models arc-i,arc-ii] [--best-test]"""
 import glob, json, os, statistics, sys
 
 out, group = sys.argv[1], sys.argv[2]

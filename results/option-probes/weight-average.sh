@@ -7,9 +7,9 @@
 # is protocol (b)'s own runs (runs/variant-b). Resumable: run it again and finished runs are
 # skipped, interrupted ones resume from their step checkpoint. The build must know ema_decay
 # (commit 0808da6 or later); SMTL_BIN names it (default: the release build).
-# Then: python3 docs/results/option-probes/probe-table.py weight-average ema_decay=0.99
+# Then: python3 results/option-probes/probe-table.py weight-average ema_decay=0.99
 set -euo pipefail
-cd "$(dirname "$0")/../../.."
+cd "$(dirname "$0")/../.."
 for model in arc-ii arc-i; do
   launch/sweep --configs configs/variant-b --table 4 --model "$model" --seeds "1 2 3" \
     --set training.ema_decay=0.99 --out runs/weight-average

@@ -3,7 +3,7 @@
 --report-only): per model, the test accuracy of each task at its chosen point (chosen on dev),
 mean over seeds ± std, and the average over the group's tasks per seed, then mean ± std over
 seeds. Single-task runs (<group>-<model>-<task>) and multi-task runs (<group>-<model>) alike.
-usage: python3 docs/results/protocol-table.py SELECTION.json movie|product"""
+usage: python3 results/protocol-table.py SELECTION.json movie|product"""
 import json, statistics, sys
 
 sel = json.load(open(sys.argv[1]))
