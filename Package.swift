@@ -4,7 +4,7 @@ import PackageDescription
 // The BLAS library is a build option chosen through pkg-config: SMTL_BLAS names the package
 // (default `openblas`, Debian's libopenblas-dev). `SMTL_BLAS=blis PKG_CONFIG_PATH=$PWD/Sources/CBLAS`
 // builds against Debian's BLIS; a newer OpenBLAS built from source is `PKG_CONFIG_PATH=its
-// lib/pkgconfig`. README, "Choosing the BLAS".
+// lib/pkgconfig`. docs/performance.md, "Choosing the BLAS library".
 let blasPackage = Context.environment["SMTL_BLAS"] ?? "openblas"
 
 let package = Package(

@@ -6,7 +6,7 @@
 #      chosen points; then ARC-II's (what job a has not done: its runs are skipped, or waited for
 #      while job a trains them); the confirmation table; then protocol (b), movie group
 # Then both jobs train protocol (b)'s product rows again (their runs were lost with the machine
-# of 2026-11-26; docs/results.md keeps the numbers measured then), so that results/tables.sh
+# of 2026-11-26; docs/notebook.md keeps the numbers measured then), so that results/tables.sh
 # can print that table from runs again.
 # The runs' locks (launch/reproduce) keep the two jobs from training one run twice, and split
 # protocol (b)'s runs between them.

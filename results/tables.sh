@@ -2,17 +2,17 @@
 # Every table of the fidelity study (issue 12) from the finished runs, in Markdown on stdout:
 # protocol (a) for both groups, protocol (b) for both groups, the product ablation, the IMDB
 # cap, the SST-pair, read-dropout and weight-average probes, and the compute time. It reads runs/ only (it trains nothing); the commands that make the runs are in
-# docs/results.md ("How to regenerate the study's tables"). usage: results/tables.sh > tables.md
+# docs/results.md ("How to regenerate"). usage: results/tables.sh > tables.md
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # The finished runs kept in the repository, where runs/ lacks them (a new machine).
 results/archive.sh restore >/dev/null
 section() { printf '\n## %s\n\n' "$1"; }
-# Runs lost with the machine of 2026-11-26 (never exported): their tables are in docs/results.md
+# Runs lost with the machine of 2026-11-26 (never exported): their tables are in docs/notebook.md
 # as they were printed from them then; say so instead of printing an empty table.
 lost() {
   echo "(these runs were lost with the machine on 2026-11-26, before they were saved; their table in"
-  echo "docs/results.md was printed from them then, and \`$1\` trains them again)"
+  echo "docs/notebook.md was printed from them then, and \`$1\` trains them again)"
 }
 section "Table 4, protocol (a): per-task grid search on dev (lr × L2), seeds 1-3"
 # (the selection anew from the runs)
