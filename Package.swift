@@ -42,7 +42,12 @@ let package = Package(
         // Fuzz targets of the input readers (launch/fuzz builds them with libFuzzer; a plain build
         // replays corpus files).
         .executableTarget(name: "smtl-fuzz", dependencies: ["SMTL"], swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
-        .testTarget(name: "SMTLTests", dependencies: ["SMTL"]),
+        // Tests: the shared fixtures and process helpers; the fast in-process target (maths, gradient
+        // checks, ranks as threads, config and data errors); the integration target (mpirun, netns
+        // hosts, Slurm, launch scripts, fuzz builds, other BLAS builds).
+        .target(name: "TestSupport", dependencies: ["SMTL"], path: "Tests/TestSupport"),
+        .testTarget(name: "FastTests", dependencies: ["SMTL", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SMTL", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

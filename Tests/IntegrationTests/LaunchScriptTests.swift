@@ -1,0 +1,62 @@
+import Foundation
+import XCTest
+@testable import SMTL
+@testable import TestSupport
+
+/// The launch scripts as a user runs them: as root (containers, CI) without the OpenMPI root
+/// variables set, they still start mpirun, and say why they pass --allow-run-as-root.
+final class LaunchScriptTests: MPITestCase {
+    func requireRoot() throws {
+        guard getuid() == 0 else { throw XCTSkip("not root: the root path of the launch scripts is not exercised") }
+    }
+
+    static let notice = "running as root: passing --allow-run-as-root to mpirun"
+
+    func testLocalRunsAsRoot() throws {
+        _ = try requireMPI()
+        try requireRoot()
+        let dir = Paths.temporaryDirectory()
+        let cfg = Fixture.fourTasks(dir, steps: 4)
+        let (status, text) = try runScript(
+            "launch/local", ["-n", "2", cfg, "--data-dir", Paths.sharedData, "--out", dir + "/out"])
+        XCTAssertEqual(status, 0, text)
+        XCTAssertTrue(text.contains(Self.notice), text)
+        XCTAssertEqual(try Checkpoint.load(dir + "/out/checkpoints/final").state.step, 4)
+        // With both variables set, the script honours them and says nothing.
+        let (again, quiet) = try runScript(
+            "launch/local", ["-n", "2", cfg, "--data-dir", Paths.sharedData, "--out", dir + "/out2"],
+            env: ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"])
+        XCTAssertEqual(again, 0, quiet)
+        XCTAssertFalse(quiet.contains(Self.notice), quiet)
+    }
+
+    func testClusterRunsAsRoot() throws {
+        _ = try requireMPI()
+        try requireRoot()
+        let dir = Paths.temporaryDirectory()
+        let cfg = Fixture.fourTasks(dir, steps: 4)
+        let hosts = writeFile(dir, "hosts", "localhost slots=2\n")
+        let (status, text) = try runScript(
+            "launch/cluster",
+            [hosts, "-n", "2", cfg, "--data-dir", Paths.sharedData, "--out", dir + "/out"],
+            env: ["MPIRUN_OPTS": "--oversubscribe"])
+        XCTAssertEqual(status, 0, text)
+        XCTAssertTrue(text.contains(Self.notice), text)
+        XCTAssertEqual(try Checkpoint.load(dir + "/out/checkpoints/final").state.step, 4)
+    }
+
+    /// The Slurm script's mpirun path, run outside Slurm (no allocation: nothing to requeue).
+    func testSlurmScriptMpirunPathRunsAsRoot() throws {
+        _ = try requireMPI()
+        try requireRoot()
+        let dir = Paths.temporaryDirectory()
+        let cfg = Fixture.fourTasks(dir, steps: 4)
+        var env = ["MPI_LAUNCH": "mpirun", "OUT": dir + "/out"]
+        env["SLURM_JOB_ID"] = nil
+        let (status, text) = try runScript(
+            "launch/slurm.sbatch", [cfg, "--data-dir", Paths.sharedData], env: env)
+        XCTAssertEqual(status, 0, text)
+        XCTAssertTrue(text.contains(Self.notice), text)
+        XCTAssertEqual(try Checkpoint.load(dir + "/out/checkpoints/final").state.step, 4)
+    }
+}
