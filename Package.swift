@@ -7,12 +7,16 @@ import PackageDescription
 // lib/pkgconfig`. docs/performance.md, "Choosing the BLAS library".
 let blasPackage = Context.environment["SMTL_BLAS"] ?? "openblas"
 
+let layerNames = ["SMTLSupport", "SMTLModel", "SMTLData", "SMTLDistribution", "SMTLTraining", "SMTLStudy"]
+let layers: [Target.Dependency] = layerNames.map { .target(name: $0) }
+let optimised: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+
 let package = Package(
     name: "smtl",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "smtl", targets: ["smtl"]),
-        .library(name: "SMTL", targets: ["SMTL"]),
+        .library(name: "SMTL", targets: layerNames),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,21 +37,34 @@ let package = Package(
         // The memory block's per-token loops in C, compiled for baseline x86-64, AVX2 and AVX-512 and
         // chosen at run time (Numerics/MemoryKernels.swift).
         .target(name: "CKernels", path: "Sources/CKernels"),
+        // The library's layers, bottom up; each target imports only those below it (docs/architecture.md).
+        // Full cross-module optimisation lets the layers above specialise the generic model code
+        // (Model<Float>) as they did when it was one module.
+        .target(name: "SMTLSupport", swiftSettings: optimised),
         .target(
-            name: "SMTL",
-            dependencies: ["CBLAS", "CZlib", "CMPI", "CKernels", .product(name: "RealModule", package: "swift-numerics")]),
+            name: "SMTLModel",
+            dependencies: ["CBLAS", "CKernels", .product(name: "RealModule", package: "swift-numerics")],
+            swiftSettings: optimised),
+        .target(name: "SMTLData", dependencies: ["SMTLModel", "SMTLSupport", "CZlib"], swiftSettings: optimised),
+        .target(name: "SMTLDistribution", dependencies: ["SMTLData", "SMTLModel", "SMTLSupport", "CMPI"], swiftSettings: optimised),
+        .target(
+            name: "SMTLTraining", dependencies: ["SMTLDistribution", "SMTLData", "SMTLModel", "SMTLSupport", "CZlib"],
+            swiftSettings: optimised),
+        .target(
+            name: "SMTLStudy", dependencies: ["SMTLTraining", "SMTLDistribution", "SMTLData", "SMTLModel", "SMTLSupport"],
+            swiftSettings: optimised),
         .executableTarget(
             name: "smtl",
-            dependencies: ["SMTL", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: layers + [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Fuzz targets of the input readers (launch/fuzz builds them with libFuzzer; a plain build
         // replays corpus files).
-        .executableTarget(name: "smtl-fuzz", dependencies: ["SMTL"], swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        .executableTarget(name: "smtl-fuzz", dependencies: layers, swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         // Tests: the shared fixtures and process helpers; the fast in-process target (maths, gradient
         // checks, ranks as threads, config and data errors); the integration target (mpirun, netns
         // hosts, Slurm, launch scripts, fuzz builds, other BLAS builds).
-        .target(name: "TestSupport", dependencies: ["SMTL"], path: "Tests/TestSupport"),
-        .testTarget(name: "FastTests", dependencies: ["SMTL", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["SMTL", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: layers, path: "Tests/TestSupport"),
+        .testTarget(name: "FastTests", dependencies: layers + ["TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: layers + ["TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,5 +1,7 @@
 import Foundation
-import SMTL
+import SMTLData
+import SMTLDistribution
+import SMTLTraining
 
 // Fuzz targets for every reader of outside input: safetensors (checkpoints, --init-from),
 // `label<TAB>text` files (plain or gzip), run configs, vocabularies and GloVe vectors. A thrown

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
-import SMTL
+import SMTLData
+import SMTLDistribution
+import SMTLModel
+import SMTLSupport
+import SMTLTraining
 
 struct Bench: Subcommand {
     static let configuration = CommandConfiguration(

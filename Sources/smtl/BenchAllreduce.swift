@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SMTL
+import SMTLDistribution
 
 /// `smtl bench-allreduce`: the time of one MPI_Allreduce (sum, double, in place: the training
 /// step's collective) against the message size, under `mpirun`. The α and β of the scaling model

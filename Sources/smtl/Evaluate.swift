@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import SMTL
+import SMTLData
+import SMTLSupport
+import SMTLTraining
 
 struct Evaluate: Subcommand {
     static let configuration = CommandConfiguration(abstract: "Accuracy of a checkpoint on a split of each task.")

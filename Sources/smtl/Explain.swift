@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SMTL
+import SMTLData
+import SMTLModel
+import SMTLStudy
+import SMTLTraining
 
 struct Explain: Subcommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SMTL
+import SMTLTraining
 
 struct Init: Subcommand {
     static let configuration = CommandConfiguration(

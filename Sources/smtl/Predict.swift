@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SMTL
+import SMTLData
+import SMTLModel
+import SMTLSupport
+import SMTLTraining
 
 struct Predict: Subcommand {
     static let configuration = CommandConfiguration(

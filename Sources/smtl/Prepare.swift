@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SMTL
+import SMTLData
+import SMTLDistribution
+import SMTLModel
+import SMTLTraining
 
 struct Prepare: Subcommand {
     static let configuration = CommandConfiguration(
@@ -45,14 +48,14 @@ struct Prepare: Subcommand {
     func execute() throws {
         if source == .vectors { return try vectors() }
         guard let input else { throw ValidationError("`smtl prepare \(source.rawValue)` needs --input (see --help)") }
-        var written: SMTL.Prepare.Written = []
+        var written: SMTLData.Prepare.Written = []
         switch source {
-        case .sst: written = try SMTL.Prepare.sst(input: input, out: out)
-        case .subj: written = try SMTL.Prepare.subj(input: input, out: out)
-        case .imdb: written = try SMTL.Prepare.imdb(input: input, out: out)
+        case .sst: written = try SMTLData.Prepare.sst(input: input, out: out)
+        case .subj: written = try SMTLData.Prepare.subj(input: input, out: out)
+        case .imdb: written = try SMTLData.Prepare.imdb(input: input, out: out)
         case .fduMTL: written = try fduMTL()
-        case .blitzer: written = try SMTL.Prepare.blitzer(input: input, out: out)
-        case .glove: written = try SMTL.Prepare.glove(input: input, dataDir: out)
+        case .blitzer: written = try SMTLData.Prepare.blitzer(input: input, out: out)
+        case .glove: written = try SMTLData.Prepare.glove(input: input, dataDir: out)
         case .all: written = try all()
         case .vectors: return try vectors()
         }
@@ -110,33 +113,33 @@ struct Prepare: Subcommand {
     }
 
     /// FDU-MTL: every domain of the release that is present, named.
-    func fduMTL() throws -> SMTL.Prepare.Written {
+    func fduMTL() throws -> SMTLData.Prepare.Written {
         let input = input ?? ""
-        let found = SMTL.Prepare.fduMTLDomains(under: input)
-        let missing = SMTL.Prepare.fduDomains.filter { !found.contains($0) }
+        let found = SMTLData.Prepare.fduMTLDomains(under: input)
+        let missing = SMTLData.Prepare.fduDomains.filter { !found.contains($0) }
         print(
-            "FDU-MTL: found \(found.count) of \(SMTL.Prepare.fduDomains.count) domains: \(found.joined(separator: ", "))"
+            "FDU-MTL: found \(found.count) of \(SMTLData.Prepare.fduDomains.count) domains: \(found.joined(separator: ", "))"
                 + (missing.isEmpty ? "" : "; not present: \(missing.joined(separator: ", "))"))
-        return try SMTL.Prepare.fduMTL(input: input, out: out, domains: found.isEmpty ? nil : found)
+        return try SMTLData.Prepare.fduMTL(input: input, out: out, domains: found.isEmpty ? nil : found)
     }
 
     /// Every release found under the download folder, in the order glove needs (datasets first).
-    func all() throws -> SMTL.Prepare.Written {
+    func all() throws -> SMTLData.Prepare.Written {
         let input = input ?? ""
-        var written: SMTL.Prepare.Written = []
+        var written: SMTLData.Prepare.Written = []
         func has(_ suffix: String) -> Bool { (try? SourceText.find(suffix, under: input)) != nil }
-        if has("trees/train.txt") { written += try SMTL.Prepare.sst(input: input, out: out) }
-        if has("quote.tok.gt9.5000") { written += try SMTL.Prepare.subj(input: input, out: out) }
-        if has("train/neg") { written += try SMTL.Prepare.imdb(input: input, out: out) }
-        if !SMTL.Prepare.fduMTLDomains(under: input).isEmpty { written += try fduMTL() }
-        if has("books/positive.review") { written += try SMTL.Prepare.blitzer(input: input, out: out) }
+        if has("trees/train.txt") { written += try SMTLData.Prepare.sst(input: input, out: out) }
+        if has("quote.tok.gt9.5000") { written += try SMTLData.Prepare.subj(input: input, out: out) }
+        if has("train/neg") { written += try SMTLData.Prepare.imdb(input: input, out: out) }
+        if !SMTLData.Prepare.fduMTLDomains(under: input).isEmpty { written += try fduMTL() }
+        if has("books/positive.review") { written += try SMTLData.Prepare.blitzer(input: input, out: out) }
         if written.isEmpty {
             throw InputError(
                 file: input, "holds none of the original releases",
                 hint: "run launch/fetch-data, or unpack the archives there")
         }
         if let g = try? SourceText.find("glove.6B.50d.txt", under: input) {
-            written += try SMTL.Prepare.glove(input: g, dataDir: out)
+            written += try SMTLData.Prepare.glove(input: g, dataDir: out)
         }
         return written
     }

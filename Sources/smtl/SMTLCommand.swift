@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import SMTL
+import SMTLData
+import SMTLDistribution
+import SMTLModel
 
 @main
 struct SMTLCommand: ParsableCommand {

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SMTL
+import SMTLData
+import SMTLDistribution
+import SMTLModel
+import SMTLStudy
 
 /// `smtl scaling`: fits the α-β scaling model (ScalingModel) to measurements made here and
 /// predicts the step time to 1,024 ranks and tasks (docs/scaling.md; launch/bench-scaling makes

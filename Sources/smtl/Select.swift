@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import SMTL
+import SMTLData
+import SMTLStudy
 
 struct Select: Subcommand {
     static let configuration = CommandConfiguration(

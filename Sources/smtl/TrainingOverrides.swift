@@ -1,5 +1,7 @@
 import ArgumentParser
-import SMTL
+import SMTLData
+import SMTLDistribution
+import SMTLModel
 
 /// The `train` options that override the run config, applied in one place.
 struct TrainingOverrides: ParsableArguments {

@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// The whole FDU-MTL release: `smtl prepare fdu-mtl` converts every domain present, names them,
 /// drops reviews with an empty text (and says which), and configs/fdu16-arc2.json loads the

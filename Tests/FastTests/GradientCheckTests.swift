@@ -1,6 +1,11 @@
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// Finite-difference gradient checks in double precision of every parameter tensor of each of the
 /// four architectures, on tiny sizes with uneven sequence lengths.

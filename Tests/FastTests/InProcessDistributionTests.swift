@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// Distribution without `mpirun` and without ../shared/data: ranks are threads of this process
 /// (`ThreadCommunicator`), data is synthetic. The MPI tests (DistributedTests) check the same

@@ -1,6 +1,11 @@
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// The memory kernels (Sources/CKernels) at the SPEC's memory shape K = 50, W = 20, which the
 /// kernels compile as constants (the gradient checks' tiny shapes take the general path):

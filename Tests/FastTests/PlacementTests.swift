@@ -1,6 +1,11 @@
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// Which ranks run which part of which task, for every relation of ranks N to tasks T.
 final class PlacementTests: XCTestCase {

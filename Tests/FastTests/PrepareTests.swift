@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// `smtl prepare`: each original release format, written here as a small fixture, converts to
 /// the data folder's `label<TAB>text` layout; malformed input gets a message with file and line.

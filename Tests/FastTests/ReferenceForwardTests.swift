@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// An independent forward pass written straight from SPEC §2–§5, one sequence at a time, with
 /// plain arrays and no BLAS. The batched network must give the same probabilities: gradient checks

@@ -1,6 +1,11 @@
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// The progress line's ETA (RemainingTime) with made-up clocks: a pause does not inflate it, the
 /// evaluations still to come are counted, and a steady run gets its plain pace.

@@ -1,6 +1,11 @@
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// The sweep's selection reads dev accuracy only: changing every test accuracy changes no choice.
 final class SweepSelectionTests: XCTestCase {

@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// `smtl bench`'s report: the memory-kernel level it names (and SMTL_KERNELS caps), the FLOP
 /// count per token, and a tokens/s column found by its header (as launch/bench-scaling reads it).

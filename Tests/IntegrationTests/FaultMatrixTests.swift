@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// Faults with real processes (issue 9, item 7): SIGKILL at random moments, a full disk while
 /// checkpointing. Every resume must end on the bytes of the uninterrupted run.

@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// A short libFuzzer run of every input reader (launch/fuzz builds Sources/smtl-fuzz with
 /// -sanitize=fuzzer): a crash fails the test and leaves the input in fuzz/crashes/. The long runs

@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// Guarded numerics and overrides (issue 9, item 6): values a config file refuses are refused on
 /// the command line too; a diverging run stops before a non-finite update; absurd sizes are

@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// The hostile-input corpus of the fault matrix (issue 9): every input a user can get wrong, fed
 /// to the real `smtl train` binary. Each must end with a clear error: a non-zero exit (never a

@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// `smtl train --init-from FILE.safetensors`: weights written by numpy start a run, names and
 /// shapes are checked, and a missing, an extra or a misshapen tensor is named. Resuming with

@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// The launch scripts as a user runs them: as root (containers, CI) without the OpenMPI root
 /// variables set, they still start mpirun, and say why they pass --allow-run-as-root.

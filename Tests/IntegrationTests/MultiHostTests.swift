@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// A small simulated cluster on one machine: two network namespaces joined by veth pairs to a
 /// bridge, each with its own address. mpirun reads a hostfile naming those addresses and starts

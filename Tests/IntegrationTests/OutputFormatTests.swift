@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// `--format jsonl` of predict, evaluate and explain: one JSON object a line, with the values
 /// the model computes at full precision (bit for bit as Float).

@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// End to end on the real datasets in ../shared/data: the loaders read every format there, and a
 /// short multi-task run learns.

@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// launch/slurm.sbatch under a real one-node Slurm (munged, slurmctld and slurmd started here,
 /// with their own config, ports and spool in a temporary folder): a plain run with srun and with

@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// Safe resumes (issue 9, items 2 and 3): checksummed checkpoints, `--resume auto` falling back
 /// past damaged ones, stale folders removed, and a resume that checks the config.

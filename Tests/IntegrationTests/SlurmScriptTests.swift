@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// launch/slurm.sbatch's decisions, under a stand-in Slurm: `srun` runs the command itself (a
 /// world of one) and `scontrol` writes down what it was asked. Only a signal requeues the job,

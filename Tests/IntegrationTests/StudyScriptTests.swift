@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// The study scripts end to end on tiny settings: launch/reproduce runs every cell through
 /// mpirun, skips finished runs when run again and writes the tables; launch/fetch-data turns

@@ -1,7 +1,12 @@
 import Foundation
 import XCTest
-@testable import SMTL
-@testable import TestSupport
+import TestSupport
+@testable import SMTLData
+@testable import SMTLDistribution
+@testable import SMTLModel
+@testable import SMTLStudy
+@testable import SMTLSupport
+@testable import SMTLTraining
 
 /// Nothing waits forever (issue 9, item 4): a collective that a rank does not join ends the job
 /// within the timeout; evaluation and checkpoints get a longer allowance; a stop request bounds

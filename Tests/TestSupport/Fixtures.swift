@@ -1,11 +1,16 @@
 import Foundation
-@testable import SMTL
+import SMTLData
+import SMTLDistribution
+import SMTLModel
+import SMTLStudy
+import SMTLSupport
+import SMTLTraining
 
 /// The tests' shared fixtures: small configs and data written into a test's folder.
-enum Fixture {
+public enum Fixture {
     /// Two tiny tasks in-process (a: 2 classes, b: 3 classes; six lines each, used as train, dev
     /// and test), the smallest model of every architecture.
-    static func twoTasks(_ dir: String, arch: Architecture = .arc1) -> RunConfig {
+    public static func twoTasks(_ dir: String, arch: Architecture = .arc1) -> RunConfig {
         writeFile(
             dir, "a.tsv", "1\tgood movie\n0\tbad movie\n1\tfine film\n0\tawful film\n1\tgood fine\n0\tbad awful\n")
         writeFile(dir, "b.tsv", "2\tred\n0\tgreen blue\n1\tblue\n2\tred red\n0\tgreen\n1\tblue blue\n")
@@ -23,7 +28,7 @@ enum Fixture {
     }
 
     /// One task on a synthetic 40-line file (no ../shared/data needed), as a config file.
-    static func tinyConfig(_ dir: String, training: String = "") -> String {
+    public static func tinyConfig(_ dir: String, training: String = "") -> String {
         var lines = ""
         for i in 0..<40 { lines += "\(i % 2)\t\(i % 2 == 0 ? "good fine great" : "bad awful poor") w\(i)\n" }
         writeFile(dir, "t.tsv", lines)
@@ -36,7 +41,7 @@ enum Fixture {
     }
 
     /// Four tasks on 40-60 line slices of ../shared/data, as a config file (the mpirun runs' fixture).
-    static func fourTasks(_ dir: String, steps: Int = 20, extra: String = "") -> String {
+    public static func fourTasks(_ dir: String, steps: Int = 20, extra: String = "") -> String {
         writeFile(
             dir, "config.json",
             """
@@ -57,7 +62,7 @@ enum Fixture {
     }
 
     /// Four tiny product configs (one per architecture) for the study and sweep scripts.
-    static func tinyStudy(_ dir: String) -> String {
+    public static func tinyStudy(_ dir: String) -> String {
         let configs = (dir as NSString).appendingPathComponent("configs")
         try! FileManager.default.createDirectory(atPath: configs, withIntermediateDirectories: true)
         for model in ["lstm", "me-lstm", "arc-i", "arc-ii"] {
@@ -85,7 +90,7 @@ enum Fixture {
 
     /// A tiny two-task data folder: task a with its own test file, task b with test and dev held
     /// out of train; both with unlabelled text.
-    static func vectorCorpus(_ dir: String) -> RunConfig {
+    public static func vectorCorpus(_ dir: String) -> RunConfig {
         var lines: [String] = []
         for i in 0..<60 { lines.append("\(i % 2)\ttrain text number\(i) is \(i % 2 == 0 ? "Good" : "bad")") }
         writeFile(dir, "a/train.tsv", "")
@@ -107,7 +112,7 @@ enum Fixture {
     /// word2vec's binary layout (word2vec.c, `-binary 1`): "COUNT DIM\n", then per word the word,
     /// a space, DIM little-endian float32 values and "\n" (`newline` false: gensim's older files
     /// and some converters leave it out).
-    static func word2vecBinary(_ vectors: [(String, [Float])], newline: Bool = true, header: String? = nil) -> [UInt8] {
+    public static func word2vecBinary(_ vectors: [(String, [Float])], newline: Bool = true, header: String? = nil) -> [UInt8] {
         var out = Array((header ?? "\(vectors.count) \(vectors.first?.1.count ?? 0)\n").utf8)
         for (w, v) in vectors {
             out += Array(w.utf8) + [0x20]

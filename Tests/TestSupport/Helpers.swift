@@ -1,14 +1,19 @@
 import Foundation
 import XCTest
-@testable import SMTL
+import SMTLData
+import SMTLDistribution
+import SMTLModel
+import SMTLStudy
+import SMTLSupport
+import SMTLTraining
 
 /// The package root and the shared data folder beside it.
-enum Paths {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+public enum Paths {
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
-    static var sharedData: String { (root as NSString).appendingPathComponent("../shared/data") }
+    public static var sharedData: String { (root as NSString).appendingPathComponent("../shared/data") }
 
-    static func temporaryDirectory(_ name: String = #function) -> String {
+    public static func temporaryDirectory(_ name: String = #function) -> String {
         let safe = name.filter { $0.isLetter || $0.isNumber }
         let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("smtl-test-\(safe)-\(getpid())")
         try? FileManager.default.removeItem(atPath: dir)
@@ -19,21 +24,21 @@ enum Paths {
 
 /// Writes `text` (or raw bytes) to a file in `dir` and returns its path.
 @discardableResult
-func writeFile(_ dir: String, _ name: String, _ text: String) -> String {
+public func writeFile(_ dir: String, _ name: String, _ text: String) -> String {
     let p = (dir as NSString).appendingPathComponent(name)
     FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
     return p
 }
 
 @discardableResult
-func writeFile(_ dir: String, _ name: String, bytes: [UInt8]) -> String {
+public func writeFile(_ dir: String, _ name: String, bytes: [UInt8]) -> String {
     let p = (dir as NSString).appendingPathComponent(name)
     FileManager.default.createFile(atPath: p, contents: Data(bytes))
     return p
 }
 
 /// Asserts that `body` throws an InputError whose message contains every fragment.
-func assertInputError(
+public func assertInputError(
     _ fragments: [String], file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void
 ) {
     do {

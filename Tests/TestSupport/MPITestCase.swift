@@ -1,17 +1,22 @@
 import Foundation
 import XCTest
-@testable import SMTL
+import SMTLData
+import SMTLDistribution
+import SMTLModel
+import SMTLStudy
+import SMTLSupport
+import SMTLTraining
 
 /// Helpers for real `mpirun` runs of the `smtl` binary on tiny slices of the real data.
-class MPITestCase: XCTestCase {
-    static var binary: String {
+open class MPITestCase: XCTestCase {
+    public static var binary: String {
         // The test bundle sits beside the products (on Linux the bundle URL is that folder).
         var dir = Bundle(for: MPITestCase.self).bundleURL
         if dir.pathExtension == "xctest" { dir = dir.deletingLastPathComponent() }
         return dir.appendingPathComponent("smtl").path
     }
 
-    func requireMPI() throws -> String {
+    public func requireMPI() throws -> String {
         guard FileManager.default.fileExists(atPath: Paths.sharedData + "/README.md") else {
             throw XCTSkip("no ../shared/data")
         }
@@ -24,7 +29,7 @@ class MPITestCase: XCTestCase {
 
     /// Runs a command; returns its exit status and combined output.
     @discardableResult
-    func run(_ exe: String, _ args: [String]) throws -> (Int32, String) {
+    public func run(_ exe: String, _ args: [String]) throws -> (Int32, String) {
         let (p, out) = try start(exe, args)
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
@@ -33,7 +38,7 @@ class MPITestCase: XCTestCase {
 
     /// Runs a launch script the way a user runs it: without the OpenMPI root variables (the
     /// script must cope as root by itself), with the test's debug binary as SMTL_BIN.
-    func runScript(_ script: String, _ args: [String], env extra: [String: String] = [:]) throws -> (Int32, String) {
+    public func runScript(_ script: String, _ args: [String], env extra: [String: String] = [:]) throws -> (Int32, String) {
         let (p, out) = try start("/bin/bash", [Paths.root + "/" + script] + args, environment: scriptEnvironment(extra))
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
@@ -42,7 +47,7 @@ class MPITestCase: XCTestCase {
 
     /// The environment of a launch script as a user runs it: as root without the OpenMPI root
     /// variables, with the test build as SMTL_BIN.
-    func scriptEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
+    public func scriptEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
         var env = ProcessInfo.processInfo.environment
         env["OMPI_ALLOW_RUN_AS_ROOT"] = nil
         env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = nil
@@ -53,7 +58,7 @@ class MPITestCase: XCTestCase {
 
     /// Starts a command in the background, with the environment mpirun needs as root and one
     /// BLAS thread (or the given environment); returns the process and a pipe of its output.
-    func start(_ exe: String, _ args: [String], environment: [String: String]? = nil) throws -> (Process, Pipe) {
+    public func start(_ exe: String, _ args: [String], environment: [String: String]? = nil) throws -> (Process, Pipe) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args
@@ -71,7 +76,7 @@ class MPITestCase: XCTestCase {
 
     /// With mpirun every rank works (`--oversubscription share`), also beyond the machine's cores:
     /// these tests check the maths of N working ranks; `DistributedTests` checks idle ranks.
-    func train(_ mpirun: String?, ranks: Int, _ cfg: String, out: String, _ more: [String] = []) throws -> String {
+    public func train(_ mpirun: String?, ranks: Int, _ cfg: String, out: String, _ more: [String] = []) throws -> String {
         let args =
             ["train", "--config", cfg, "--data-dir", Paths.sharedData, "--out", out]
             + (mpirun != nil && !more.contains("--oversubscription") ? ["--oversubscription", "share"] : []) + more
@@ -85,12 +90,12 @@ class MPITestCase: XCTestCase {
         return text
     }
 
-    func tensors(_ out: String, _ name: String = "final") throws -> [String: SafeTensors.Tensor] {
+    public func tensors(_ out: String, _ name: String = "final") throws -> [String: SafeTensors.Tensor] {
         try Checkpoint.load(out + "/checkpoints/" + name).tensors
     }
 
     /// Worst relative difference over tensors: max|a−b| / max|b| per tensor.
-    func worst(_ a: [String: SafeTensors.Tensor], _ b: [String: SafeTensors.Tensor]) -> Double {
+    public func worst(_ a: [String: SafeTensors.Tensor], _ b: [String: SafeTensors.Tensor]) -> Double {
         XCTAssertEqual(Set(a.keys), Set(b.keys))
         var w = 0.0
         for (k, x) in a {
@@ -102,19 +107,19 @@ class MPITestCase: XCTestCase {
         return w
     }
 
-    func children(of pid: Int32) throws -> [Int32] {
+    public func children(of pid: Int32) throws -> [Int32] {
         let (_, text) = try run("/usr/bin/env", ["pgrep", "-P", "\(pid)"])
         return text.split(separator: "\n").compactMap { Int32($0) }
     }
 
     /// Waits until a checkpoint folder appears (the run is under way), at most `limit` seconds.
-    func waitFor(_ path: String, limit: Double = 60) {
+    public func waitFor(_ path: String, limit: Double = 60) {
         let end = Date().addingTimeInterval(limit)
         while !FileManager.default.fileExists(atPath: path) && Date() < end { usleep(50_000) }
     }
 
     /// A process that has exited but is not yet reaped (or is gone).
-    func isZombie(_ pid: pid_t) -> Bool {
+    public func isZombie(_ pid: pid_t) -> Bool {
         let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
         return stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true
     }

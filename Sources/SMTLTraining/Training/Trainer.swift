@@ -1,0 +1,561 @@
+import Foundation
+import SMTLData
+import SMTLDistribution
+import SMTLModel
+
+/// One evaluation: per task, dev and test accuracy (percent).
+public struct EvaluationReport: Sendable {
+    public var step: Int
+    public var tasks: [String]
+    public var dev: [Double?]
+    public var test: [Double?]
+    /// The model-selection record after this evaluation (best dev so far and test at that point).
+    public var bestDev: [Double?]
+    public var testAtBestDev: [Double?]
+    /// The step of each task's best dev accuracy so far.
+    public var bestStep: [Int?] = []
+    /// Step time and communication share of every rank since the previous evaluation.
+    public var timing: RankTiming? = nil
+}
+
+/// What the trainer tells the outside world while it runs.
+public protocol TrainingObserver: AnyObject {
+    func started(_ trainer: Trainer)
+    func stepped(_ trainer: Trainer, losses: [Float], tokensPerSecond: Double)
+    func evaluated(_ trainer: Trainer, _ report: EvaluationReport)
+    func saved(_ trainer: Trainer, checkpoint: String)
+    func finished(_ trainer: Trainer)
+}
+
+/// Training in one process (SPEC §7): every task takes one mini-batch per global step, the shared
+/// tensors get the summed gradient, and one optimizer update follows.
+public final class Trainer {
+    public let config: RunConfig
+    public let corpus: Corpus
+    public let model: Model<Float>
+    public let optimizer: Optimizer<Float>
+    public private(set) var samplers: [TaskSampler]
+    public private(set) var state: TrainingState
+    public let totalSteps: Int
+    public let stepsPerEpoch: Int
+    public let evalEvery: Int
+    public let outDir: String
+    public private(set) var pretrainedRows = 0
+    /// The vector files of a new run and what each filled (nil: random init, or resumed).
+    public private(set) var vectors: PretrainedEmbeddings.Report?
+    /// The safetensors file the initial weights came from (`--init-from`), if any.
+    public private(set) var initFrom: String?
+    public private(set) var lastLosses: [Float]
+    /// Everything that crosses ranks: placement, gradient sync, replicas, checkpoint gather.
+    public let sync: GradientSync<Float>
+    /// The placement of tasks on ranks, and this rank's tasks.
+    public var placement: Placement { sync.placement }
+    public var hosted: [Int] { sync.hosted }
+    /// The number of ranks in the run.
+    public var ranks: Int { sync.world.size }
+    public var rank: Int { sync.world.rank }
+    /// Seconds spent in collectives and in the whole step, for the last step.
+    public private(set) var lastCommSeconds = 0.0
+    /// The forward and backward of the rank's batches in the last step (the rest of the step
+    /// outside the collective is the bookkeeping every rank repeats: draws, optimizer, clearing).
+    public private(set) var lastComputeSeconds = 0.0
+    public private(set) var lastStepSeconds = 0.0
+    /// Some rank asked to stop at the last step.
+    private var stopAgreed = false
+    /// The task whose loss became non-finite at the last step (its update was not applied).
+    public private(set) var diverged: (task: Int, loss: Float)?
+    /// The embedding rows of every task's batch of the step (N > 1), for the gradient sync.
+    private let stepRows: SparseRows
+
+    public var labels: [String: [Int]] {
+        Dictionary(uniqueKeysWithValues: corpus.tasks.map { ($0.name, $0.labels) })
+    }
+
+    /// A new run from a config.
+    public convenience init(config: RunConfig, outDir: String, communicator: Communicator = LocalCommunicator()) throws
+    {
+        let corpus = try Corpus.load(config)
+        try self.init(config: config, corpus: corpus, outDir: outDir, resume: nil, communicator: communicator)
+    }
+
+    public init(
+        config: RunConfig, corpus: Corpus, outDir: String, resume: Checkpoint.Loaded?,
+        initFrom: String? = nil, communicator: Communicator = LocalCommunicator()
+    ) throws {
+        let config = try config.resolvingVectorWidth(source: "the run config")
+        self.config = config
+        self.corpus = corpus
+        self.outDir = outDir
+        for t in corpus.tasks where t.train.isEmpty {
+            throw InputError(
+                file: config.resolve(config.tasks.first { $0.name == t.name }!.train),
+                "no training examples left after hold-outs", task: t.name)
+        }
+        try config.checkSizes(vocabulary: corpus.vocabulary.count, tasks: corpus.tasks.count, source: "the run config")
+        let dims = config.dimensions(vocabulary: corpus.vocabulary.count)
+        if let resume {
+            model = try Checkpoint.model(from: resume)
+            precondition(model.dims == dims)
+            optimizer = Optimizer(settings: config.optimizer, model: model)
+            try Checkpoint.restore(optimizer, model: model, from: resume)
+            state = resume.state
+        } else {
+            model = Model(
+                architecture: config.architecture, dims: dims,
+                tasks: corpus.tasks.map { TaskSpec(name: $0.name, classes: $0.labels.count) })
+            model.initialize(seed: config.seed)
+            if !config.embeddings.isEmpty {
+                let report = try PretrainedEmbeddings.load(
+                    config.embeddingPaths, vocabulary: corpus.vocabulary,
+                    into: model.shared.value("embedding.weight"),
+                    dimension: config.pretrainedDim > 0 ? config.pretrainedDim : dims.embedding, rowWidth: dims.embedding)
+                pretrainedRows = report.rows
+                vectors = report
+            }
+            // Given weights (PyTorch, numpy, another run) replace every initial value; the
+            // optimizer state starts fresh.
+            if let initFrom { try Checkpoint.initialize(model, fromSafeTensors: initFrom) }
+            self.initFrom = initFrom
+            optimizer = Optimizer(settings: config.optimizer, model: model)
+            state = TrainingState()
+        }
+        let batchesPerTask = corpus.tasks.map { ($0.train.count + config.batchSize - 1) / config.batchSize }
+        // Every task every step: an epoch is a pass over the largest task. One task a step: a
+        // pass over every task's data.
+        stepsPerEpoch =
+            config.taskSchedule == .all ? batchesPerTask.max() ?? 1 : max(batchesPerTask.reduce(0, +), 1)
+        totalSteps = config.steps > 0 ? config.steps : config.epochs * stepsPerEpoch
+        evalEvery = config.evalEvery > 0 ? config.evalEvery : stepsPerEpoch
+        let placement = Placement(
+            examples: corpus.tasks.map(\.train.count),
+            meanLength: corpus.tasks.map { Double($0.trainTokens) / Double(max($0.train.count, 1)) },
+            batchSize: config.batchSize, ranks: communicator.size, strategy: config.placement, scaling: config.scaling,
+            lending: config.lending)
+        sync = GradientSync(model: model, world: communicator, placement: placement)
+        stepRows = SparseRows(count: communicator.size > 1 ? model.dims.vocabulary : 0)
+        let st = state
+        samplers = corpus.tasks.map { task in
+            TaskSampler(
+                count: task.train.count, batchSize: config.batchSize, seed: config.seed, task: task.name,
+                shuffle: config.shuffle, cursor: st.cursors[task.name] ?? TaskCursor())
+        }
+        lastLosses = [Float](repeating: 0, count: corpus.tasks.count)
+        if communicator.size > 1 {
+            // Identical replicas from the first step: rank 0's shared tensors (and, on resume,
+            // optimizer state) go to every rank, then the checksums are compared.
+            sync.broadcastShared(optimizerState: optimizer.state(ofSet: 0))
+            try sync.checkReplicas(step: state.step)
+        }
+    }
+
+    /// Brings every task's tensors and optimizer state from its lead rank to all ranks, so that
+    /// any rank holds the whole model (for checkpoints).
+    public func gatherTasks() {
+        sync.gatherTasks(optimizerState: corpus.tasks.indices.map { optimizer.state(ofSet: $0 + 1) })
+    }
+
+    public var step: Int { state.step }
+
+    /// One global step over every task; returns the per-task losses and the tokens processed
+    /// (over all ranks). The rank computes its tasks' gradients, `GradientSync` makes them the
+    /// step's gradient on every rank, and the optimizer applies it.
+    @discardableResult
+    public func trainStep() -> (losses: [Float], tokens: Int) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        (sync.world as? WatchedCommunicator)?.step = state.step + 1
+        var batches = [Batch?](repeating: nil, count: corpus.tasks.count)
+        var weights = [Float](repeating: 0, count: corpus.tasks.count)
+        var share = [Float](repeating: 1, count: corpus.tasks.count)
+        var tokens = 0
+        var dropout: [Dropout?]? = nil
+        let dropping = config.dropoutEmbedding > 0 || config.dropoutHidden > 0 || config.dropoutRead > 0
+        stepRows.clear()
+        // Every rank draws every task's step batch, so the data cursors (saved by rank 0) are the
+        // same everywhere and every rank knows the embedding rows the step touches and how long
+        // every example is; a rank builds a batch of its own examples of the tasks it serves.
+        let active = activeTasks()
+        let draws = corpus.tasks.indices.map { active[$0] ? samplers[$0].next(count: placement.stepBatch[$0]) : [] }
+        var assigned: [[Int]]? = nil
+        var loans: [Placement.Loan] = []
+        if ranks > 1 {
+            for (m, ids) in draws.enumerated() {
+                for i in ids { for w in corpus.tasks[m].train[i].tokens { stepRows.mark(Int(w)) } }
+            }
+            let lengths = draws.enumerated().map { m, ids in ids.map { corpus.tasks[m].train[$0].tokens.count } }
+            assigned = placement.examples(of: rank, lengths: lengths, scaling: config.scaling)
+            loans = placement.loans(lengths: lengths)
+            if !loans.isEmpty { lend(loans, assigned: &assigned!) }
+        }
+        for m in corpus.tasks.indices {
+            let ids = draws[m], task = corpus.tasks[m]
+            let mine = !active[m] ? [] : assigned.map { $0[m].map { ids[$0] } } ?? ids
+            if mine.isEmpty { continue }
+            let b = Batch(sequences: mine.map { task.train[$0].tokens }, labels: mine.map { task.train[$0].label })
+            tokens += b.tokenCount
+            batches[m] = b
+            if dropping {
+                // One seed per example and step: the same masks wherever the example runs.
+                if dropout == nil { dropout = [Dropout?](repeating: nil, count: corpus.tasks.count) }
+                let taskSeed = deriveSeed(config.seed, stableHash(task.name), UInt64(state.step))
+                dropout![m] = Dropout(
+                    embedding: config.dropoutEmbedding, hidden: config.dropoutHidden, read: config.dropoutRead,
+                    seeds: mine.map { deriveSeed(taskSeed, UInt64($0)) })
+            }
+            // λ_m times the rank's share of the task's batch: the shares' gradients sum to the
+            // gradient of λ_m × the mean loss over the whole batch (SPEC §7).
+            if mine.count != ids.count { share[m] = Float(Double(mine.count) / Double(ids.count)) }
+            weights[m] = share[m] == 1 ? Float(config.tasks[m].weight) : Float(config.tasks[m].weight) * share[m]
+        }
+        let computeStart = DispatchTime.now().uptimeNanoseconds
+        var local = model.accumulateGradients(batches, weights: weights, dropout: dropout)
+        lastComputeSeconds = Double(DispatchTime.now().uptimeNanoseconds - computeStart) / 1e9
+        for m in local.indices where share[m] != 1 { local[m] *= share[m] }
+        let commStart = DispatchTime.now().uptimeNanoseconds
+        let reduced = sync.synchronize(
+            localLosses: local, tokens: tokens, stopRequested: Trainer.stopRequested != 0, stepRows: stepRows,
+            loans: loans)
+        let commEnd = DispatchTime.now().uptimeNanoseconds
+        // Every rank has the same reduced losses, so every rank stops here alike.
+        if let m = reduced.losses.firstIndex(where: { !$0.isFinite }) {
+            diverged = (m, reduced.losses[m])
+            model.clearGradients()
+            lastLosses = reduced.losses
+            return (lastLosses, reduced.tokens)
+        }
+        // Tasks that did not train this step (another task's turn, or stopped) keep their tensors
+        // and optimizer state as they are.
+        let idle = Set(active.indices.filter { !active[$0] }.map { $0 + 1 })
+        let skip = frozenSets.union(idle)
+        let sets = skip.isEmpty ? sync.updatedSets : sync.updatedSets.filter { !skip.contains($0) }
+        optimizer.step(model, embeddingRows: sync.rows, sets: sets)
+        model.clearGradients(tasks: loans.isEmpty ? sync.hosted : Array(Set(sync.hosted + loans.map(\.task))).sorted())
+        lastStepLent = !loans.isEmpty
+        if lastStepLent { loanSteps += 1 }
+        state.step += 1
+        for (m, task) in corpus.tasks.enumerated() { state.cursors[task.name] = samplers[m].cursor }
+        lastLosses = reduced.losses
+        stopAgreed = reduced.stop
+        let end = DispatchTime.now().uptimeNanoseconds
+        lastCommSeconds = Double(commEnd - commStart) / 1e9
+        lastStepSeconds = Double(end - start) / 1e9
+        return (lastLosses, reduced.tokens)
+    }
+
+    /// Steps in which some rank lent a task to another (since the start of this process).
+    public private(set) var loanSteps = 0
+    var lastStepLent = false
+
+    /// Carries out this step's loans: each lent task's tensors go from its owner to its borrower
+    /// (one exchange), and the borrower runs the lent examples instead of the owner.
+    func lend(_ loans: [Placement.Loan], assigned: inout [[Int]]) {
+        let out = loans.first { $0.from == rank }, into = loans.first { $0.to == rank }
+        let sent = out.map { model.taskParameters[$0.task] }, received = into.map { model.taskParameters[$0.task] }
+        sync.world.exchange(
+            send: sent.map { UnsafeRawPointer($0.values) }, bytes: (sent?.count ?? 0) * MemoryLayout<Float>.stride,
+            to: out?.to ?? 0, receive: received.map { UnsafeMutableRawPointer($0.values) },
+            bytes: (received?.count ?? 0) * MemoryLayout<Float>.stride, from: into?.from ?? 0)
+        if let out { assigned[out.task] = assigned[out.task].filter { !out.examples.contains($0) } }
+        if let into { assigned[into.task] = into.examples }
+    }
+
+    /// Runs `body` in a watchdog phase (evaluation and checkpoints may wait longer in their
+    /// collectives than a step), when the world is watched.
+    func phase<T>(_ p: WatchedCommunicator.Phase, _ body: () throws -> T) rethrows -> T {
+        if let w = sync.world as? WatchedCommunicator { return try w.during(p, body) }
+        return try body()
+    }
+
+    /// Notes settings that changed on resume (kept in the state, written to results.json).
+    public func recordConfigChanges(_ lines: [String]) {
+        state.configChanges += lines.map { "from step \(state.step): \($0)" }
+    }
+
+    /// The tasks that train at the current step: every task that has not stopped (`task_patience`),
+    /// or with a one-task schedule, the one drawn for the step (the same draw on every rank).
+    public func activeTasks() -> [Bool] {
+        let running = corpus.tasks.map { !state.stoppedTasks.contains($0.name) }
+        if config.taskSchedule == .all { return running }
+        let candidates = running.indices.filter { running[$0] }
+        guard !candidates.isEmpty else { return running }
+        var rng = SplitMix64(seed: deriveSeed(config.seed, stableHash("task-schedule"), UInt64(state.step)))
+        var pick = candidates[0]
+        switch config.taskSchedule {
+        case .all: break
+        case .uniform: pick = candidates[rng.below(candidates.count)]
+        case .proportional:
+            let sizes = candidates.map { Double(corpus.tasks[$0].train.count) }
+            var u = Double(rng.next() >> 11) * 0x1p-53 * sizes.reduce(0, +)
+            pick = candidates.last!
+            for (c, size) in zip(candidates, sizes) {
+                if u < size { pick = c; break }
+                u -= size
+            }
+        }
+        return corpus.tasks.indices.map { $0 == pick }
+    }
+
+    /// Per-task early stopping after an evaluation: tasks without a new best dev accuracy for
+    /// `task_patience` evaluations stop. Every rank has the same report, so all decide alike.
+    /// Returns the tasks that stopped now.
+    func updateTaskPatience(_ report: EvaluationReport) -> [String] {
+        guard config.taskPatience > 0 else { return [] }
+        var stopped: [String] = []
+        for (m, task) in corpus.tasks.enumerated() where !state.stoppedTasks.contains(task.name) {
+            let n = report.bestStep[m] == state.step ? 0 : (state.taskEvaluationsWithoutImprovement[task.name] ?? 0) + 1
+            state.taskEvaluationsWithoutImprovement[task.name] = n
+            if n >= config.taskPatience {
+                state.stoppedTasks.append(task.name)
+                stopped.append(task.name)
+            }
+        }
+        return stopped
+    }
+
+    /// Dev accuracy of every task, the test accuracy of the tasks whose dev accuracy improved (or
+    /// of every task with `always_test`), and the per-task model-selection record. Only the test
+    /// accuracy at a task's best dev evaluation is ever reported, so skipping the others saves
+    /// time (IMDB's test set is 25,000 documents) and changes no result. With `ema_decay`, the
+    /// moving average of the weights is what is evaluated (and what `best` holds).
+    public func evaluate() -> EvaluationReport {
+        optimizer.withAverage(model, sets: sync.updatedSets) { evaluateWeights() }
+    }
+
+    func evaluateWeights() -> EvaluationReport {
+        var report = EvaluationReport(
+            step: state.step, tasks: corpus.tasks.map(\.name), dev: [], test: [], bestDev: [], testAtBestDev: [])
+        // Each task is evaluated by its lead rank; the results are summed over ranks
+        // (slots: accuracy, has a value). First dev, then test where needed.
+        let T = corpus.tasks.count
+        var devs = [Double](repeating: 0, count: 2 * T)
+        for (m, task) in corpus.tasks.enumerated() where sync.leads(m) {
+            if let a = Evaluation.accuracy(model.networks[m], task.dev) { devs[2 * m] = a; devs[2 * m + 1] = 1 }
+        }
+        sync.sumOverRanks(&devs)
+        let improved = corpus.tasks.enumerated().map { m, task in
+            devs[2 * m + 1] > 0 && devs[2 * m] > (state.bestDev[task.name] ?? -1)
+        }
+        var tests = [Double](repeating: 0, count: 2 * T)
+        for (m, task) in corpus.tasks.enumerated()
+        where sync.leads(m) && (improved[m] || config.alwaysTest || task.dev.isEmpty) {
+            if let a = Evaluation.accuracy(model.networks[m], task.test) { tests[2 * m] = a; tests[2 * m + 1] = 1 }
+        }
+        sync.sumOverRanks(&tests)
+        for (m, task) in corpus.tasks.enumerated() {
+            let dev = devs[2 * m + 1] > 0 ? devs[2 * m] : nil
+            let test = tests[2 * m + 1] > 0 ? tests[2 * m] : nil
+            report.dev.append(dev)
+            report.test.append(test)
+            if let dev, improved[m] {
+                state.bestDev[task.name] = dev
+                state.testAtBestDev[task.name] = test
+                state.bestStep[task.name] = state.step
+            }
+            report.bestDev.append(state.bestDev[task.name])
+            report.testAtBestDev.append(state.testAtBestDev[task.name])
+            report.bestStep.append(state.bestStep[task.name])
+        }
+        return report
+    }
+
+    public func checkpointPath(_ name: String) -> String {
+        ((outDir as NSString).appendingPathComponent("checkpoints") as NSString).appendingPathComponent(name)
+    }
+
+    /// Writes a checkpoint (collective: every rank calls it; rank 0 writes). It does not depend
+    /// on the placement: the shared tensors and each task's tensors are written once.
+    public func save(_ name: String) throws -> String {
+        let path = checkpointPath(name)
+        // Never a checkpoint with non-finite values: every rank checks the tensors it updates.
+        let local = sync.updatedSets.contains { k in
+            let set = model.parameterSets[k]
+            return !UnsafeBufferPointer(start: set.values, count: set.count).allSatisfy(\.isFinite)
+        }
+        if sync.anyRank(local) {
+            throw DivergenceError(
+                step: state.step, task: nil, loss: nil, learningRate: config.optimizer.learningRate,
+                lastCheckpoint: lastGoodCheckpoint())
+        }
+        gatherTasks()
+        var failure: Error?
+        if sync.isRoot {
+            do {
+                try Checkpoint.write(
+                    to: path, model: model, optimizer: optimizer, vocabulary: corpus.vocabulary,
+                    labels: labels, config: config, state: state)
+            } catch {
+                failure = error
+            }
+        }
+        let failed = sync.anyRank(failure != nil)
+        if let failure { throw failure }
+        if failed {
+            throw DistributedError(
+                rank: rank, task: nil, message: "rank 0 could not write checkpoint \(path)",
+                hint: "see rank 0's message")
+        }
+        return path
+    }
+
+    /// The newest step checkpoint, else `best`, if any (for messages).
+    func lastGoodCheckpoint() -> String? {
+        let best = checkpointPath("best")
+        return Checkpoint.stepCheckpoints(in: outDir).last ?? (FileManager.default.fileExists(atPath: best) ? best : nil)
+    }
+
+    /// Removes all but the newest `keepCheckpoints` step checkpoints.
+    func pruneCheckpoints() {
+        guard sync.isRoot else { return }
+        for old in Checkpoint.stepCheckpoints(in: outDir).dropLast(config.keepCheckpoints) { Checkpoint.remove(old) }
+    }
+
+    /// Trains to the end of the schedule, evaluating, selecting and checkpointing on the way.
+    public func run(observer: TrainingObserver? = nil) throws {
+        try run(observers: observer.map { [$0] } ?? [])
+    }
+
+    /// Set by `stop()` (for example from a SIGTERM handler): the run writes a checkpoint at the
+    /// next step boundary, on every rank, and returns.
+    nonisolated(unsafe) public static var stopRequested: Int32 = 0
+    public private(set) var stoppedEarly = false
+    /// The run ended before its budget because the mean dev accuracy stopped improving.
+    public private(set) var stoppedByPatience = false
+
+    /// A run resumed from its `final` checkpoint has budget left (a larger `--steps` or `epochs`
+    /// than it had) and did not end by early stopping: training can go on from there.
+    public var canContinue: Bool {
+        let patienceSpent = config.patience > 0 && state.evaluationsWithoutImprovement >= config.patience
+        let allTasksStopped = config.taskPatience > 0 && state.stoppedTasks.count == corpus.tasks.count
+        return state.step < totalSteps && !patienceSpent && !allTasksStopped
+    }
+
+    /// Trains to the end of the schedule, evaluating, selecting and checkpointing on the way.
+    public func run(observers: [TrainingObserver]) throws {
+        observers.forEach { $0.started(self) }
+        func saved(_ path: String) { observers.forEach { $0.saved(self, checkpoint: path) } }
+        if totalSteps == 0 {
+            saved(try phase(.checkpoint) { try save("final") })
+            observers.forEach { $0.finished(self) }
+            return
+        }
+        var windowTokens = 0
+        var windowStart = DispatchTime.now().uptimeNanoseconds
+        var timing = [Double](repeating: 0, count: 5)  // this rank: step seconds, comm seconds, steps, compute seconds, steps with loans
+        var clock = DispatchTime.now().uptimeNanoseconds
+        func tick() {
+            let now = DispatchTime.now().uptimeNanoseconds
+            state.trainingSeconds += Double(now - clock) / 1e9
+            clock = now
+        }
+        while state.step < totalSteps {
+            let (losses, tokens) = trainStep()
+            if let (m, loss) = diverged {
+                throw DivergenceError(
+                    step: state.step + 1, task: corpus.tasks[m].name, loss: loss,
+                    learningRate: config.optimizer.learningRate, lastCheckpoint: lastGoodCheckpoint())
+            }
+            tick()
+            timing[0] += lastStepSeconds; timing[1] += lastCommSeconds; timing[2] += 1; timing[3] += lastComputeSeconds
+            timing[4] += lastStepLent ? 1 : 0
+            windowTokens += tokens
+            let now = DispatchTime.now().uptimeNanoseconds
+            let secs = Double(now - windowStart) / 1e9
+            let tps = secs > 0 ? Double(windowTokens) / secs : 0
+            observers.forEach { $0.stepped(self, losses: losses, tokensPerSecond: tps) }
+            if secs > 5 { windowTokens = 0; windowStart = now }
+            if state.step % evalEvery == 0 || state.step == totalSteps {
+                var report = phase(.evaluation) { evaluate() }
+                report.timing = gatherTiming(timing)
+                timing = [0, 0, 0, 0, 0]
+                let devs = report.dev.compactMap { $0 }
+                let meanDev = devs.isEmpty ? 0 : devs.reduce(0, +) / Double(devs.count)
+                let improved = meanDev > state.bestMeanDev
+                if improved { state.bestMeanDev = meanDev }
+                // Patience counts evaluations in which no task reached a new best dev accuracy
+                // (per-task model selection), so a task still improving keeps the run going.
+                if report.bestStep.contains(state.step) {
+                    state.evaluationsWithoutImprovement = 0
+                } else {
+                    state.evaluationsWithoutImprovement += 1
+                }
+                observers.forEach { $0.evaluated(self, report) }
+                for name in updateTaskPatience(report) where sync.isRoot && !observers.isEmpty {
+                    print("task \(name) stopped: no new best dev accuracy for \(config.taskPatience) evaluations")
+                }
+                // `best` holds the weights that were evaluated: with `ema_decay`, their average.
+                if improved {
+                    saved(try phase(.checkpoint) { try optimizer.withAverage(model, sets: sync.updatedSets) { try save("best") } })
+                }
+                windowTokens = 0; windowStart = DispatchTime.now().uptimeNanoseconds
+                // Early stopping: every rank has the same reduced dev accuracies, so all decide alike.
+                tick()
+                let allStopped = config.taskPatience > 0 && state.stoppedTasks.count == corpus.tasks.count
+                if allStopped || (config.patience > 0 && state.evaluationsWithoutImprovement >= config.patience) {
+                    stoppedByPatience = true
+                    break
+                }
+            }
+            if config.checkpointEvery > 0 && state.step % config.checkpointEvery == 0 {
+                saved(try phase(.checkpoint) { try save(String(format: "step-%08d", state.step)) })
+                pruneCheckpoints()
+            }
+            if replicaCheckEvery > 0 && state.step % replicaCheckEvery == 0 { try sync.checkReplicas(step: state.step) }
+            // A stop request on any rank (agreed in the step's sync) stops every rank at this step.
+            if stopAgreed {
+                stoppedEarly = true
+                saved(try phase(.checkpoint) { try save(String(format: "step-%08d", state.step)) })
+                pruneCheckpoints()
+                observers.forEach { $0.finished(self) }
+                return
+            }
+        }
+        saved(try phase(.checkpoint) { try save("final") })
+        observers.forEach { $0.finished(self) }
+    }
+
+    /// How the embedding gradient crosses ranks (sparse: the touched rows; dense: every row).
+    public var embeddingExchange: EmbeddingExchange {
+        get { sync.embeddingExchange }
+        set { sync.embeddingExchange = newValue }
+    }
+
+    /// Parameter sets the optimizer leaves as they are (0: the shared tensors, m+1: task m), for
+    /// fine-tuning with frozen shared tensors.
+    public var frozenSets: Set<Int> = []
+
+    /// How often (in steps) the replicas of the shared tensors are compared.
+    public var replicaCheckEvery = 100
+
+    /// Per-rank mean step time and communication share since the last evaluation.
+    func gatherTiming(_ t: [Double]) -> RankTiming {
+        let n = ranks, r = rank
+        var all = [Double](repeating: 0, count: 3 * n)
+        all[3 * r] = t[2] > 0 ? t[0] / t[2] : 0
+        all[3 * r + 1] = t[0] > 0 ? t[1] / t[0] : 0
+        all[3 * r + 2] = t[0] > 0 && t.count > 3 ? t[3] / t[0] : 0
+        sync.sumOverRanks(&all)
+        return RankTiming(
+            stepSeconds: (0..<n).map { all[3 * $0] }, commShare: (0..<n).map { all[3 * $0 + 1] },
+            computeShare: (0..<n).map { all[3 * $0 + 2] },
+            loanShare: placement.lending == .none || t.count < 5 || t[2] == 0 ? nil : t[4] / t[2])
+    }
+}
+
+/// Per-rank step time (seconds), the share of it spent in collectives, and the share in the
+/// forward and backward of its batches (the rest is bookkeeping every rank repeats).
+public struct RankTiming: Sendable {
+    public var stepSeconds: [Double]
+    public var commShare: [Double]
+    public var computeShare: [Double] = []
+    /// The share of steps in which some rank lent (part of) a task to another (nil: no lending).
+    public var loanShare: Double? = nil
+    public var summary: String {
+        func stats(_ xs: [Double]) -> (Double, Double, Double) {
+            (xs.min() ?? 0, xs.reduce(0, +) / Double(max(xs.count, 1)), xs.max() ?? 0)
+        }
+        let (a, b, c) = stats(stepSeconds), (d, e, f) = stats(commShare)
+        return String(
+            format: "step time per rank min/mean/max %.1f/%.1f/%.1f ms, communication %.1f/%.1f/%.1f%%",
+            a * 1000, b * 1000, c * 1000, d * 100, e * 100, f * 100)
+            + (loanShare.map { String(format: ", loans in %.0f%% of steps", $0 * 100) } ?? "")
+    }
+}
