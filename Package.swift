@@ -46,19 +46,23 @@ let package = Package(
             dependencies: ["CBLAS", "CKernels", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: optimised),
         .target(name: "SMTLData", dependencies: ["SMTLModel", "SMTLSupport", "CZlib"], swiftSettings: optimised),
-        .target(name: "SMTLDistribution", dependencies: ["SMTLData", "SMTLModel", "SMTLSupport", "CMPI"], swiftSettings: optimised),
+        .target(
+            name: "SMTLDistribution", dependencies: ["SMTLData", "SMTLModel", "SMTLSupport", "CMPI"],
+            swiftSettings: optimised),
         .target(
             name: "SMTLTraining", dependencies: ["SMTLDistribution", "SMTLData", "SMTLModel", "SMTLSupport", "CZlib"],
             swiftSettings: optimised),
         .target(
-            name: "SMTLStudy", dependencies: ["SMTLTraining", "SMTLDistribution", "SMTLData", "SMTLModel", "SMTLSupport"],
+            name: "SMTLStudy",
+            dependencies: ["SMTLTraining", "SMTLDistribution", "SMTLData", "SMTLModel", "SMTLSupport"],
             swiftSettings: optimised),
         .executableTarget(
             name: "smtl",
             dependencies: layers + [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Fuzz targets of the input readers (launch/fuzz builds them with libFuzzer; a plain build
         // replays corpus files).
-        .executableTarget(name: "smtl-fuzz", dependencies: layers, swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        .executableTarget(
+            name: "smtl-fuzz", dependencies: layers, swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         // Tests: the shared fixtures and process helpers; the fast in-process target (maths, gradient
         // checks, ranks as threads, config and data errors); the integration target (mpirun, netns
         // hosts, Slurm, launch scripts, fuzz builds, other BLAS builds).

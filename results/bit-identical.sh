@@ -4,6 +4,7 @@
 # config file and with this tree's release binary and this tree's config file, and compares the
 # bytes of the final model and the test accuracies.
 #   results/bit-identical.sh OLD_COMMIT [CONFIG ...]     (CONFIG relative to configs/)
+#   RANKS=2 results/bit-identical.sh OLD_COMMIT [CONFIG ...]   (each run under mpirun -np 2, loans included)
 # Exit status 1 when any config differs. Needs ../shared/data; takes a few minutes a config.
 set -u
 cd "$(dirname "$0")/.."
@@ -18,13 +19,18 @@ mkdir -p "$work"
 swift build -c release >/dev/null || { echo "bit-identical: the build of this tree failed"; exit 2; }
 export OPENBLAS_NUM_THREADS=1
 accuracies() { python3 -c "import json,sys;r=json.load(open(sys.argv[1]));print({t:v['test_at_best_dev'] for t,v in r['tasks'].items()})" "$1"; }
+ranks="${RANKS:-1}"
+run() { # run BINARY ARGS...: one process, or RANKS ranks under mpirun (as root too)
+  if [ "$ranks" = 1 ]; then "$@"
+  else mpirun --allow-run-as-root --oversubscribe --bind-to none -np "$ranks" -x OPENBLAS_NUM_THREADS "$@"; fi
+}
 status=0
 for cfg in "${configs[@]}"; do
-  n="${cfg//\//_}"
+  n="${cfg//\//_}-np$ranks"
   for side in old new; do
     rm -rf "$work/$side-$n"
     [ "$side" = old ] && bin="$tree/.build/release/smtl" cfgdir="$tree/configs" || bin=.build/release/smtl cfgdir=configs
-    "$bin" train --config "$cfgdir/$cfg" --data-dir ../shared/data --steps 30 --eval-every 15 \
+    run "$bin" train --config "$cfgdir/$cfg" --data-dir ../shared/data --steps 30 --eval-every 15 \
       --out "$work/$side-$n" > "$work/$side-$n.log" 2>&1 || {
         if grep -q 'file not found' "$work/$side-$n.log"; then echo "$cfg: skipped, its data is not in ../shared/data"
         else echo "$cfg: the $side run failed ($work/$side-$n.log)"; status=1; fi

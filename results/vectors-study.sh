@@ -33,13 +33,21 @@ options() { # the vector options of a group as launch/sweep's --set-json object
     "$GLOVE" "$V/$g-50.vec" "$V/$g-100.vec" "$GLOVE" "$V/$g-50.vec"
 }
 
-sweep() { # sweep GROUP-TABLE MODELS [OPTIONS-JSON]
-  local table="$1" models="$2" opts="$3" group
+sweep() { # sweep GROUP-TABLE MODELS OPTIONS-JSON [SEEDS]
+  local table="$1" models="$2" opts="$3" seeds="${4:-1 2 3}" group
   [ "$table" = 4 ] && group=product || group=movie
-  launch/sweep --configs configs/variant-b --table "$table" --model "$models" --seeds "1 2 3" \
+  launch/sweep --configs configs/variant-b --table "$table" --model "$models" --seeds "$seeds" \
     --set model.embedding_dim=0 --set-json "embeddings=$opts" --out "runs/vectors-$group"
 }
 
+one() { # one GROUP-TABLE OPTION-NAME: the options JSON of one option
+  python3 -c 'import json,sys; print(json.dumps({sys.argv[2]: json.loads(sys.argv[1])[sys.argv[2]]}))' "$(options "$1")" "$2"
+}
+
+# The budget (10 h of machine time) does not hold the whole plan: product ME-LSTM runs on the
+# dev-chosen option only (glove50+in50, chosen by ARC-I and ARC-II), and the movie group runs that
+# option only, seed by seed (ARC-II, LSTM, ARC-I, ME-LSTM for seed 1, then seed 2, …), until the
+# budget ends. docs/results.md says what was cut.
 product() {
   vectors product 50 && vectors product 100 || { echo "vectors-study: product vectors failed (runs/vectors/*.log)"; exit 1; }
   local o
@@ -47,18 +55,16 @@ product() {
   sweep 4 arc-ii "$o"
   sweep 4 arc-i "$o"
   sweep 4 lstm "$o"
-  sweep 4 me-lstm "$o"
+  sweep 4 me-lstm "$(one product glove50+in50)" "1 2 3"
 }
 
 movie() {
-  vectors movie 50 && vectors movie 100 || { echo "vectors-study: movie vectors failed (runs/vectors/*.log)"; exit 1; }
-  local o
-  o="$(options movie)"
-  # ARC-II and the single-task LSTM on every option first, then the other two models.
-  sweep 3 arc-ii "$o"
-  sweep 3 lstm "$o"
-  sweep 3 arc-i "$o"
-  sweep 3 me-lstm "$o"
+  vectors movie 50 || { echo "vectors-study: movie vectors failed (runs/vectors/*.log)"; exit 1; }
+  local o seed model
+  o="$(one movie glove50+in50)"
+  for seed in 1 2 3; do
+    for model in arc-ii lstm arc-i me-lstm; do sweep 3 "$model" "$o" "$seed"; done
+  done
 }
 
 case "${1:-all}" in

@@ -29,10 +29,29 @@ public protocol Communicator: AnyObject {
     func idleBarrier()
     /// This rank's index among the ranks of its host (nil: unknown, e.g. threads in one process).
     func nodeLocalRank() -> Int?
+    /// The training step whose collectives follow (a watched communicator names it when one hangs).
+    func enter(step: Int)
+    /// Runs `body` in `phase`, whose collectives may wait longer than a step's (evaluation,
+    /// checkpoints, fine-tuning).
+    func during<T>(_ phase: CollectivePhase, _ body: () throws -> T) rethrows -> T
+    /// A way to ask every rank whether it is still there, outside the collectives (nil: none).
+    func makeRollCall() -> RollCall?
+    /// Stops what the communicator runs beside the ranks' work (a watchdog's thread).
+    func shutdown()
+}
+
+/// What the collectives of a stretch of a run belong to: how long a watched communicator lets
+/// them wait (`WatchedCommunicator.allowance`).
+public enum CollectivePhase: String, Sendable {
+    case step, evaluation, checkpoint, fineTuning = "fine-tuning"
 }
 
 extension Communicator {
     public func nodeLocalRank() -> Int? { nil }
+    public func enter(step: Int) {}
+    public func makeRollCall() -> RollCall? { nil }
+    public func shutdown() {}
+    public func during<T>(_ phase: CollectivePhase, _ body: () throws -> T) rethrows -> T { try body() }
     public func allreduceSum(_ values: inout [Double]) {
         let n = values.count
         values.withUnsafeMutableBufferPointer { allreduceSum($0.baseAddress!, count: n) }

@@ -55,7 +55,7 @@ public final class GradientSync<S: Scalar> {
     public func shard(of m: Int) -> Placement.Shard? { placement.shard(of: world.rank, task: m) }
 
     /// The parameter sets this rank updates: the shared set (0) and its tasks' (m + 1).
-    public var updatedSets: [Int] { [0] + hosted.map { $0 + 1 } }
+    public var updatedSets: [Int] { [ParameterSets.shared] + hosted.map(ParameterSets.task) }
 
     // MARK: the step
 
@@ -70,17 +70,36 @@ public final class GradientSync<S: Scalar> {
     }
 
     /// Everything one training step needs from the other ranks, after this rank's backward:
-    /// `localLosses[m]` is the loss of this rank's shard of task m, `tokens` this rank's tokens,
-    /// and `stepRows` the embedding rows of every task's batch of the step (all ranks'; not needed
-    /// in a world of one, where they are the rows this process touched).
-    public func synchronize(
-        localLosses: [S], tokens: Int, stopRequested: Bool, stepRows: SparseRows? = nil, loans: [Placement.Loan] = []
+    /// `localLosses[m]` is the loss of this rank's part of task m, `tokens` this rank's tokens;
+    /// the plan names the tasks computed here and the embedding rows of every rank's batches (a
+    /// world of one takes the rows this process touched).
+    public func synchronize(_ plan: StepPlan, localLosses: [S], tokens: Int, stopRequested: Bool) -> StepStatistics {
+        reduce(
+            localLosses: localLosses, tokens: tokens, stopRequested: stopRequested, stepRows: plan.rows,
+            computed: plan.computed, moved: plan.moved)
+    }
+
+    /// The step's first collective, before the rank's forward and backward: the watchdog learns
+    /// the step, and each task lent for the step goes from its owner to its borrower (one
+    /// exchange of its tensors; nothing when the step has no loans).
+    public func beginStep(_ plan: StepPlan) {
+        world.enter(step: plan.step)
+        guard !plan.loans.isEmpty else { return }
+        let rank = world.rank
+        let out = plan.loans.first { $0.from == rank }, into = plan.loans.first { $0.to == rank }
+        let sent = out.map { model.taskParameters[$0.task] }, received = into.map { model.taskParameters[$0.task] }
+        world.exchange(
+            send: sent.map { UnsafeRawPointer($0.values) }, bytes: (sent?.count ?? 0) * MemoryLayout<S>.stride,
+            to: out?.to ?? 0, receive: received.map { UnsafeMutableRawPointer($0.values) },
+            bytes: (received?.count ?? 0) * MemoryLayout<S>.stride, from: into?.from ?? 0)
+    }
+
+    /// The fused reduction: `computed` are the tasks this rank computed, `moved` the tasks whose
+    /// gradient crosses ranks (split over ranks, or lent for the step).
+    func reduce(
+        localLosses: [S], tokens: Int, stopRequested: Bool, stepRows: SparseRows?, computed: [Int], moved: [Int]
     ) -> StepStatistics {
         let T = model.tasks.count
-        // The tasks this rank computed this step, and the tasks whose gradient crosses ranks:
-        // those split over ranks, or this step's loans (placements with split tasks never lend).
-        let computed = loans.isEmpty ? hosted : placement.computed(by: world.rank, loans: loans)
-        let moved = loans.isEmpty ? splitTasks : loans.map(\.task)
         // Rows: the union over ranks (known locally), every row, or this process's.
         let e = model.dims.embedding
         for r in rows.rows { (model.shared.grads + Int(r) * e).update(repeating: 0, count: e) }
@@ -153,9 +172,9 @@ public final class GradientSync<S: Scalar> {
     /// shared.grads = Σ_m (task m's shared gradient) over every task of every rank (the step's
     /// reduction without its statistics; the gradient checks and `smtl bench` use it).
     public func reduceSharedGradients(stepRows: SparseRows? = nil) {
-        _ = synchronize(
+        _ = reduce(
             localLosses: [S](repeating: 0, count: model.tasks.count), tokens: 0, stopRequested: false,
-            stepRows: stepRows)
+            stepRows: stepRows, computed: hosted, moved: splitTasks)
     }
 
     // MARK: replicas
@@ -214,10 +233,48 @@ public final class GradientSync<S: Scalar> {
 
     // MARK: small reductions
 
-    /// Sums `values` over ranks (evaluation results, timing tables).
+    /// Sums `values` over ranks.
     public func sumOverRanks(_ values: inout [Double]) {
         if world.size > 1 { world.allreduceSum(&values) }
     }
+
+    /// Each task's value as its lead rank has it, on every rank (nil where the lead has none); the
+    /// values of tasks this rank does not lead are not read. One collective.
+    public func fromLeads(_ values: [Double?]) -> [Double?] {
+        fromOwners(values.map { $0.map { [$0] } }, width: 1, owner: placement.lead(of:)).map { $0?[0] }
+    }
+
+    /// Item m's row of `width` values as rank `owner(m)` has it, on every rank (nil where the owner
+    /// has none); the rows of items this rank does not own are not read. One collective.
+    public func fromOwners(_ rows: [[Double]?], width: Int, owner: (Int) -> Int) -> [[Double]?] {
+        let w = width + 1  // per item: has a row, the row
+        var slots = [Double](repeating: 0, count: w * rows.count)
+        for (m, row) in rows.enumerated() where owner(m) == world.rank {
+            guard let row else { continue }
+            precondition(row.count == width, "a row of \(row.count) values where \(width) were expected")
+            slots[w * m] = 1
+            slots.replaceSubrange(w * m + 1..<w * (m + 1), with: row)
+        }
+        sumOverRanks(&slots)
+        return rows.indices.map { m in slots[w * m] > 0 ? Array(slots[w * m + 1..<w * (m + 1)]) : nil }
+    }
+
+    /// Every rank's row of `row.count` values, on every rank: `result[r]` is rank r's. One collective.
+    public func fromEveryRank(_ row: [Double]) -> [[Double]] {
+        let n = row.count
+        var all = [Double](repeating: 0, count: n * world.size)
+        all.replaceSubrange(n * world.rank..<n * (world.rank + 1), with: row)
+        sumOverRanks(&all)
+        return (0..<world.size).map { Array(all[n * $0..<n * ($0 + 1)]) }
+    }
+
+    /// Runs `body` in `phase`, whose collectives may wait longer than a step's.
+    public func during<T>(_ phase: CollectivePhase, _ body: () throws -> T) rethrows -> T {
+        try world.during(phase, body)
+    }
+
+    /// Waits until every rank arrives, sleeping (after the ranks' uneven fine-tuning).
+    public func idleBarrier() { world.idleBarrier() }
 
     /// Whether the flag is set on any rank (for example, a failed checkpoint write on rank 0).
     public func anyRank(_ flag: Bool) -> Bool {

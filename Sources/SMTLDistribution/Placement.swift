@@ -110,7 +110,6 @@ public struct Placement: Equatable, Sendable {
     public var ranks: Int { shardsOfRank.count }
     public var tasks: Int { stepBatch.count }
 
-
     /// The tasks whose batch is spread over several ranks.
     public var splitTasks: [Int] { ranksOfTask.enumerated().filter { $0.element.count > 1 }.map(\.offset) }
 
@@ -134,7 +133,9 @@ public struct Placement: Equatable, Sendable {
             if rs[0] == rank { mine[m] = Array(lengths[m].indices) }
         }
         for (m, rs) in owners.enumerated() where rs.count > 1 {
-            let order = lengths[m].indices.sorted { lengths[m][$0] != lengths[m][$1] ? lengths[m][$0] > lengths[m][$1] : $0 < $1 }
+            let order = lengths[m].indices.sorted {
+                lengths[m][$0] != lengths[m][$1] ? lengths[m][$0] > lengths[m][$1] : $0 < $1
+            }
             for i in order {
                 let r = rs.min { load[$0] != load[$1] ? load[$0] < load[$1] : $0 < $1 }!
                 load[r] += lengths[m][i]
@@ -196,7 +197,9 @@ public struct Placement: Equatable, Sendable {
                 let order = len.indices.sorted { len[$0] != len[$1] ? len[$0] > len[$1] : $0 < $1 }
                 for k in (lending == .whole ? n : 1)...n {
                     // The k longest or the k shortest; what the owner keeps is the other end.
-                    let splits = k == n ? [(order[...], order[n...])]
+                    let splits =
+                        k == n
+                        ? [(order[...], order[n...])]
                         : [(order[..<k], order[k...]), (order[(n - k)...], order[..<(n - k)])]
                     for (part, rest) in splits {
                         let moved = Self.batchCost(part.map { len[$0] })
@@ -223,7 +226,10 @@ public struct Placement: Equatable, Sendable {
                 continue
             }
             guard let b = best, load[h] - b.top >= minimumGain * load[h] else { break }
-            out.append(Loan(task: b.task, from: h, to: l, examples: b.examples, whole: b.examples.count == lengths[b.task].count))
+            out.append(
+                Loan(
+                    task: b.task, from: h, to: l, examples: b.examples, whole: b.examples.count == lengths[b.task].count
+                ))
             load[h] += b.kept - cost[b.task]; load[l] += b.moved
             done[h] = true; done[l] = true
         }
@@ -265,8 +271,14 @@ public struct Placement: Equatable, Sendable {
             lines.append("  rank \(r): " + parts.joined(separator: ", ") + "  [\(Int(load[r].rounded())) tokens]")
         }
         switch lending {
-        case .split: lines.append("  each step, the busiest rank may lend part or all of one task's batch to the least busy (lending: split)")
-        case .whole: lines.append("  each step, the busiest rank may lend one whole task to the least busy, or swap one (lending: whole)")
+        case .split:
+            lines.append(
+                "  each step, the busiest rank may lend part or all of one task's batch to the least busy "
+                    + "(lending: split)"
+            )
+        case .whole:
+            lines.append(
+                "  each step, the busiest rank may lend one whole task to the least busy, or swap one (lending: whole)")
         case .none: break
         }
         return lines.joined(separator: "\n")
@@ -320,7 +332,7 @@ public struct Placement: Equatable, Sendable {
     }
 
     /// Longest processing time first: each task (costliest first) to the least-loaded rank.
-    static func longestFirst(cost: [Double], ranks: Int) -> [[Int]] {
+    public static func longestFirst(cost: [Double], ranks: Int) -> [[Int]] {
         var load = [Double](repeating: 0, count: ranks)
         var tasks = [[Int]](repeating: [], count: ranks)
         for m in cost.indices.sorted(by: { cost[$0] != cost[$1] ? cost[$0] > cost[$1] : $0 < $1 }) {

@@ -121,12 +121,19 @@ extension RollCall {
                 computing.append("rank \(r) (step \(a.step))")
             }
         }
-        func ranks(_ rs: [Int]) -> String { (rs.count == 1 ? "rank " : "ranks ") + rs.map(String.init).joined(separator: ", ") }
+        func ranks(_ rs: [Int]) -> String {
+            (rs.count == 1 ? "rank " : "ranks ") + rs.map(String.init).joined(separator: ", ")
+        }
         var parts: [String] = []
         if !silent.isEmpty {
-            parts.append("\(ranks(silent)) did not answer within \(String(format: "%g", seconds)) s (frozen, cut off by the network, or the host is gone)")
+            parts.append(
+                "\(ranks(silent)) did not answer within \(String(format: "%g", seconds)) s (frozen, cut off by "
+                    + "the network, or the host is gone)"
+            )
         }
-        if !computing.isEmpty { parts.append("still computing, not yet in this collective: " + computing.joined(separator: ", ")) }
+        if !computing.isEmpty {
+            parts.append("still computing, not yet in this collective: " + computing.joined(separator: ", "))
+        }
         if !elsewhere.isEmpty { parts.append("waiting in another collective: " + elsewhere.joined(separator: ", ")) }
         if !arrived.isEmpty { parts.append("arrived: \(ranks(arrived))") }
         return parts.joined(separator: "; ")

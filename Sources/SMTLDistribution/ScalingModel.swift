@@ -111,7 +111,9 @@ public struct ScalingModel: Codable, Sendable, Equatable {
     /// on hosts of `cores` cores. Regressors ⌈log₂P⌉, load·2(P−1)/P·bytes and, when oversubscribed,
     /// ⌈log₂P⌉·load; no intercept; relative errors (each sample weighted by 1/t²), so that the
     /// small messages count as much as the large ones.
-    public static func fitAllreduce(_ samples: [(ranks: Int, bytes: Double, seconds: Double)], cores: Int)
+    public static func fitAllreduce(
+        _ samples: [(ranks: Int, bytes: Double, seconds: Double)], cores: Int
+    )
         -> (alpha: Double, beta: Double, sigma: Double)
     {
         var a = [[Double]](repeating: [0, 0, 0], count: 3), b = [0.0, 0, 0]
@@ -135,7 +137,9 @@ public struct ScalingModel: Codable, Sendable, Equatable {
     }
 
     /// The allreduce time of the fitted model on hosts of `cores` cores.
-    public static func allreduceTime(ranks: Int, bytes: Double, cores: Int, fit: (alpha: Double, beta: Double, sigma: Double))
+    public static func allreduceTime(
+        ranks: Int, bytes: Double, cores: Int, fit: (alpha: Double, beta: Double, sigma: Double)
+    )
         -> Double
     {
         guard ranks > 1 else { return 0 }

@@ -17,9 +17,7 @@ import Foundation
 /// with MPI_THREAD_MULTIPLE), the same thread answers the other ranks' pings, and a timeout's
 /// message names the ranks that did not arrive and what the others are doing (see `RollCall`).
 public final class WatchedCommunicator: Communicator {
-    public enum Phase: String, Sendable {
-        case step, evaluation, checkpoint, fineTuning = "fine-tuning"
-    }
+    public typealias Phase = CollectivePhase
 
     let inner: Communicator
     public let timeout: Double
@@ -79,6 +77,8 @@ public final class WatchedCommunicator: Communicator {
         thread.start()
     }
 
+    public func enter(step: Int) { self.step = step }
+
     /// Runs `body` in `phase` (the allowance of its collectives).
     public func during<T>(_ phase: Phase, _ body: () throws -> T) rethrows -> T {
         lock.lock(); let before = self.phase; self.phase = phase; lock.unlock()
@@ -112,7 +112,8 @@ public final class WatchedCommunicator: Communicator {
         let answers = rollCall.ask(me, seconds: wait)
         var text = type(of: rollCall).describe(me, rank: rank, size: size, answers: answers, waited: wait)
         if answers.count < size - 1, underLauncher, let grace = Self.endLauncherLater(parent) {
-            text += " (mpirun cannot reach a lost host to end its ranks and would wait for TCP to give up, "
+            text +=
+                " (mpirun cannot reach a lost host to end its ranks and would wait for TCP to give up, "
                 + "about 15 minutes: it is ended in \(grace) s if still running)"
         }
         return text
@@ -159,8 +160,9 @@ public final class WatchedCommunicator: Communicator {
             lock.unlock()
         }
         if underLauncher && getppid() != parent {
-            end("smtl: rank \(rank): its launcher (mpirun) is gone; exiting instead of waiting for ranks that "
-                + "will not come")
+            end(
+                "smtl: rank \(rank): its launcher (mpirun) is gone; exiting instead of waiting for ranks that "
+                    + "will not come")
             return true
         }
         if let rollCall {
@@ -175,16 +177,18 @@ public final class WatchedCommunicator: Communicator {
         let waited = Double(Int64(bitPattern: DispatchTime.now().uptimeNanoseconds &- t0)) / 1e9
         let limit = timeout * (Self.allowance[ph] ?? 1)
         if stopRequested() && waited > stopGrace {
-            end("smtl: rank \(rank) of \(size): a stop was requested and the \(name) at step \(s) has waited "
-                + String(format: "%.0f", waited) + " s for the other ranks; ending the job without the last "
-                + "checkpoint (resume from the newest one)")
+            end(
+                "smtl: rank \(rank) of \(size): a stop was requested and the \(name) at step \(s) has waited "
+                    + String(format: "%.0f", waited) + " s for the other ranks; ending the job without the last "
+                    + "checkpoint (resume from the newest one)")
             return true
         }
         if waited > limit {
-            end("smtl: rank \(rank) of \(size): the \(name) (\(ph.rawValue) phase) at step \(s) has waited "
-                + String(format: "%.0f", waited) + " s, over the collective timeout of "
-                + String(format: "%g", limit) + " s: " + rollCallReport()
-                + "; ending the job. Raise --collective-timeout if steps are that slow")
+            end(
+                "smtl: rank \(rank) of \(size): the \(name) (\(ph.rawValue) phase) at step \(s) has waited "
+                    + String(format: "%.0f", waited) + " s, over the collective timeout of "
+                    + String(format: "%g", limit) + " s: " + rollCallReport()
+                    + "; ending the job. Raise --collective-timeout if steps are that slow")
             return true
         }
         return false

@@ -35,7 +35,8 @@ public enum JSONLine {
             case "\t": out += "\\t"
             default:
                 if u.value < 0x20 {
-                    out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count)
+                    out +=
+                        "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count)
                         + String(u.value, radix: 16)
                 } else {
                     out.unicodeScalars.append(u)

@@ -31,7 +31,10 @@ struct BenchAllreduce: Subcommand {
             return b
         }
         if world.rank == 0 {
-            print("smtl bench-allreduce: \(world.size) ranks, \(label.isEmpty ? "" : label + ", ")MPI_Allreduce sum of doubles, in place")
+            print(
+                "smtl bench-allreduce: \(world.size) ranks, \(label.isEmpty ? "" : label + ", ")MPI_Allreduce "
+                    + "sum of doubles, in place"
+            )
             print("      bytes     seconds per call")
         }
         var lines: [String] = []
@@ -45,7 +48,11 @@ struct BenchAllreduce: Subcommand {
             for _ in 0..<20 { world.allreduceSum(buffer, count: count) }
             let t0 = DispatchTime.now().uptimeNanoseconds
             world.allreduceSum(buffer, count: count)
-            var reps = [Double(max(5, min(100_000, Int(seconds * 1e9 / Double(max(DispatchTime.now().uptimeNanoseconds - t0, 1))))))]
+            var reps = [
+                Double(
+                    max(5, min(100_000, Int(seconds * 1e9 / Double(max(DispatchTime.now().uptimeNanoseconds - t0, 1)))))
+                )
+            ]
             world.allreduceSum(&reps)  // every rank's estimate, summed: the same count everywhere
             let n = Int(reps[0]) / world.size
             let start = DispatchTime.now().uptimeNanoseconds

@@ -46,7 +46,8 @@ struct Predict: Subcommand {
         let ids = texts.map { loaded.vocabulary.encode($0, tokenizer: loaded.config.tokenizer) }
         if format == .text {
             print(
-                "# task \(name); columns: label, then p(label) for labels \(labels.map(String.init).joined(separator: " "))"
+                "# task \(name); columns: label, then p(label) for labels "
+                    + "\(labels.map(String.init).joined(separator: " "))"
             )
         }
         let net = model.networks[m]

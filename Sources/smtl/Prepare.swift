@@ -23,7 +23,8 @@ struct Prepare: Subcommand {
                         smtl's tokenizer; --out is the vectors file (fastText .vec; .gz to compress). Never
                         reads a dev or test file. One thread and --seed: the same file every time.
             launch/fetch-data downloads the archives and runs `smtl prepare all`.
-            Example: smtl prepare vectors --config configs/vectors/product.json --dim 50 --out runs/vectors/product-50.vec
+            Example: smtl prepare vectors --config configs/vectors/product.json --dim 50 \\
+                       --out runs/vectors/product-50.vec
             """)
 
     /// The original releases `prepare` converts.
@@ -74,9 +75,15 @@ struct Prepare: Subcommand {
 
     /// In-domain vectors from the config's tasks (see `VectorCorpus` and `FastText`).
     func vectors() throws {
-        guard let config else { throw ValidationError("`smtl prepare vectors` needs --config (the tasks whose text to use)") }
-        if input != nil { throw ValidationError("`smtl prepare vectors` takes no --input: the text comes from --config's tasks") }
-        for (name, v, low) in [("--dim", dim, 1), ("--epochs", epochs, 1), ("--min-count", minCount ?? 1, 1), ("--seed", seed, 0)]
+        guard let config else {
+            throw ValidationError("`smtl prepare vectors` needs --config (the tasks whose text to use)")
+        }
+        if input != nil {
+            throw ValidationError("`smtl prepare vectors` takes no --input: the text comes from --config's tasks")
+        }
+        for (name, v, low) in [
+            ("--dim", dim, 1), ("--epochs", epochs, 1), ("--min-count", minCount ?? 1, 1), ("--seed", seed, 0),
+        ]
         where v < low {
             throw ValidationError("\(name) must be at least \(low), not \(v)")
         }
@@ -118,7 +125,8 @@ struct Prepare: Subcommand {
         let found = SMTLData.Prepare.fduMTLDomains(under: input)
         let missing = SMTLData.Prepare.fduDomains.filter { !found.contains($0) }
         print(
-            "FDU-MTL: found \(found.count) of \(SMTLData.Prepare.fduDomains.count) domains: \(found.joined(separator: ", "))"
+            "FDU-MTL: found \(found.count) of \(SMTLData.Prepare.fduDomains.count) domains: "
+                + "\(found.joined(separator: ", "))"
                 + (missing.isEmpty ? "" : "; not present: \(missing.joined(separator: ", "))"))
         return try SMTLData.Prepare.fduMTL(input: input, out: out, domains: found.isEmpty ? nil : found)
     }

@@ -20,7 +20,8 @@ struct Select: Subcommand {
     func execute() throws {
         let selection = try SweepSelection.load(points)
         if selection.choices.isEmpty {
-            throw InputError(file: points.joined(separator: ", "), "hold no finished runs", hint: "run launch/sweep first")
+            throw InputError(
+                file: points.joined(separator: ", "), "hold no finished runs", hint: "run launch/sweep first")
         }
         let md = selection.markdown()
         if let markdown { try FileWriter.write(Data(md.utf8), to: markdown) } else { print(md, terminator: "") }

@@ -159,10 +159,13 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(try Trainer(config: c, outDir: dir + "/three").model.shared.array("embedding.weight"), zero)
         // Above embedding_dim: refused, built in code or read from a file.
         c.pretrainedDim = 4
-        assertInputError(["cannot fill embedding rows of 3", "pretrained_dim"]) { _ = try Trainer(config: c, outDir: dir + "/x") }
+        assertInputError(["cannot fill embedding rows of 3", "pretrained_dim"]) {
+            _ = try Trainer(config: c, outDir: dir + "/x")
+        }
         var json = c.json()
         json["data_dir"] = dir
-        let file = writeFile(dir, "c.json", String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self))
+        let file = writeFile(
+            dir, "c.json", String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self))
         assertInputError([file, "pretrained_dim 4 is above model.embedding_dim 3"]) { _ = try RunConfig.load(file) }
     }
 

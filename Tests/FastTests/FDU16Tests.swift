@@ -16,10 +16,13 @@ final class FDU16Tests: MPITestCase {
     /// `apparel` has a review with an empty text on line 3 of its train file, as the release does.
     func release(_ root: String) {
         for (k, d) in Prepare.fduDomains.enumerated() {
-            var train = (0..<210).map { i in "\(i % 2)\t\(i % 2 == 0 ? "bad" : "good") \(d.lowercased()) review \(i + k)" }
+            var train = (0..<210).map { i in
+                "\(i % 2)\t\(i % 2 == 0 ? "bad" : "good") \(d.lowercased()) review \(i + k)"
+            }
             if d == "apparel" { train.insert("0\t", at: 2) }
             writeFile(root, "\(d).task.train", train.joined(separator: "\n") + "\n")
-            writeFile(root, "\(d).task.test", (0..<5).map { "\($0 % 2)\tsome review \($0)" }.joined(separator: "\n") + "\n")
+            writeFile(
+                root, "\(d).task.test", (0..<5).map { "\($0 % 2)\tsome review \($0)" }.joined(separator: "\n") + "\n")
         }
     }
 
@@ -42,7 +45,8 @@ final class FDU16Tests: MPITestCase {
         let (status, text) = try run(Self.binary, ["prepare", "fdu-mtl", "--input", raw, "--out", out + "/cli"])
         XCTAssertEqual(status, 0, text)
         XCTAssertTrue(text.contains("found 16 of 16 domains: apparel, baby, books"), text)
-        XCTAssertTrue(text.contains("dropped 1 line(s) of \(raw)/apparel.task.train with an empty text: line(s) 3"), text)
+        XCTAssertTrue(
+            text.contains("dropped 1 line(s) of \(raw)/apparel.task.train with an empty text: line(s) 3"), text)
         // A partial release: the domains that are there, and the ones that are not, named.
         try FileManager.default.removeItem(atPath: raw + "/video.task.train")
         let (_, partial) = try run(Self.binary, ["prepare", "fdu-mtl", "--input", raw, "--out", out + "/partial"])

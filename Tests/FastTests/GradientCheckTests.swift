@@ -68,7 +68,8 @@ final class GradientCheckTests: XCTestCase {
             }
         }
         print(
-            "gradient check \(arch.rawValue) tasks=\(specs.count)\(dropout ? " dropout" : "")\(read > 0 ? " read \(read)" : ""): "
+            "gradient check \(arch.rawValue) "
+                + "tasks=\(specs.count)\(dropout ? " dropout" : "")\(read > 0 ? " read \(read)" : ""): "
                 + "\(checked) parameters, "
                 + "worst relative error \(overall)"
         )
@@ -100,9 +101,11 @@ final class GradientCheckTests: XCTestCase {
         check(.meLSTM, tasks: [TaskSpec(name: "a", classes: 3)], dropout: true, read: 0.5)
     }
     func testARCIMultiTaskWithReadDropout() {
-        check(.arc1, tasks: [TaskSpec(name: "a", classes: 3), TaskSpec(name: "b", classes: 2)], dropout: true, read: 0.5)
+        check(
+            .arc1, tasks: [TaskSpec(name: "a", classes: 3), TaskSpec(name: "b", classes: 2)], dropout: true, read: 0.5)
     }
     func testARCIIMultiTaskWithReadDropout() {
-        check(.arc2, tasks: [TaskSpec(name: "a", classes: 2), TaskSpec(name: "b", classes: 5)], dropout: true, read: 0.5)
+        check(
+            .arc2, tasks: [TaskSpec(name: "a", classes: 2), TaskSpec(name: "b", classes: 5)], dropout: true, read: 0.5)
     }
 }

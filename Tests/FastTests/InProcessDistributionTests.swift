@@ -160,7 +160,9 @@ final class InProcessDistributionTests: XCTestCase {
 
     /// Trains `config` on 1 process and on each number of rank threads; returns the worst relative
     /// difference of each to the one process, and whether its placement split a task.
-    func runs(_ config: RunConfig, ranks: [Int], _ dir: String, corpus: Corpus = corpus()) throws
+    func runs(
+        _ config: RunConfig, ranks: [Int], _ dir: String, corpus: Corpus = corpus()
+    ) throws
         -> [(ranks: Int, worst: Double, split: Bool, loans: Int)]
     {
         try Trainer(config: config, corpus: corpus, outDir: dir + "/one", resume: nil).run(observers: [])
@@ -172,9 +174,11 @@ final class InProcessDistributionTests: XCTestCase {
                 return (!t.placement.splitTasks.isEmpty, t.loanSteps)
             }[0]
             let w = Self.worst(one, try Checkpoint.load(dir + "/\(n)/checkpoints/final").tensors)
-            print("threads: \(n) ranks against 1 process, \(config.optimizer.kind.rawValue), \(config.steps) steps"
-                + (split ? " (a task split over ranks)" : "") + ", loans in \(loans) steps (\(config.lending.rawValue))"
-                + ": worst relative difference \(w)")
+            print(
+                "threads: \(n) ranks against 1 process, \(config.optimizer.kind.rawValue), \(config.steps) steps"
+                    + (split ? " (a task split over ranks)" : "")
+                    + ", loans in \(loans) steps (\(config.lending.rawValue))"
+                    + ": worst relative difference \(w)")
             return (n, w, split, loans)
         }
     }
@@ -192,7 +196,8 @@ final class InProcessDistributionTests: XCTestCase {
             XCTAssertEqual(r.worst, 0, "\(r.ranks) ranks")
         }
         // Loans of whole tasks (the default; 8 tasks of 2 to 30 tokens on 2 ranks): one process's bits.
-        for r in try runs(Self.config(tasks: 8), ranks: [2], dir + "/whole", corpus: Self.corpus(tasks: 8, longest: 30)) {
+        for r in try runs(Self.config(tasks: 8), ranks: [2], dir + "/whole", corpus: Self.corpus(tasks: 8, longest: 30))
+        {
             XCTAssertGreaterThan(r.loans, 0, "2 ranks lend whole tasks")
             XCTAssertEqual(r.worst, 0, "\(r.ranks) ranks")
         }
@@ -222,8 +227,9 @@ final class InProcessDistributionTests: XCTestCase {
             try Trainer(config: sgd, corpus: corpus, outDir: dir + "/sgd/6-again", resume: nil, communicator: c)
                 .run(observers: [])
         }
-        XCTAssertEqual(FileManager.default.contents(atPath: dir + "/sgd/6/checkpoints/final/model.safetensors"),
-                       FileManager.default.contents(atPath: dir + "/sgd/6-again/checkpoints/final/model.safetensors"))
+        XCTAssertEqual(
+            FileManager.default.contents(atPath: dir + "/sgd/6/checkpoints/final/model.safetensors"),
+            FileManager.default.contents(atPath: dir + "/sgd/6-again/checkpoints/final/model.safetensors"))
     }
 
     /// Weak scaling: each of a task's k ranks takes a whole batch, so the task's step batch is
@@ -250,7 +256,8 @@ final class InProcessDistributionTests: XCTestCase {
         var strong = Self.config()
         strong.steps = 3
         let p = try ThreadCommunicator.run(ranks: 6) { c in
-            try Trainer(config: strong, corpus: corpus, outDir: dir + "/s", resume: nil, communicator: c).placement.stepBatch
+            try Trainer(config: strong, corpus: corpus, outDir: dir + "/s", resume: nil, communicator: c).placement
+                .stepBatch
         }
         XCTAssertEqual(p[0], [4, 4, 4, 4])
     }

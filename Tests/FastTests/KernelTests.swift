@@ -93,7 +93,8 @@ final class KernelTests: XCTestCase {
         for level in Self.levels {
             KernelLevel.select(level)
             for arch in [Architecture.meLSTM, .arc1, .arc2] {
-                let model = Model<Double>(architecture: arch, dims: Self.dims, tasks: arch.isMultiTask ? Self.tasks : [Self.tasks[0]])
+                let model = Model<Double>(
+                    architecture: arch, dims: Self.dims, tasks: arch.isMultiTask ? Self.tasks : [Self.tasks[0]])
                 for set in model.parameterSets { set.initializeUniform(seed: 11, scale: 0.5) }
                 let bs = arch.isMultiTask ? batches : [batches[0]]
                 let analytic = Self.gradients(model, bs)
@@ -101,7 +102,8 @@ final class KernelTests: XCTestCase {
                 var checked = 0
                 for (s, set) in model.parameterSets.enumerated() {
                     for entry in set.layout.entries
-                    where entry.name.contains("memory0") || entry.name.contains("control") || entry.name.contains("fusion")
+                    where entry.name.contains("memory0") || entry.name.contains("control")
+                        || entry.name.contains("fusion")
                     {
                         for _ in 0..<6 {
                             let i = entry.offset + rng.below(entry.count)
@@ -113,7 +115,9 @@ final class KernelTests: XCTestCase {
                             set.values[i] = w
                             let a = analytic[s][i]
                             let err = abs(a - numeric) / max(abs(a), abs(numeric), 1e-7)
-                            XCTAssertLessThan(err, 1e-5, "\(level.name) \(arch.rawValue) \(entry.name)[\(i - entry.offset)]: \(a) vs \(numeric)")
+                            XCTAssertLessThan(
+                                err, 1e-5,
+                                "\(level.name) \(arch.rawValue) \(entry.name)[\(i - entry.offset)]: \(a) vs \(numeric)")
                             checked += 1
                         }
                     }
@@ -142,7 +146,8 @@ final class KernelTests: XCTestCase {
                     for i in 0..<d.count { f.values[i] = Float(d.values[i]) }
                 }
                 let g = Self.gradients(model, bs)
-                XCTAssertEqual(g.flatMap { $0 }, Self.gradients(model, bs).flatMap { $0 }, "\(level.name): deterministic")
+                XCTAssertEqual(
+                    g.flatMap { $0 }, Self.gradients(model, bs).flatMap { $0 }, "\(level.name): deterministic")
                 XCTAssertEqual(Double(model.losses(bs).reduce(0, +)), exactLoss, accuracy: 1e-5 * abs(exactLoss))
                 for (gs, es) in zip(g, exact) {
                     let scale = es.map(abs).max() ?? 1

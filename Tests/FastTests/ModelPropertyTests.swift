@@ -121,11 +121,13 @@ final class ModelPropertyTests: XCTestCase {
         let model = Model<Double>(architecture: .arc2, dims: dims, tasks: specs)
         model.initialize(seed: 4)
         let nets = model.networks
-        XCTAssertEqual(Set(nets.map { ObjectIdentifier($0.gates) }).count, 1)
-        XCTAssertEqual(Set(nets.map { ObjectIdentifier($0.memory.blocks[0].memoryPrev) }).count, 1)
-        XCTAssertEqual(Set(nets.map { ObjectIdentifier($0.memory.blocks[1].memoryPrev) }).count, 1)
+        XCTAssertEqual(Set(nets.map { ObjectIdentifier($0.ws.gates) }).count, 1)
+        XCTAssertEqual(Set(nets.map { ObjectIdentifier($0.memory.blocks[0].ws.memoryPrev) }).count, 1)
+        XCTAssertEqual(Set(nets.map { ObjectIdentifier($0.memory.blocks[1].ws.memoryPrev) }).count, 1)
         XCTAssertNotEqual(
-            ObjectIdentifier(nets[0].memory.blocks[0].memoryPrev), ObjectIdentifier(nets[0].memory.blocks[1].memoryPrev))
+            ObjectIdentifier(nets[0].memory.blocks[0].ws.memoryPrev),
+            ObjectIdentifier(nets[0].memory.blocks[1].ws.memoryPrev)
+        )
         let batches = specs.indices.map { m in
             Batch(sequences: sequences([5, 2, 7], seed: UInt64(m + 1)), labels: [0, 1, 1])
         }

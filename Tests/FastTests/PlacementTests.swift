@@ -35,7 +35,9 @@ final class PlacementTests: XCTestCase {
             mine[l.from][l.task].removeAll { l.examples.contains($0) }
             mine[l.to][l.task] = l.examples
         }
-        return mine.map { tasks in tasks.enumerated().map { m, ids in Placement.batchCost(ids.map { lengths[m][$0] }) }.reduce(0, +) }
+        return mine.map { tasks in
+            tasks.enumerated().map { m, ids in Placement.batchCost(ids.map { lengths[m][$0] }) }.reduce(0, +)
+        }
     }
 
     /// Step-by-step loans: when the batches drawn this step make one rank costlier, it lends the
@@ -75,13 +77,21 @@ final class PlacementTests: XCTestCase {
         XCTAssertLessThan(loads(whole, skewed, w).max()!, loads(whole, skewed, []).max()!)
         // No loans where the placement does not lend.
         for q in [
-            Placement(examples: [100, 100, 100, 100], meanLength: [10, 10, 10, 10], batchSize: 4, ranks: 2, lending: .none),
-            Placement(examples: [100, 100, 100, 100], meanLength: [10, 10, 10, 10], batchSize: 4, ranks: 2, strategy: .blocks),
-            Placement(examples: [100, 100, 100, 100], meanLength: [10, 10, 10, 10], batchSize: 4, ranks: 2, scaling: .weak),
+            Placement(
+                examples: [100, 100, 100, 100], meanLength: [10, 10, 10, 10], batchSize: 4, ranks: 2, lending: .none),
+            Placement(
+                examples: [100, 100, 100, 100], meanLength: [10, 10, 10, 10], batchSize: 4, ranks: 2,
+                strategy: .blocks),
+            Placement(
+                examples: [100, 100, 100, 100], meanLength: [10, 10, 10, 10], batchSize: 4, ranks: 2, scaling: .weak),
             Placement(examples: [100, 100], meanLength: [10, 10], batchSize: 4, ranks: 3),
         ] {
             XCTAssertEqual(q.lending, .none)
-            XCTAssertEqual(q.loans(lengths: q.stepBatch.map { Array(repeating: 1, count: $0) }.enumerated().map { m, l in m == 0 ? l.map { _ in 50 } : l }), [])
+            XCTAssertEqual(
+                q.loans(
+                    lengths: q.stepBatch.map { Array(repeating: 1, count: $0) }.enumerated().map { m, l in
+                        m == 0 ? l.map { _ in 50 } : l
+                    }), [])
         }
     }
 
@@ -104,7 +114,8 @@ final class PlacementTests: XCTestCase {
     /// Many ranks: each lends at most once and borrows at most once a step, never to itself.
     func testLoansOnManyRanks() {
         let p = Placement(
-            examples: Array(repeating: 100, count: 12), meanLength: Array(repeating: 10, count: 12), batchSize: 8, ranks: 4,
+            examples: Array(repeating: 100, count: 12), meanLength: Array(repeating: 10, count: 12), batchSize: 8,
+            ranks: 4,
             lending: .split)
         var rng = SplitMix64(seed: 9)
         var lent = 0
@@ -157,7 +168,9 @@ final class PlacementTests: XCTestCase {
         XCTAssertEqual(p.ranksOfTask[1].map { p.shard(of: $0, task: 1)!.count }, [6, 5, 5])
         XCTAssertEqual(p.stepBatch, [16, 16, 16])
         XCTAssertEqual(blocks([7, 7], ranks: 3).ranksOfTask, [[0, 1], [2]])
-        XCTAssertTrue(p.describe(["a", "b", "c"]).contains("rank 2: b (about 5 of 16 examples a step)"), p.describe(["a", "b", "c"]))
+        XCTAssertTrue(
+            p.describe(["a", "b", "c"]).contains("rank 2: b (about 5 of 16 examples a step)"),
+            p.describe(["a", "b", "c"]))
         assertPartition(p)
     }
 

@@ -37,7 +37,7 @@ final class RemainingTimeTests: XCTestCase {
         let eta = try XCTUnwrap(r.estimate(stepsLeft: 1000, evaluationsLeft: 0))
         XCTAssertEqual(eta, 100, accuracy: 1e-6)
         let sinceStart = now / 150 * 1000
-        XCTAssertGreaterThan(sinceStart, 6 * 3600, "the old formula, for contrast")
+        XCTAssertGreaterThan(sinceStart, 6 * 3600, "the rate since the start would say over 6 h")
     }
 
     /// Steps whose time varies (short and long batches) are all kept: only a gap far above the

@@ -8,7 +8,7 @@ import TestSupport
 @testable import SMTLSupport
 @testable import SMTLTraining
 
-/// The training choices the paper leaves open (issue 12): each changes what it should and nothing
+/// The training choices the paper leaves open: each changes what it should and nothing
 /// else, and is off by default.
 final class TrainingOptionsTests: XCTestCase {
     func dataDir() throws -> String {
@@ -128,9 +128,10 @@ final class FineTuningTests: XCTestCase {
             for (m, spec) in InProcessDistributionTests.specs.enumerated() {
                 let o = try XCTUnwrap(outcomes[m])
                 XCTAssertEqual(o.steps, 2 * ((20 + 6 * m + 3) / 4), "two epochs of the task's own data")
-                let ft = try tensors(FineTuning.directory(out, task: spec.name) + "/checkpoints/final")
+                let ft = try tensors(RunFolder(out).fineTune(task: spec.name).final)
                 let own = "task.\(spec.name)."
-                XCTAssertFalse(ft.keys.contains { $0.hasPrefix("task.") && !$0.hasPrefix(own) }, "another task's tensors")
+                XCTAssertFalse(
+                    ft.keys.contains { $0.hasPrefix("task.") && !$0.hasPrefix(own) }, "another task's tensors")
                 for (name, t) in ft {
                     let before = try XCTUnwrap(joint[name], name)
                     let changed = t.values != before.values
@@ -145,7 +146,7 @@ final class FineTuningTests: XCTestCase {
                     }
                 }
                 // The joint model is evaluated first: the best dev is at least its dev accuracy.
-                let state = try Checkpoint.load(FineTuning.directory(out, task: spec.name) + "/checkpoints/final").state
+                let state = try Checkpoint.load(RunFolder(out).fineTune(task: spec.name).final).state
                 XCTAssertNotNil(state.bestDev[spec.name])
                 XCTAssertEqual(o.bestDev, state.bestDev[spec.name])
             }
@@ -164,8 +165,8 @@ final class FineTuningTests: XCTestCase {
         XCTAssertEqual(one.map { $0?.bestDev }, three.map { $0?.bestDev })
         XCTAssertEqual(one.map { $0?.testAtBestDev }, three.map { $0?.testAtBestDev })
         for spec in InProcessDistributionTests.specs {
-            let a = try tensors(FineTuning.directory(dir + "/one", task: spec.name) + "/checkpoints/final")
-            let b = try tensors(FineTuning.directory(dir + "/three", task: spec.name) + "/checkpoints/final")
+            let a = try tensors(RunFolder(dir + "/one").fineTune(task: spec.name).final)
+            let b = try tensors(RunFolder(dir + "/three").fineTune(task: spec.name).final)
             XCTAssertEqual(InProcessDistributionTests.worst(a, b), 0, spec.name)
         }
     }
@@ -179,10 +180,10 @@ final class FineTuningTests: XCTestCase {
         let joint = try Trainer(config: c, corpus: corpus, outDir: dir, resume: nil)
         try joint.run(observers: [])
         let first = try XCTUnwrap(try FineTuning.run(after: joint) { _ in [] })
-        let task = FineTuning.directory(dir, task: "t3")
+        let task = RunFolder(dir).fineTune(task: "t3").path
         let final = try Data(contentsOf: URL(fileURLWithPath: task + "/checkpoints/final/model.safetensors"))
         // Back to the oldest step checkpoint kept: the later ones, best and final go.
-        let steps = Checkpoint.stepCheckpoints(in: task)
+        let steps = RunFolder(task).stepCheckpoints
         XCTAssertGreaterThan(steps.count, 1)
         for s in steps.dropFirst() { try FileManager.default.removeItem(atPath: s) }
         for n in ["final", "best"] { try FileManager.default.removeItem(atPath: task + "/checkpoints/" + n) }
@@ -323,7 +324,9 @@ final class RegularisationTests: XCTestCase {
         let bad = writeFile(
             dir, "lstm.json",
             #"{"architecture": "lstm", "training": {"dropout_read": 0.2}, "tasks": [{"name": "a", "train": "t"}]}"#)
-        assertInputError(["training.dropout_read 0.2 is set, but architecture lstm has no memory read", "set it to 0 for lstm"]) {
+        assertInputError([
+            "training.dropout_read 0.2 is set, but architecture lstm has no memory read", "set it to 0 for lstm",
+        ]) {
             _ = try RunConfig.load(bad)
         }
         var arc = RunConfig()
@@ -373,7 +376,8 @@ final class RegularisationTests: XCTestCase {
         let dev = corpus.tasks[0].dev
         XCTAssertEqual(t.evaluate().dev[0], 100 * Double(dev.filter { $0.label == 0 }.count) / Double(dev.count))
         XCTAssertNotEqual(t.evaluate().dev[0], t.evaluateWeights().dev[0])
-        XCTAssertEqual(t.model.parameterSets.map { Array(UnsafeBufferPointer(start: $0.values, count: $0.count)) }, weights)
+        XCTAssertEqual(
+            t.model.parameterSets.map { Array(UnsafeBufferPointer(start: $0.values, count: $0.count)) }, weights)
         // `best` holds the average at its step; the step checkpoint of that step, the training weights.
         let best = try Checkpoint.load(dir + "/one/checkpoints/best")
         let step = try Checkpoint.load(dir + "/one/checkpoints/" + String(format: "step-%08d", best.state.step))
@@ -408,7 +412,9 @@ final class RegularisationTests: XCTestCase {
             resume: try Checkpoint.load(dir + "/one/checkpoints/step-00000006"))
         try resumed.run(observers: [])
         XCTAssertEqual(InProcessDistributionTests.worst(oneAverage, try averages(dir + "/one-resumed")), 0)
-        XCTAssertEqual(InProcessDistributionTests.worst(one, try Checkpoint.load(dir + "/one-resumed/checkpoints/final").tensors), 0)
+        XCTAssertEqual(
+            InProcessDistributionTests.worst(one, try Checkpoint.load(dir + "/one-resumed/checkpoints/final").tensors),
+            0)
         // Off by default and in [0, 1).
         XCTAssertEqual(RunConfig().optimizer.emaDecay, 0)
         let bad = writeFile(dir, "ema.json", #"{"training": {"ema_decay": 1}, "tasks": [{"name": "a", "train": "t"}]}"#)
@@ -502,16 +508,20 @@ final class RegularisationTests: XCTestCase {
             #"{"training": {"dropout_embedding": 0.2, "dropout_hidden": 0.5, "clip_norm": 5, "embedding_l2": 1e-6},"#
                 + #" "tasks": [{"name": "a", "train": "t.tsv"}]}"#)
         let c = try RunConfig.load(good)
-        XCTAssertEqual([c.dropoutEmbedding, c.dropoutHidden, c.optimizer.clipNorm, c.optimizer.embeddingL2], [0.2, 0.5, 5, 1e-6])
+        XCTAssertEqual(
+            [c.dropoutEmbedding, c.dropoutHidden, c.optimizer.clipNorm, c.optimizer.embeddingL2], [0.2, 0.5, 5, 1e-6])
         let d = RunConfig()
-        XCTAssertEqual([d.dropoutEmbedding, d.dropoutHidden, d.optimizer.clipNorm, d.optimizer.embeddingL2], [0, 0, 0, 0])
+        XCTAssertEqual(
+            [d.dropoutEmbedding, d.dropoutHidden, d.optimizer.clipNorm, d.optimizer.embeddingL2], [0, 0, 0, 0])
         for (key, value, message) in [
             ("dropout_hidden", "1", "`training.dropout_hidden` must be in [0, 1), not 1.0"),
             ("dropout_embedding", "-0.1", "`training.dropout_embedding` must be in [0, 1)"),
             ("dropout_read", "1.5", "`training.dropout_read` must be in [0, 1), not 1.5"),
             ("clip_norm", "-1", "`training.clip_norm` must be a finite number ≥ 0"),
         ] {
-            let bad = writeFile(dir, "b.json", #"{"training": {""# + key + #"": "# + value + #"}, "tasks": [{"name": "a", "train": "t"}]}"#)
+            let bad = writeFile(
+                dir, "b.json",
+                #"{"training": {""# + key + #"": "# + value + #"}, "tasks": [{"name": "a", "train": "t"}]}"#)
             assertInputError([message]) { _ = try RunConfig.load(bad) }
         }
     }
@@ -597,7 +607,7 @@ final class ScheduleTests: XCTestCase {
         for (m, task) in corpus.tasks.enumerated() {
             // The first step checkpoint at which the task had stopped.
             guard
-                let first = try Checkpoint.stepCheckpoints(in: dir).lazy.map({ try Checkpoint.load($0) })
+                let first = try RunFolder(dir).stepCheckpoints.lazy.map({ try Checkpoint.load($0) })
                     .first(where: { $0.state.stoppedTasks.contains(task.name) })
             else { continue }
             let prefix = "task.\(task.name)."

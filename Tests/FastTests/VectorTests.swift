@@ -27,7 +27,8 @@ final class VectorTests: XCTestCase {
         XCTAssertEqual(f.width, 50)
         XCTAssertEqual(f.count, 112_510)
         XCTAssertEqual(f.duplicates, 0)
-        let first = String(decoding: FileReader.lines(try FileReader.bytes(path))[0], as: UTF8.self).split(separator: " ")
+        let first = String(decoding: FileReader.lines(try FileReader.bytes(path))[0], as: UTF8.self).split(
+            separator: " ")
         XCTAssertEqual(String(first[0]), "the")
         XCTAssertEqual(try row(f, "the"), first.dropFirst().map { Float(Double(String($0))!) })
         XCTAssertNil(try row(f, "no-such-word-here"))
@@ -67,12 +68,15 @@ final class VectorTests: XCTestCase {
     /// fastText's own output, written by the real program.
     func testFastTextsOwnOutput() throws {
         guard FastText.find("fasttext") != nil else {
-            throw XCTSkip("fastText is not installed (apt-get install fasttext; launch/install-deps --test installs it)")
+            throw XCTSkip(
+                "fastText is not installed (apt-get install fasttext; launch/install-deps --test installs it)")
         }
         var s = FastText.Settings()
         s.dim = 8
         s.epochs = 2
-        let lines = (0..<200).map { i in "the film was \(i % 2 == 0 ? "good" : "bad") and the plot was thin number\(i % 7)" }
+        let lines = (0..<200).map { i in
+            "the film was \(i % 2 == 0 ? "good" : "bad") and the plot was thin number\(i % 7)"
+        }
         let vec = try FastText.train(lines, settings: s)
         let dir = Paths.temporaryDirectory()
         let f = try VectorFile(writeFile(dir, "ft.vec", bytes: vec))
@@ -89,7 +93,9 @@ final class VectorTests: XCTestCase {
         let dir = Paths.temporaryDirectory()
         // An empty file, and a header with no vector.
         let empty = writeFile(dir, "empty.vec", "")
-        assertInputError([empty, "holds no vectors", "GloVe text, word2vec text and binary"]) { _ = try VectorFile(empty) }
+        assertInputError([empty, "holds no vectors", "GloVe text, word2vec text and binary"]) {
+            _ = try VectorFile(empty)
+        }
         let none = writeFile(dir, "none.vec", "0 50\n")
         assertInputError([none, "holds no vectors"]) { _ = try VectorFile(none) }
         // Not a vectors file at all: a labelled data file.
@@ -113,7 +119,10 @@ final class VectorTests: XCTestCase {
         }
         // Joined: the sum, and each file's format and width.
         let bin = writeFile(dir, "v.bin", bytes: Fixture.word2vecBinary([("good", [1, 2])]))
-        assertInputError(["joined vectors have 5 values", "w.txt: word2vec text, 3 values", "v.bin: word2vec binary, 2 values", "expects 6"]) {
+        assertInputError([
+            "joined vectors have 5 values", "w.txt: word2vec text, 3 values", "v.bin: word2vec binary, 2 values",
+            "expects 6",
+        ]) {
             _ = try PretrainedEmbeddings.open([w2v, bin], dimension: 6)
         }
         // A non-finite value.
@@ -151,7 +160,9 @@ final class VectorTests: XCTestCase {
         let dir = Paths.temporaryDirectory()
         writeFile(dir, "t.tsv", "1\tgood movie\n0\tbad movie\n1\tgood plot\n")
         writeFile(dir, "a.txt", "movie 0.1 0.2\ngood 0.3 0.4\nplot 0.5 0.6\n")
-        writeFile(dir, "b.bin", bytes: Fixture.word2vecBinary([("good", [1, 2, 3]), ("bad", [4, 5, 6]), ("movie", [7, 8, 9])]))
+        writeFile(
+            dir, "b.bin",
+            bytes: Fixture.word2vecBinary([("good", [1, 2, 3]), ("bad", [4, 5, 6]), ("movie", [7, 8, 9])]))
         var c = RunConfig()
         c.dataDir = dir
         c.embeddingDim = 0
@@ -180,14 +191,20 @@ final class VectorTests: XCTestCase {
         XCTAssertNil(b["plot"], "plot is the word missing from the second file")
         // A fixed embedding_dim must be the sum.
         c.embeddingDim = 4
-        assertInputError(["joined vectors have 5 values", "expects 4"]) { _ = try Trainer(config: c, outDir: dir + "/x") }
+        assertInputError(["joined vectors have 5 values", "expects 4"]) {
+            _ = try Trainer(config: c, outDir: dir + "/x")
+        }
     }
 
     /// `embeddings` as one string or a list in a config file; written back as it was given.
     func testConfigTakesOneFileOrAList() throws {
         let dir = Paths.temporaryDirectory()
         func config(_ embeddings: String) -> String {
-            writeFile(dir, "c.json", #"{"embeddings": \#(embeddings), "model": {"embedding_dim": 0}, "tasks": [{"name": "t", "train": "t.tsv"}]}"#)
+            writeFile(
+                dir, "c.json",
+                #"{"embeddings": \#(embeddings), "model": {"embedding_dim": 0},"#
+                    + #" "tasks": [{"name": "t", "train": "t.tsv"}]}"#
+            )
         }
         let one = try RunConfig.load(config(#""a.vec""#))
         XCTAssertEqual(one.embeddings, ["a.vec"])
@@ -197,11 +214,15 @@ final class VectorTests: XCTestCase {
         XCTAssertEqual(two.json()["embeddings"] as? [String], ["a.vec", "b.bin"])
         for bad in [#"[]"#, #""""#, #"[1]"#, #"["a", ""]"#] {
             let p = config(bad)
-            assertInputError([p, "`embeddings` must be a file name or a list of file names"]) { _ = try RunConfig.load(p) }
+            assertInputError([p, "`embeddings` must be a file name or a list of file names"]) {
+                _ = try RunConfig.load(p)
+            }
         }
         var none = RunConfig()
         none.embeddingDim = 0
-        assertInputError(["embedding_dim` is 0", "names no `embeddings`"]) { _ = try none.resolvingVectorWidth(source: "x") }
+        assertInputError(["embedding_dim` is 0", "names no `embeddings`"]) {
+            _ = try none.resolvingVectorWidth(source: "x")
+        }
     }
 
     /// The gradient of a model whose E = 100 embedding was built from two 50-wide files (GloVe text
@@ -213,10 +234,12 @@ final class VectorTests: XCTestCase {
         func values() -> [Float] { (0..<50).map { _ in Float(rng.uniform(-0.6, 0.6)) } }
         let glove = words.dropFirst().prefix(4).map { ($0, values()) }  // w1…w4
         let binary = words.dropFirst(3).map { ($0, values()) }  // w3…w6
-        let g = writeFile(dir, "g.txt", glove.map { w, v in ([w] + v.map { "\($0)" }).joined(separator: " ") + "\n" }.joined())
+        let g = writeFile(
+            dir, "g.txt", glove.map { w, v in ([w] + v.map { "\($0)" }).joined(separator: " ") + "\n" }.joined())
         let b = writeFile(dir, "b.bin", bytes: Fixture.word2vecBinary(binary))
         let dims = Dimensions(embedding: 100, hidden: 3, memoryRows: 2, memoryWidth: 2, vocabulary: words.count)
-        let model = Model<Double>(architecture: .arc2, dims: dims, tasks: [TaskSpec(name: "a", classes: 2), TaskSpec(name: "b", classes: 3)])
+        let model = Model<Double>(
+            architecture: .arc2, dims: dims, tasks: [TaskSpec(name: "a", classes: 2), TaskSpec(name: "b", classes: 3)])
         for set in model.parameterSets { set.initializeUniform(seed: 7, scale: 0.6) }
         let report = try PretrainedEmbeddings.load(
             [g, b], vocabulary: Vocabulary(words: words), into: model.shared.value("embedding.weight"), dimension: 100)
@@ -239,7 +262,8 @@ final class VectorTests: XCTestCase {
                 let w = set.values[i], h = 1e-3
                 func at(_ v: Double) -> Double { set.values[i] = v; return loss() }
                 let numeric =
-                    (at(w + 3 * h) - 9 * at(w + 2 * h) + 45 * at(w + h) - 45 * at(w - h) + 9 * at(w - 2 * h) - at(w - 3 * h))
+                    (at(w + 3 * h) - 9 * at(w + 2 * h) + 45 * at(w + h) - 45 * at(w - h) + 9 * at(w - 2 * h)
+                        - at(w - 3 * h))
                     / (60 * h)
                 set.values[i] = w
                 worst = max(worst, abs(grads[i] - numeric) / max(abs(grads[i]), abs(numeric), 1e-6))
@@ -279,7 +303,8 @@ final class VectorTests: XCTestCase {
     /// vector. (With fastText installed; CI installs it.)
     func testTrainedVectorsAreReproducibleAndIgnoreTheTestFiles() throws {
         guard FastText.find("fasttext") != nil else {
-            throw XCTSkip("fastText is not installed (apt-get install fasttext; launch/install-deps --test installs it)")
+            throw XCTSkip(
+                "fastText is not installed (apt-get install fasttext; launch/install-deps --test installs it)")
         }
         let dir = Paths.temporaryDirectory()
         let c = Fixture.vectorCorpus(dir)

@@ -31,12 +31,16 @@ final class BLASCheckTests: MPITestCase {
         for kernel in ["Haswell", "Prescott"] {
             let (status, text) = try run(
                 "/usr/bin/env",
-                ["OPENBLAS_CORETYPE=\(kernel)", Self.binary, "train", "--config", cfg, "--data-dir", Paths.sharedData,
-                 "--out", dir + "/" + kernel])
+                [
+                    "OPENBLAS_CORETYPE=\(kernel)", Self.binary, "train", "--config", cfg, "--data-dir",
+                    Paths.sharedData,
+                    "--out", dir + "/" + kernel,
+                ])
             XCTAssertEqual(status, 0, text)
             XCTAssertTrue(text.contains("OpenBLAS kernel \(kernel)"), text)
-            let results = try JSONSerialization.jsonObject(
-                with: Data(contentsOf: URL(fileURLWithPath: dir + "/\(kernel)/results.json"))) as? [String: Any]
+            let results =
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: dir + "/\(kernel)/results.json"))) as? [String: Any]
             XCTAssertTrue((results?["blas"] as? String)?.hasPrefix("OpenBLAS kernel \(kernel)") ?? false)
         }
     }
@@ -56,7 +60,8 @@ final class BLASBuildOptionTests: MPITestCase {
         env["SMTL_BLAS"] = "blis"
         env["PKG_CONFIG_PATH"] = Paths.root + "/Sources/CBLAS"
         let (built, log) = try start(
-            "/usr/bin/env", ["swift", "build", "--package-path", Paths.root, "--scratch-path", scratch, "--product", "smtl"],
+            "/usr/bin/env",
+            ["swift", "build", "--package-path", Paths.root, "--scratch-path", scratch, "--product", "smtl"],
             environment: env)
         let buildText = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         built.waitUntilExit()

@@ -24,7 +24,8 @@ final class BenchCommandTests: MPITestCase {
         XCTAssertTrue(text.contains("memory kernels baseline (SSE2)"), text)
         XCTAssertTrue(text.contains("GFLOP/s"), text)
         let lines = text.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
-        guard let header = lines.first(where: { $0.first == "model" }), let col = header.firstIndex(of: "tokens/s") else {
+        guard let header = lines.first(where: { $0.first == "model" }), let col = header.firstIndex(of: "tokens/s")
+        else {
             return XCTFail("no header with tokens/s: \(text)")
         }
         let rows = lines.filter { ["LSTM", "ARC-II"].contains($0.first ?? "") }

@@ -40,16 +40,22 @@ final class DistributedTests: MPITestCase {
             { "name": "lending", "architecture": "arc-ii",
               "model": { "embedding_dim": 8, "hidden_dim": 8, "memory_rows": 4, "memory_width": 3 },
               "vocabulary": { "max_length": 150 },
-              "training": { "optimizer": "adagrad", "learning_rate": 0.05, "batch_size": 4, "steps": 20, "eval_every": 10 },
+              "training": { "optimizer": "adagrad", "learning_rate": 0.05, "batch_size": 4, "steps": 20,
+                            "eval_every": 10 },
               "tasks": [
-                { "name": "kitchen", "train": "fdu-mtl/kitchen_housewares/test.tsv", "test_size": 20, "dev_size": 20, "train_limit": 60 },
-                { "name": "kitchen-b", "train": "fdu-mtl/kitchen_housewares/test.tsv", "test_size": 20, "dev_size": 20, "train_limit": 60 },
-                { "name": "books", "train": "fdu-mtl/books/test.tsv", "test_size": 20, "dev_size": 20, "train_limit": 60 },
-                { "name": "books-b", "train": "fdu-mtl/books/test.tsv", "test_size": 20, "dev_size": 20, "train_limit": 60 }
+                { "name": "kitchen", "train": "fdu-mtl/kitchen_housewares/test.tsv",
+                  "test_size": 20, "dev_size": 20, "train_limit": 60 },
+                { "name": "kitchen-b", "train": "fdu-mtl/kitchen_housewares/test.tsv",
+                  "test_size": 20, "dev_size": 20, "train_limit": 60 },
+                { "name": "books", "train": "fdu-mtl/books/test.tsv",
+                  "test_size": 20, "dev_size": 20, "train_limit": 60 },
+                { "name": "books-b", "train": "fdu-mtl/books/test.tsv",
+                  "test_size": 20, "dev_size": 20, "train_limit": 60 }
               ] }
             """)
         _ = try train(nil, ranks: 1, long, out: dir + "/one-sgd", ["--optimizer", "sgd"])
-        let split = try train(mpirun, ranks: 2, long, out: dir + "/two-split", ["--optimizer", "sgd", "--lending", "split"])
+        let split = try train(
+            mpirun, ranks: 2, long, out: dir + "/two-split", ["--optimizer", "sgd", "--lending", "split"])
         let lent = split.split(separator: "\n").filter { $0.contains("loans in") && !$0.contains("loans in 0% ") }
         XCTAssertFalse(lent.isEmpty, split)
         XCTAssertTrue(split.contains("(lending: split)"), split)
@@ -66,7 +72,8 @@ final class DistributedTests: MPITestCase {
         let dir = Paths.temporaryDirectory()
         let cfg = Fixture.fourTasks(dir)
         _ = try train(mpirun, ranks: 2, cfg, out: dir + "/two", ["--oversubscription", "idle"])
-        let idle = try train(mpirun, ranks: 4, cfg, out: dir + "/idle", ["--oversubscription", "idle", "--cores-per-host", "2"])
+        let idle = try train(
+            mpirun, ranks: 4, cfg, out: dir + "/idle", ["--oversubscription", "idle", "--cores-per-host", "2"])
         XCTAssertTrue(idle.contains("oversubscribed host: 2 of 4 ranks train"), idle)
         XCTAssertTrue(idle.contains("rank(s) 2, 3 step aside"), idle)
         XCTAssertTrue(idle.contains("placement: 2 rank(s)"), idle)
@@ -74,7 +81,8 @@ final class DistributedTests: MPITestCase {
         let b = FileManager.default.contents(atPath: dir + "/idle/checkpoints/final/model.safetensors")
         XCTAssertNotNil(a)
         XCTAssertEqual(a, b, "4 ranks of which 2 work must train exactly as 2 ranks")
-        let share = try train(mpirun, ranks: 4, cfg, out: dir + "/share", ["--oversubscription", "share", "--cores-per-host", "2"])
+        let share = try train(
+            mpirun, ranks: 4, cfg, out: dir + "/share", ["--oversubscription", "share", "--cores-per-host", "2"])
         XCTAssertFalse(share.contains("step aside"), share)
         XCTAssertTrue(share.contains("rank 3: books"), share)
     }
@@ -196,7 +204,8 @@ final class DistributedTests: MPITestCase {
         for rank in 0..<2 {
             let log = String(
                 decoding: FileManager.default.contents(atPath: dir + "/logs/rank-\(rank).log") ?? Data(), as: UTF8.self)
-            XCTAssertTrue(log.contains("stopped at step \(stopped ?? -1) on request"), "rank \(rank): \(log.suffix(300))")
+            XCTAssertTrue(
+                log.contains("stopped at step \(stopped ?? -1) on request"), "rank \(rank): \(log.suffix(300))")
         }
     }
 

@@ -8,12 +8,13 @@ import TestSupport
 @testable import SMTLSupport
 @testable import SMTLTraining
 
-/// Faults with real processes (issue 9, item 7): SIGKILL at random moments, a full disk while
+/// Faults with real processes: SIGKILL at random moments, a full disk while
 /// checkpointing. Every resume must end on the bytes of the uninterrupted run.
 final class FaultMatrixTests: MPITestCase {
     /// A config big enough to take a few seconds, on synthetic files.
     func slowConfig(_ dir: String, steps: Int, hidden: Int = 24) throws -> String {
-        let cfg = Fixture.tinyConfig(dir, training: #", "checkpoint_every": 50, "keep_checkpoints": 2, "eval_every": 100"#)
+        let cfg = Fixture.tinyConfig(
+            dir, training: #", "checkpoint_every": 50, "keep_checkpoints": 2, "eval_every": 100"#)
         let text = try String(contentsOfFile: cfg, encoding: .utf8)
             .replacingOccurrences(of: #""hidden_dim": 5"#, with: #""hidden_dim": \#(hidden)"#)
             .replacingOccurrences(of: #""steps": 6"#, with: #""steps": \#(steps)"#)
@@ -72,7 +73,7 @@ final class FaultMatrixTests: MPITestCase {
         XCTAssertEqual(status, 1, text)
         XCTAssertTrue(text.contains("cannot be written") && text.contains("check free space"), text)
         XCTAssertFalse(text.contains("Fatal error") || text.contains("crashed"), text)
-        let steps = Checkpoint.stepCheckpoints(in: disk + "/out")
+        let steps = RunFolder(disk + "/out").stepCheckpoints
         XCTAssertFalse(steps.isEmpty, text)
         for s in steps { XCTAssertNoThrow(try Checkpoint.load(s), s) }
         // Resume on a disk with room: the same bytes as a run that never met a full disk.

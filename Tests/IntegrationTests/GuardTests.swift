@@ -8,7 +8,7 @@ import TestSupport
 @testable import SMTLSupport
 @testable import SMTLTraining
 
-/// Guarded numerics and overrides (issue 9, item 6): values a config file refuses are refused on
+/// Guarded numerics and overrides: values a config file refuses are refused on
 /// the command line too; a diverging run stops before a non-finite update; absurd sizes are
 /// refused before allocation; a full log disk does not stop training.
 final class GuardTests: MPITestCase {
@@ -34,15 +34,19 @@ final class GuardTests: MPITestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/checkpoints"), "\(args) wrote nothing")
         }
         // In a file, the same values are refused with the same words.
-        let bad = writeFile(dir, "bad.json", #"{"training": {"learning_rate": -1}, "tasks": [{"name": "a", "train": "t"}]}"#)
-        assertInputError(["`training.learning_rate` must be a finite number > 0, not -1.0"]) { _ = try RunConfig.load(bad) }
+        let bad = writeFile(
+            dir, "bad.json", #"{"training": {"learning_rate": -1}, "tasks": [{"name": "a", "train": "t"}]}"#)
+        assertInputError(["`training.learning_rate` must be a finite number > 0, not -1.0"]) {
+            _ = try RunConfig.load(bad)
+        }
     }
 
     /// A learning rate that makes the loss overflow: the run stops with the task and the step,
     /// exits non-zero, and no checkpoint it wrote holds a non-finite value.
     func testDivergenceStopsBeforeANonFiniteCheckpoint() throws {
         let dir = Paths.temporaryDirectory()
-        let cfg = Fixture.tinyConfig(dir, training: #", "learning_rate": 1e30, "optimizer": "sgd", "checkpoint_every": 1"#)
+        let cfg = Fixture.tinyConfig(
+            dir, training: #", "learning_rate": 1e30, "optimizer": "sgd", "checkpoint_every": 1"#)
         let (status, text) = try run(Self.binary, ["train", "--config", cfg, "--out", dir + "/out", "--steps", "50"])
         XCTAssertEqual(status, 1, text)
         XCTAssertTrue(
@@ -50,7 +54,7 @@ final class GuardTests: MPITestCase {
         XCTAssertTrue(text.contains("Lower the learning rate (now 1e+30)"), text)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out/checkpoints/final"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out/results.json"))
-        let saved = Checkpoint.stepCheckpoints(in: dir + "/out") + [dir + "/out/checkpoints/best"]
+        let saved = RunFolder(dir + "/out").stepCheckpoints + [dir + "/out/checkpoints/best"]
         for path in saved where FileManager.default.fileExists(atPath: path) {
             for (name, t) in try Checkpoint.load(path).tensors {
                 XCTAssertTrue(t.values.allSatisfy(\.isFinite), "\(path): \(name)")
@@ -76,7 +80,8 @@ final class GuardTests: MPITestCase {
         let (status, text) = try run(Self.binary, ["train", "--config", cfg, "--out", dir + "/o", "--steps", "1"])
         XCTAssertEqual(status, 0, text)
         let big = writeFile(
-            dir, "big.json", try String(contentsOfFile: cfg, encoding: .utf8).replacingOccurrences(
+            dir, "big.json",
+            try String(contentsOfFile: cfg, encoding: .utf8).replacingOccurrences(
                 of: #""hidden_dim": 5"#, with: #""hidden_dim": 1000000000"#))
         let (s2, t2) = try run(Self.binary, ["train", "--config", big, "--out", dir + "/big"])
         XCTAssertEqual(s2, 1, t2)

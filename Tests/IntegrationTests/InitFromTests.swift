@@ -14,8 +14,10 @@ import TestSupport
 final class InitFromTests: MPITestCase {
     /// Writes a safetensors file with numpy: for each tensor of `names` (name → shape) the values
     /// 0.001·(k+1)·sin(i), except `drop`; plus `extra`.
-    func writeNumpy(_ path: String, _ shapes: [String: [Int]], drop: String? = nil, extra: String? = nil,
-                    reshape: String? = nil) throws {
+    func writeNumpy(
+        _ path: String, _ shapes: [String: [Int]], drop: String? = nil, extra: String? = nil,
+        reshape: String? = nil
+    ) throws {
         let spec = try JSONSerialization.data(withJSONObject: shapes)
         let dir = (path as NSString).deletingLastPathComponent
         let specFile = writeFile(dir, "shapes.json", String(decoding: spec, as: UTF8.self))
@@ -60,7 +62,8 @@ final class InitFromTests: MPITestCase {
         let weights = dir + "/weights.safetensors"
         try writeNumpy(weights, shapes)
         // Zero steps: the saved model is the file, bit for bit; the optimizer state is fresh.
-        let text = try train(nil, ranks: 1, cfg, out: dir + "/zero", ["--init-from", weights, "--steps", "0", "--epochs", "0"])
+        let text = try train(
+            nil, ranks: 1, cfg, out: dir + "/zero", ["--init-from", weights, "--steps", "0", "--epochs", "0"])
         XCTAssertTrue(text.contains("initial weights from \(weights)"), text)
         let file = try SafeTensors.decode(Data(contentsOf: URL(fileURLWithPath: weights)), file: weights).tensors
         let saved = try Checkpoint.load(dir + "/zero/checkpoints/final")
@@ -74,8 +77,9 @@ final class InitFromTests: MPITestCase {
         let four = try tensors(dir + "/four"), plain = try tensors(dir + "/plain")
         XCTAssertNotEqual(four["global.memory0"]?.values, plain["global.memory0"]?.values)
         XCTAssertNotEqual(four["global.memory0"]?.values, file["global.memory0"]?.values)
-        let results = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: URL(fileURLWithPath: dir + "/four/results.json"))) as? [String: Any]
+        let results =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: dir + "/four/results.json"))) as? [String: Any]
         XCTAssertEqual(results?["init_from"] as? String, weights)
     }
 
@@ -87,8 +91,11 @@ final class InitFromTests: MPITestCase {
         let shapes = try tensors(dir + "/init").mapValues(\.shape)
         func refused(_ file: String) throws -> String {
             let (status, text) = try run(
-                Self.binary, ["train", "--config", cfg, "--data-dir", Paths.sharedData, "--out", dir + "/x",
-                              "--init-from", file])
+                Self.binary,
+                [
+                    "train", "--config", cfg, "--data-dir", Paths.sharedData, "--out", dir + "/x",
+                    "--init-from", file,
+                ])
             XCTAssertNotEqual(status, 0, text)
             XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/x/checkpoints"), "nothing written")
             return text
@@ -117,10 +124,14 @@ final class InitFromTests: MPITestCase {
         let cfg = Fixture.fourTasks(dir, steps: 4, extra: #", "checkpoint_every": 2"#)
         _ = try train(nil, ranks: 1, cfg, out: dir + "/out", ["--optimizer", "sgd"])
         let (status, text) = try run(
-            Self.binary, ["train", "--config", cfg, "--data-dir", Paths.sharedData, "--out", dir + "/out",
-                          "--resume", "auto", "--optimizer", "adagrad", "--steps", "6"])
+            Self.binary,
+            [
+                "train", "--config", cfg, "--data-dir", Paths.sharedData, "--out", dir + "/out",
+                "--resume", "auto", "--optimizer", "adagrad", "--steps", "6",
+            ])
         XCTAssertNotEqual(status, 0, text)
-        XCTAssertTrue(text.contains("the checkpoint was saved with the sgd optimizer, and this run asks for adagrad"), text)
+        XCTAssertTrue(
+            text.contains("the checkpoint was saved with the sgd optimizer, and this run asks for adagrad"), text)
         XCTAssertFalse(text.contains("is missing"), text)
         XCTAssertTrue(text.contains("resume with `--optimizer sgd`"), text)
         // step-00000004 and final hold the same step; the step checkpoint is tried first.
@@ -133,8 +144,11 @@ final class InitFromTests: MPITestCase {
         try FileManager.default.removeItem(atPath: dir + "/out/checkpoints/step-00000004/optimizer.safetensors")
         try FileManager.default.removeItem(atPath: dir + "/out/checkpoints/final/optimizer.safetensors")
         let (gone, goneText) = try run(
-            Self.binary, ["train", "--config", cfg, "--data-dir", Paths.sharedData, "--out", dir + "/out",
-                          "--resume", "auto", "--optimizer", "adagrad", "--steps", "6"])
+            Self.binary,
+            [
+                "train", "--config", cfg, "--data-dir", Paths.sharedData, "--out", dir + "/out",
+                "--resume", "auto", "--optimizer", "adagrad", "--steps", "6",
+            ])
         XCTAssertNotEqual(gone, 0)
         XCTAssertTrue(goneText.contains("optimizer.safetensors: is missing"), goneText)
     }

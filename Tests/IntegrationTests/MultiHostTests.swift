@@ -122,9 +122,12 @@ final class MultiHostTests: MPITestCase {
         let cfg = Fixture.fourTasks(dir, steps: 100_000, extra: #", "checkpoint_every": 20"#)
         let log = dir + "/job.log"
         let command =
-            (["ip", "netns", "exec", namespaces[0], mpirun, "--hostfile", hostfile, "-np", "2", "--map-by", "node"] + net
-            + [Self.binary, "train", "--config", cfg, "--data-dir", Paths.sharedData, "--out", dir + "/out",
-               "--collective-timeout", "3"]).joined(separator: " ")
+            (["ip", "netns", "exec", namespaces[0], mpirun, "--hostfile", hostfile, "-np", "2", "--map-by", "node"]
+            + net
+            + [
+                Self.binary, "train", "--config", cfg, "--data-dir", Paths.sharedData, "--out", dir + "/out",
+                "--collective-timeout", "3",
+            ]).joined(separator: " ")
         let (job, _) = try start("/bin/sh", ["-c", command + " > " + log + " 2>&1"])
         waitFor(dir + "/out/checkpoints/step-00000020")
         // Cut host b off the bridge.
@@ -152,7 +155,8 @@ final class MultiHostTests: MPITestCase {
         XCTAssertFalse(mpirunHung, "mpirun still running 90 s after the partition")
         XCTAssertTrue(message.contains("did not answer within"), message)
         print("a partition between two hosts: the watchdog ended the ranks after \(seconds) s")
-        XCTAssertTrue(message.contains("over the collective timeout of 3 s") || message.contains("timeout of 30 s"), message)
+        XCTAssertTrue(
+            message.contains("over the collective timeout of 3 s") || message.contains("timeout of 30 s"), message)
         XCTAssertFalse(alive, "ranks still running 60 s after the partition")
     }
 }

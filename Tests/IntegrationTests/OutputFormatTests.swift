@@ -32,8 +32,12 @@ final class OutputFormatTests: MPITestCase {
         let dir = Paths.temporaryDirectory("predictjsonl")
         let texts = ["a wonderful , moving film", "dull and \"boring\"\tcliché", "zzzunknownzzz"]
         let input = writeFile(dir, "in.txt", texts.joined(separator: "\n") + "\n")
-        let (status, text) = try run(Self.binary, ["predict", "--checkpoint", ck, "--task", "subj", "--input", input,
-                                                   "--format", "jsonl"])
+        let (status, text) = try run(
+            Self.binary,
+            [
+                "predict", "--checkpoint", ck, "--task", "subj", "--input", input,
+                "--format", "jsonl",
+            ])
         XCTAssertEqual(status, 0, text)
         let rows = try objects(text)
         XCTAssertEqual(rows.count, 3)
@@ -61,8 +65,11 @@ final class OutputFormatTests: MPITestCase {
     func testEvaluateJSONLinesCarryCountsAndConfusionMatrix() throws {
         let ck = try checkpoint()
         let (status, text) = try run(
-            Self.binary, ["evaluate", "--checkpoint", ck, "--split", "dev", "--data-dir", Paths.sharedData,
-                          "--format", "jsonl"])
+            Self.binary,
+            [
+                "evaluate", "--checkpoint", ck, "--split", "dev", "--data-dir", Paths.sharedData,
+                "--format", "jsonl",
+            ])
         XCTAssertEqual(status, 0, text)
         let rows = try objects(text)
         XCTAssertEqual(rows.map { $0["task"] as? String }, ["sst2", "subj", "kitchen", "books"])
@@ -87,8 +94,11 @@ final class OutputFormatTests: MPITestCase {
     func testExplainJSONLinesCarryPrefixProbabilitiesAndGates() throws {
         let ck = try checkpoint()
         let (status, text) = try run(
-            Self.binary, ["explain", "--checkpoint", ck, "--task", "sst2", "--sentence", "a moving film",
-                          "--sentence", "not good", "--format", "jsonl"])
+            Self.binary,
+            [
+                "explain", "--checkpoint", ck, "--task", "sst2", "--sentence", "a moving film",
+                "--sentence", "not good", "--format", "jsonl",
+            ])
         XCTAssertEqual(status, 0, text)
         let rows = try objects(text)
         XCTAssertEqual(rows.count, 2)

@@ -12,7 +12,8 @@ final class PrepareVectorsCommandTests: MPITestCase {
     /// `smtl prepare vectors` end to end: the file it writes loads as the model's vectors.
     func testPrepareVectorsCommand() throws {
         guard FastText.find("fasttext") != nil else {
-            throw XCTSkip("fastText is not installed (apt-get install fasttext; launch/install-deps --test installs it)")
+            throw XCTSkip(
+                "fastText is not installed (apt-get install fasttext; launch/install-deps --test installs it)")
         }
         let dir = Paths.temporaryDirectory()
         var c = Fixture.vectorCorpus(dir)
@@ -20,7 +21,8 @@ final class PrepareVectorsCommandTests: MPITestCase {
         c.hiddenDim = 3; c.memoryRows = 2; c.memoryWidth = 2; c.minCount = 1
         let config = writeFile(dir, "c.json", String(decoding: c.jsonData(), as: UTF8.self))
         let out = dir + "/vectors/v.vec.gz"
-        let (status, text) = try run(Self.binary, ["prepare", "vectors", "--config", config, "--dim", "7", "--epochs", "2", "--out", out])
+        let (status, text) = try run(
+            Self.binary, ["prepare", "vectors", "--config", config, "--dim", "7", "--epochs", "2", "--out", out])
         XCTAssertEqual(status, 0, text)
         XCTAssertTrue(text.contains("no dev or test file was read"), text)
         XCTAssertTrue(text.contains("fastText trained"), text)

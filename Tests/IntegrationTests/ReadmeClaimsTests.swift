@@ -19,7 +19,8 @@ final class ReadmeClaimsTests: MPITestCase {
         let dir = Paths.temporaryDirectory()
         let cfg = Fixture.fourTasks(dir, steps: 5)
         let common = ["--steps", "5", "--optimizer", "sgd", "--l2", "0", "--no-shuffle"]
-        _ = try train(nil, ranks: 1, cfg, out: dir + "/rare", common + ["--eval-every", "100", "--log-dir", dir + "/logs"])
+        _ = try train(
+            nil, ranks: 1, cfg, out: dir + "/rare", common + ["--eval-every", "100", "--log-dir", dir + "/logs"])
         _ = try train(nil, ranks: 1, cfg, out: dir + "/often", common + ["--eval-every", "1"])
         _ = try train(nil, ranks: 1, cfg, out: dir + "/again", common + ["--eval-every", "1"])
         let metrics = try String(contentsOfFile: dir + "/logs/metrics.jsonl", encoding: .utf8)

@@ -17,7 +17,8 @@ final class RealSlurmTests: MPITestCase {
     var env: [String: String] = [:]
 
     func which(_ name: String) -> String? {
-        for d in ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] where FileManager.default.isExecutableFile(atPath: "\(d)/\(name)") {
+        for d in ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        where FileManager.default.isExecutableFile(atPath: "\(d)/\(name)") {
             return "\(d)/\(name)"
         }
         return nil
@@ -202,15 +203,21 @@ final class RealSlurmTests: MPITestCase {
         try startSlurm()
         let configs = Fixture.tinyStudy(dir)
         let out = dir + "/sweep"
-        let grid = ["--set", "training.learning_rate=0.1,0.02", "--table", "4", "--model", "lstm,arc-i", "--seeds", "1",
-                    "--configs", configs, "--data", Paths.sharedData, "--out", out]
+        let grid = [
+            "--set", "training.learning_rate=0.1,0.02", "--table", "4", "--model", "lstm,arc-i", "--seeds", "1",
+            "--configs", configs, "--data", Paths.sharedData, "--out", out,
+        ]
         let job = try submit(["--array=1-2", "--ntasks=1"], grid, out: out, script: "launch/sweep.sbatch")
         let until = Date().addingTimeInterval(300)
-        while Date() < until, !(try sh(["squeue", "-h", "-j", job]).1.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty) {
+        while Date() < until,
+            !(try sh(["squeue", "-h", "-j", job]).1.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
+        {
             usleep(500_000)
         }
-        let outputs = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("job-") }
-            .map { (try? String(contentsOfFile: dir + "/" + $0, encoding: .utf8)) ?? "" }.joined(separator: "\n----\n")
+        let outputs = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter {
+            $0.hasPrefix("job-")
+        }
+        .map { (try? String(contentsOfFile: dir + "/" + $0, encoding: .utf8)) ?? "" }.joined(separator: "\n----\n")
         for point in ["learning_rate=0.1", "learning_rate=0.02"] {
             for run in ["lstm-books", "arc-i"] {
                 XCTAssertTrue(
@@ -222,7 +229,8 @@ final class RealSlurmTests: MPITestCase {
         XCTAssertTrue(outputs.contains("== point 2 of 2: learning_rate=0.02"), outputs)
         let (status, text) = try runScript("launch/sweep", grid + ["--report-only"])
         XCTAssertEqual(status, 0, text)
-        XCTAssertTrue(try String(contentsOfFile: out + "/selection.md", encoding: .utf8).contains("| product | ARC-I | 1 | 4 |"))
+        XCTAssertTrue(
+            try String(contentsOfFile: out + "/selection.md", encoding: .utf8).contains("| product | ARC-I | 1 | 4 |"))
     }
 
     func config(_ steps: Int) -> String {
@@ -237,7 +245,7 @@ final class RealSlurmTests: MPITestCase {
     /// within milliseconds on a fast machine).
     func waitForCheckpoint(_ out: String) {
         let until = Date().addingTimeInterval(60)
-        while Checkpoint.stepCheckpoints(in: dir + "/" + out).isEmpty && Date() < until {
+        while RunFolder(dir + "/" + out).stepCheckpoints.isEmpty && Date() < until {
             usleep(50_000)
         }
     }
@@ -285,7 +293,8 @@ final class RealSlurmTests: MPITestCase {
             let failed = try submit(["--ntasks=1"], [bad], out: dir + "/\(launcher)-bad", extra: extra)
             XCTAssertTrue(try waitFor(failed, "not requeued"), output(failed))
             usleep(2_000_000)
-            XCTAssertEqual(try sh(["squeue", "-h", "-j", failed]).1.trimmingCharacters(in: .whitespacesAndNewlines), "")
+            XCTAssertEqual(
+                try sh(["squeue", "-h", "-j", failed]).1.trimmingCharacters(in: .whitespacesAndNewlines), "")
             XCTAssertFalse(output(failed).contains("requeueing"), output(failed))
 
             // scancel --signal=TERM (a signal to every process of the job, as preemption sends) and
@@ -307,7 +316,8 @@ final class RealSlurmTests: MPITestCase {
             XCTAssertEqual(try sh(["scancel", cancel]).0, 0)
             XCTAssertTrue(try waitFor(cancel, "not requeued"), "\(launcher) cancel: " + output(cancel))
             usleep(3_000_000)
-            XCTAssertEqual(try sh(["squeue", "-h", "-j", cancel]).1.trimmingCharacters(in: .whitespacesAndNewlines), "")
+            XCTAssertEqual(
+                try sh(["squeue", "-h", "-j", cancel]).1.trimmingCharacters(in: .whitespacesAndNewlines), "")
             XCTAssertFalse(output(cancel).contains("(restart 1)"), "\(launcher) cancel: " + output(cancel))
 
             // The time-limit warning reaches the batch shell, which checkpoints and requeues; then
@@ -334,6 +344,7 @@ extension String {
     /// A tiny config file with another step count (a copy beside it).
     func withSteps(_ steps: Int, dir: String) -> String {
         let text = (try? String(contentsOfFile: self, encoding: .utf8)) ?? ""
-        return writeFile(dir, "c-\(steps).json", text.replacingOccurrences(of: #""steps": 6"#, with: #""steps": \#(steps)"#))
+        return writeFile(
+            dir, "c-\(steps).json", text.replacingOccurrences(of: #""steps": 6"#, with: #""steps": \#(steps)"#))
     }
 }

@@ -8,12 +8,16 @@ import TestSupport
 @testable import SMTLSupport
 @testable import SMTLTraining
 
-/// Safe resumes (issue 9, items 2 and 3): checksummed checkpoints, `--resume auto` falling back
+/// Safe resumes: checksummed checkpoints, `--resume auto` falling back
 /// past damaged ones, stale folders removed, and a resume that checks the config.
 final class ResumeSafetyTests: MPITestCase {
     func trainTiny(_ dir: String, _ more: [String]) throws -> (Int32, String) {
-        try run(Self.binary, ["train", "--config", Fixture.tinyConfig(dir, training: #", "checkpoint_every": 2"#),
-                              "--out", dir + "/out"] + more)
+        try run(
+            Self.binary,
+            [
+                "train", "--config", Fixture.tinyConfig(dir, training: #", "checkpoint_every": 2"#),
+                "--out", dir + "/out",
+            ] + more)
     }
 
     /// A flipped byte or a missing file in a checkpoint is found on load, with the file named.
@@ -83,14 +87,16 @@ final class ResumeSafetyTests: MPITestCase {
         let (s2, t2) = try trainTiny(
             dir, ["--steps", "6", "--resume", "auto", "--learning-rate", "0.5", "--allow-change", "learning_rate"])
         XCTAssertEqual(s2, 0, t2)
-        let results = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: URL(fileURLWithPath: dir + "/out/results.json"))) as? [String: Any]
+        let results =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: dir + "/out/results.json"))) as? [String: Any]
         XCTAssertEqual(
             results?["config_changes"] as? [String],
             ["from step 4: training.learning_rate: 0.01 in the checkpoint, 0.5 now"])
         // Other sizes: refused, whatever is allowed.
         let cfg = try String(contentsOfFile: dir + "/c.json", encoding: .utf8)
-        let bigger = writeFile(dir, "d.json", cfg.replacingOccurrences(of: #""hidden_dim": 5"#, with: #""hidden_dim": 7"#))
+        let bigger = writeFile(
+            dir, "d.json", cfg.replacingOccurrences(of: #""hidden_dim": 5"#, with: #""hidden_dim": 7"#))
         let (s3, t3) = try run(
             Self.binary,
             ["train", "--config", bigger, "--out", dir + "/out", "--resume", "auto", "--allow-change", "hidden_dim"])
@@ -98,8 +104,12 @@ final class ResumeSafetyTests: MPITestCase {
         XCTAssertTrue(t3.contains("what a run cannot change"), t3)
         XCTAssertTrue(t3.contains("model.hidden_dim: 5 in the checkpoint, 7 now"), t3)
         // Free settings (a longer budget, another evaluation interval) need nothing.
-        let (s4, t4) = try trainTiny(dir, ["--steps", "10", "--resume", "auto", "--eval-every", "5",
-                                           "--learning-rate", "0.5", "--allow-change", "learning_rate"])
+        let (s4, t4) = try trainTiny(
+            dir,
+            [
+                "--steps", "10", "--resume", "auto", "--eval-every", "5",
+                "--learning-rate", "0.5", "--allow-change", "learning_rate",
+            ])
         XCTAssertEqual(s4, 0, t4)
     }
 

@@ -16,8 +16,11 @@ final class ScalingCommandTests: MPITestCase {
         let dir = Paths.temporaryDirectory()
         let json = dir + "/allreduce.jsonl"
         let (status, text) = try run(
-            mpirun, ["-np", "2", "--oversubscribe", Self.binary, "bench-allreduce", "--sizes", "8,4096", "--seconds", "0.01",
-                     "--json", json, "--label", "test"])
+            mpirun,
+            [
+                "-np", "2", "--oversubscribe", Self.binary, "bench-allreduce", "--sizes", "8,4096", "--seconds", "0.01",
+                "--json", json, "--label", "test",
+            ])
         XCTAssertEqual(status, 0, text)
         let lines = try String(contentsOfFile: json, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(lines.count, 2)
@@ -33,8 +36,11 @@ final class ScalingCommandTests: MPITestCase {
         let stored = Paths.root + "/results/scaling"
         let dir = Paths.temporaryDirectory()
         let (status, text) = try run(
-            Self.binary, ["scaling", "--allreduce", stored + "/allreduce.jsonl", "--runs", stored + "/runs.jsonl",
-                          "--markdown", dir + "/report.md", "--svg", dir + "/scaling.svg", "--here-cores", "2"])
+            Self.binary,
+            [
+                "scaling", "--allreduce", stored + "/allreduce.jsonl", "--runs", stored + "/runs.jsonl",
+                "--markdown", dir + "/report.md", "--svg", dir + "/scaling.svg", "--here-cores", "2",
+            ])
         XCTAssertEqual(status, 0, text)
         XCTAssertEqual(
             try String(contentsOfFile: dir + "/report.md", encoding: .utf8),

@@ -86,8 +86,9 @@ final class SlurmScriptTests: MPITestCase {
             env["OMPI_ALLOW_RUN_AS_ROOT"] = nil
             env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = nil
             env["SMTL_BIN"] = Self.binary
-            let (p, pipe) = try start("/bin/bash", [Paths.root + "/launch/slurm.sbatch", cfg, "--steps", "100000"],
-                                      environment: ProcessInfo.processInfo.environment.merging(env) { $1 })
+            let (p, pipe) = try start(
+                "/bin/bash", [Paths.root + "/launch/slurm.sbatch", cfg, "--steps", "100000"],
+                environment: ProcessInfo.processInfo.environment.merging(env) { $1 })
             // Wait until training runs, then signal the batch shell only.
             let log = dir + "/runs/smtl-77/logs/rank-0.log"
             let deadline = Date().addingTimeInterval(60)
@@ -98,7 +99,7 @@ final class SlurmScriptTests: MPITestCase {
             let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             p.waitUntilExit()
             XCTAssertTrue(text.contains("got SIGTERM; asking every rank to checkpoint and stop"), text)
-            XCTAssertFalse(Checkpoint.stepCheckpoints(in: dir + "/runs/smtl-77").isEmpty, text)
+            XCTAssertFalse(RunFolder(dir + "/runs/smtl-77").stepCheckpoints.isEmpty, text)
             switch expect {
             case "requeue":
                 XCTAssertEqual(p.terminationStatus, 0, text)

@@ -24,8 +24,13 @@ final class StudyScriptTests: MPITestCase {
         let dir = Paths.temporaryDirectory()
         let configs = Fixture.tinyStudy(dir)
         let out = dir + "/" + name
-        return (dir, out, ["--table", "4", "--model", "lstm", "--seeds", seeds, "--configs", configs, "--data", Paths.sharedData,
-                           "--out", out])
+        return (
+            dir, out,
+            [
+                "--table", "4", "--model", "lstm", "--seeds", seeds, "--configs", configs, "--data", Paths.sharedData,
+                "--out", out,
+            ]
+        )
     }
 
     /// The vector options as a sweep axis (`--set-json`, results/vectors-study.sh): a point
@@ -36,20 +41,25 @@ final class StudyScriptTests: MPITestCase {
         let dir = Paths.temporaryDirectory()
         let configs = Fixture.tinyStudy(dir)
         let glove = Paths.sharedData + "/embeddings/glove.6B.50d.restricted.txt.gz"
-        let bin = writeFile(dir, "in4.bin", bytes: Fixture.word2vecBinary([("great", [1, 2, 3, 4]), ("book", [5, 6, 7, 8])]))
+        let bin = writeFile(
+            dir, "in4.bin", bytes: Fixture.word2vecBinary([("great", [1, 2, 3, 4]), ("book", [5, 6, 7, 8])]))
         let options = #"{"glove50": "\#(glove)", "glove50+in4": ["\#(glove)", "\#(bin)"]}"#
-        let args = ["--set", "model.embedding_dim=0", "--set-json", "embeddings=" + options, "--table", "4", "--model", "arc-i",
-                    "--seeds", "1", "--configs", configs, "--data", Paths.sharedData, "--out", dir + "/vectors"]
+        let args = [
+            "--set", "model.embedding_dim=0", "--set-json", "embeddings=" + options, "--table", "4", "--model", "arc-i",
+            "--seeds", "1", "--configs", configs, "--data", Paths.sharedData, "--out", dir + "/vectors",
+        ]
         let (listed, list) = try runScript("launch/sweep", ["--list"] + args)
         XCTAssertEqual(listed, 0, list)
-        XCTAssertTrue(list.contains("embedding_dim=0-embeddings=glove50+in4\tmodel.embedding_dim=0;embeddings=[\""), list)
+        XCTAssertTrue(
+            list.contains("embedding_dim=0-embeddings=glove50+in4\tmodel.embedding_dim=0;embeddings=[\""), list)
         let (status, text) = try runScript("launch/sweep", args)
         XCTAssertEqual(status, 0, text)
         for (point, files, width) in [("glove50", [glove], 50), ("glove50+in4", [glove, bin], 54)] {
             let folder = "\(dir)/vectors/embedding_dim=0-embeddings=\(point)"
             XCTAssertEqual(try RunConfig.load(folder + "/configs/product-arc-i.json").embeddings, files)
             let log = try String(contentsOfFile: folder + "/product/arc-i/seed-1/train.log", encoding: .utf8)
-            XCTAssertTrue(log.contains(files.count == 1 ? "(GloVe text, 50 values" : "+ in4.bin (word2vec binary, 4 values"), log)
+            XCTAssertTrue(
+                log.contains(files.count == 1 ? "(GloVe text, 50 values" : "+ in4.bin (word2vec binary, 4 values"), log)
             let saved = try RunConfig.load(folder + "/product/arc-i/seed-1/checkpoints/final/config.json")
             XCTAssertEqual(saved.embeddingDim, width)
         }
@@ -66,14 +76,18 @@ final class StudyScriptTests: MPITestCase {
         let dir = Paths.temporaryDirectory()
         let configs = Fixture.tinyStudy(dir)
         let out = dir + "/sweep"
-        let common = ["--set", "training.learning_rate=0.1,0.02", "--table", "4", "--model", "lstm,arc-i", "--seeds", "1",
-                      "--configs", configs, "--data", Paths.sharedData, "--out", out]
+        let common = [
+            "--set", "training.learning_rate=0.1,0.02", "--table", "4", "--model", "lstm,arc-i", "--seeds", "1",
+            "--configs", configs, "--data", Paths.sharedData, "--out", out,
+        ]
         // One point at a time, three points: every point runs (mpirun reads stdin; the points
         // list must not be its stdin, or the later points are skipped).
         let (serial, serialText) = try runScript(
             "launch/sweep",
-            ["--set", "training.learning_rate=0.1,0.05,0.02", "--table", "4", "--model", "arc-i", "--seeds", "1",
-             "--configs", configs, "--data", Paths.sharedData, "--out", dir + "/serial", "--parallel", "1"])
+            [
+                "--set", "training.learning_rate=0.1,0.05,0.02", "--table", "4", "--model", "arc-i", "--seeds", "1",
+                "--configs", configs, "--data", Paths.sharedData, "--out", dir + "/serial", "--parallel", "1",
+            ])
         XCTAssertEqual(serial, 0, serialText)
         for point in ["learning_rate=0.1", "learning_rate=0.05", "learning_rate=0.02"] {
             XCTAssertTrue(
@@ -97,11 +111,13 @@ final class StudyScriptTests: MPITestCase {
             let devs = selection.points.map { p in p.runs.first { $0.name == c.run }!.tasks[c.task]!.bestDev }
             XCTAssertEqual(c.dev, devs.max())
         }
-        XCTAssertTrue(try String(contentsOfFile: out + "/selection.md", encoding: .utf8).contains("| product | ARC-I | 1 | 4 |"))
+        XCTAssertTrue(
+            try String(contentsOfFile: out + "/selection.md", encoding: .utf8).contains("| product | ARC-I | 1 | 4 |"))
         let (again, againText) = try runScript("launch/sweep", common)
         XCTAssertEqual(again, 0, againText)
         XCTAssertTrue(againText.contains("5 of 5 runs done"), againText)
-        let (shown, shownText) = try runScript("launch/sweep", ["--status", "--out", out, "--set", "training.learning_rate=0.1,0.02"])
+        let (shown, shownText) = try runScript(
+            "launch/sweep", ["--status", "--out", out, "--set", "training.learning_rate=0.1,0.02"])
         XCTAssertEqual(shown, 0)
         XCTAssertTrue(shownText.contains("point 2 (learning_rate=0.02): study"), shownText)
         // Confirmation: seed 2 only at each task's point chosen on seed 1's dev.
@@ -118,7 +134,8 @@ final class StudyScriptTests: MPITestCase {
             XCTAssertTrue(mine.allSatisfy { $0.point == (c.point as NSString).lastPathComponent }, "\(c.run) \(c.task)")
         }
         for task in ["books", "dvd", "electronics", "kitchen"] {
-            let chosen = (seed1.first { $0.run == "product-lstm-\(task)" && $0.task == task }!.point as NSString).lastPathComponent
+            let chosen = (seed1.first { $0.run == "product-lstm-\(task)" && $0.task == task }!.point as NSString)
+                .lastPathComponent
             for point in ["learning_rate=0.1", "learning_rate=0.02"] {
                 XCTAssertEqual(
                     FileManager.default.fileExists(atPath: "\(out)/\(point)/product/lstm-\(task)/seed-2/results.json"),
@@ -129,8 +146,10 @@ final class StudyScriptTests: MPITestCase {
         // jobs on one folder must not confirm each other's runs before their grid is done).
         let (arcOnly, arcOnlyText) = try runScript(
             "launch/sweep",
-            ["--set", "training.learning_rate=0.1,0.02", "--table", "4", "--model", "arc-i", "--seeds", "1",
-             "--configs", configs, "--data", Paths.sharedData, "--out", out, "--confirm-seeds", "3"])
+            [
+                "--set", "training.learning_rate=0.1,0.02", "--table", "4", "--model", "arc-i", "--seeds", "1",
+                "--configs", configs, "--data", Paths.sharedData, "--out", out, "--confirm-seeds", "3",
+            ])
         XCTAssertEqual(arcOnly, 0, arcOnlyText)
         let arcPoints = Set(seed1.filter { $0.run == "product-arc-i" }.map { ($0.point as NSString).lastPathComponent })
         for point in ["learning_rate=0.1", "learning_rate=0.02"] {
@@ -151,12 +170,15 @@ final class StudyScriptTests: MPITestCase {
         Thread.sleep(forTimeInterval: 0.5)
         let (later, laterText) = try runScript(
             "launch/sweep",
-            ["--set", "training.learning_rate=0.1,0.02", "--table", "4", "--model", "lstm", "--seeds", "1",
-             "--configs", configs, "--data", Paths.sharedData, "--out", out, "--confirm-seeds", "4"])
+            [
+                "--set", "training.learning_rate=0.1,0.02", "--table", "4", "--model", "lstm", "--seeds", "1",
+                "--configs", configs, "--data", Paths.sharedData, "--out", out, "--confirm-seeds", "4",
+            ])
         holder.waitUntilExit()
         XCTAssertEqual(later, 0, laterText)
         XCTAssertTrue(
-            laterText.contains("== confirm: \(booksPoint), lstm books: another job is training one of its runs; put off to the end"),
+            laterText.contains(
+                "== confirm: \(booksPoint), lstm books: another job is training one of its runs; put off to the end"),
             laterText)
         let booksRun = laterText.range(of: "== confirm: \(booksPoint), lstm books, seeds 4")
         let kitchenRun = laterText.range(of: "lstm kitchen, seeds 4")
@@ -198,8 +220,10 @@ final class StudyScriptTests: MPITestCase {
         XCTAssertEqual(second, 0, secondText)
         let (both, bothText) = try reproduce(["--status", "--out", out])
         XCTAssertEqual(both, 0, bothText)
-        XCTAssertTrue(bothText.contains("(table 4, lstm, seeds 1 2): 8 of 8 runs done, 0 running, 0 left; finished"), bothText)
-        XCTAssertTrue(bothText.contains("(table 4, lstm, seeds 1): 4 of 4 runs done, 0 running, 0 left; finished"), bothText)
+        XCTAssertTrue(
+            bothText.contains("(table 4, lstm, seeds 1 2): 8 of 8 runs done, 0 running, 0 left; finished"), bothText)
+        XCTAssertTrue(
+            bothText.contains("(table 4, lstm, seeds 1): 4 of 4 runs done, 0 running, 0 left; finished"), bothText)
     }
 
     /// The study ETA counts a run in progress for the part it has left (its last logged step
@@ -215,11 +239,13 @@ final class StudyScriptTests: MPITestCase {
             try FileManager.default.createDirectory(atPath: out + "/" + d, withIntermediateDirectories: true)
         }
         writeFile(out + "/" + runs[0], "results.json", #"{"training_seconds": 1000, "steps": 100}"#)
-        writeFile(out + "/" + runs[1] + "/logs", "metrics.jsonl",
-                  #"{"event":"start","total_steps":200}"# + "\n" + #"{"event":"step","step":75}"# + "\n"
-                  + #"{"event":"eval","dev":{"a":1}}"# + "\n")
+        writeFile(
+            out + "/" + runs[1] + "/logs", "metrics.jsonl",
+            #"{"event":"start","total_steps":200}"# + "\n" + #"{"event":"step","step":75}"# + "\n"
+                + #"{"event":"eval","dev":{"a":1}}"# + "\n")
         func status() throws -> String {
-            let (code, text) = try run("/usr/bin/env", ["python3", Paths.root + "/launch/study-status.py", out, runs[1], dir + "/plan"])
+            let (code, text) = try run(
+                "/usr/bin/env", ["python3", Paths.root + "/launch/study-status.py", out, runs[1], dir + "/plan"])
             XCTAssertEqual(code, 0, text)
             return text
         }
@@ -233,9 +259,14 @@ final class StudyScriptTests: MPITestCase {
         Thread.sleep(forTimeInterval: 0.5)
         let side = try status()
         holder.waitUntilExit()
-        XCTAssertTrue(side.contains("1 of 3 runs done, 2 running, 0 left; ETA about 10m25s with 2 runs side by side (20m50s of training left"), side)
+        XCTAssertTrue(
+            side.contains(
+                "1 of 3 runs done, 2 running, 0 left; ETA about 10m25s with 2 runs side by side (20m50s of "
+                    + "training left"
+            ), side)
         // Seed 2 past its joint steps (fine-tuning): 5% of its time, 50 s.
-        try FileManager.default.createDirectory(atPath: out + "/" + runs[1] + "/logs/fine-tune-a", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: out + "/" + runs[1] + "/logs/fine-tune-a", withIntermediateDirectories: true)
         let tuning = try status()
         XCTAssertTrue(tuning.contains("ETA 17m30s (from"), tuning)
     }
@@ -253,7 +284,8 @@ final class StudyScriptTests: MPITestCase {
         let (status, text) = try reproduce(common)
         holder.waitUntilExit()
         XCTAssertEqual(status, 0, text)
-        XCTAssertTrue(text.contains("product/lstm-books/seed-1: another job is training this run; put off to the end"), text)
+        XCTAssertTrue(
+            text.contains("product/lstm-books/seed-1: another job is training this run; put off to the end"), text)
         // Meanwhile the progress line counts the held run as running (its lock is held), not as left.
         XCTAssertTrue(text.contains("0 of 8 runs done, 2 running, 6 left"), text)
         XCTAssertTrue(text.contains("running: product/lstm-dvd/seed-1, product/lstm-books/seed-1"), text)
@@ -264,7 +296,8 @@ final class StudyScriptTests: MPITestCase {
         XCTAssertLessThan(firstRun.lowerBound, heldRun.lowerBound, text)
         // Two copies of one command at once, on new seeds: every run trained exactly once.
         let more = common.map { $0 == "1 2" ? "3 4" : $0 }
-        let (a, aOut) = try start("/bin/bash", [Paths.root + "/launch/reproduce"] + more, environment: scriptEnvironment())
+        let (a, aOut) = try start(
+            "/bin/bash", [Paths.root + "/launch/reproduce"] + more, environment: scriptEnvironment())
         let (bStatus, bText) = try reproduce(more)
         let aText = String(decoding: aOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         a.waitUntilExit()
@@ -274,8 +307,10 @@ final class StudyScriptTests: MPITestCase {
         XCTAssertEqual(trained, 8, aText + bText)
         for seed in [3, 4] {
             for task in ["books", "dvd", "electronics", "kitchen"] {
-                let log = try String(contentsOfFile: "\(out)/product/lstm-\(task)/seed-\(seed)/train.log", encoding: .utf8)
-                XCTAssertEqual(log.components(separatedBy: "mean test accuracy").count - 1, 1, "\(task) seed \(seed): " + log)
+                let log = try String(
+                    contentsOfFile: "\(out)/product/lstm-\(task)/seed-\(seed)/train.log", encoding: .utf8)
+                XCTAssertEqual(
+                    log.components(separatedBy: "mean test accuracy").count - 1, 1, "\(task) seed \(seed): " + log)
             }
         }
     }
@@ -300,14 +335,17 @@ final class StudyScriptTests: MPITestCase {
         XCTAssertEqual(again, 0, againText)
         XCTAssertTrue(againText.contains("saved 0 new or changed run(s)"), againText)
         // A new machine: no runs; restore, and the study trains nothing.
-        let results = try String(contentsOfFile: runs + "/study/product/lstm-books/seed-1/results.json", encoding: .utf8)
+        let results = try String(
+            contentsOfFile: runs + "/study/product/lstm-books/seed-1/results.json", encoding: .utf8)
         try FileManager.default.removeItem(atPath: runs)
         let (restored, restoredText) = try runScript("results/archive.sh", ["restore"], env: env)
         XCTAssertEqual(restored, 0, restoredText)
         XCTAssertTrue(restoredText.contains("restored 4 run(s)"), restoredText)
         XCTAssertEqual(
-            try String(contentsOfFile: runs + "/study/product/lstm-books/seed-1/results.json", encoding: .utf8), results)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: runs + "/study/product/lstm-books/seed-1/logs/metrics.jsonl"))
+            try String(contentsOfFile: runs + "/study/product/lstm-books/seed-1/results.json", encoding: .utf8), results
+        )
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: runs + "/study/product/lstm-books/seed-1/logs/metrics.jsonl"))
         let (rerun, rerunText) = try reproduce(common)
         XCTAssertEqual(rerun, 0, rerunText)
         XCTAssertEqual(rerunText.components(separatedBy: ": done, skipped").count - 1, 4, rerunText)
@@ -319,8 +357,10 @@ final class StudyScriptTests: MPITestCase {
         let dir = Paths.temporaryDirectory()
         let configs = Fixture.tinyStudy(dir)
         let (status, text) = try reproduce(
-            ["--table", "4", "--model", "arc-ii", "--seeds", "1", "--configs", configs, "--data", Paths.sharedData,
-             "--out", dir + "/study", "--dry-run"])
+            [
+                "--table", "4", "--model", "arc-ii", "--seeds", "1", "--configs", configs, "--data", Paths.sharedData,
+                "--out", dir + "/study", "--dry-run",
+            ])
         XCTAssertEqual(status, 0, text)
         let ranks = text.components(separatedBy: " -np ").dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }
         XCTAssertFalse(ranks.isEmpty, text)
@@ -363,7 +403,8 @@ final class StudyScriptTests: MPITestCase {
         XCTAssertTrue(tables.contains("| ARC-I (multi-task) | ours, 2 seeds |"), tables)
         // Each row's regenerate command names the configs and the folder (not the defaults).
         XCTAssertTrue(
-            tables.contains("`launch/reproduce --configs \(configs) --out \(out) --table 4 --model arc-i --seeds \"1 2\"`"),
+            tables.contains(
+                "`launch/reproduce --configs \(configs) --out \(out) --table 4 --model arc-i --seeds \"1 2\"`"),
             tables)
         XCTAssertTrue(try String(contentsOfFile: out + "/results.csv", encoding: .utf8).hasPrefix("group,model"))
         // Export: raw files copied, tables made from the copies.
@@ -405,7 +446,8 @@ final class StudyScriptTests: MPITestCase {
         }
         // Nothing of the other tasks, and no four-task run.
         XCTAssertEqual(
-            try fm.contentsOfDirectory(atPath: out + "/product").sorted(), ["arc-ii-books+dvd", "lstm-books", "lstm-dvd"])
+            try fm.contentsOfDirectory(atPath: out + "/product").sorted(),
+            ["arc-ii-books+dvd", "lstm-books", "lstm-dvd"])
         let report = try StudyReport.load([out])
         let pair = try XCTUnwrap(report.runs.first { $0.architecture == .arc2 })
         XCTAssertEqual(pair.taskOrder, ["books", "dvd"])
@@ -415,8 +457,10 @@ final class StudyScriptTests: MPITestCase {
         let single = dir + "/one-process"
         let (s1, t1) = try run(
             Self.binary,
-            ["train", "--config", configs + "/product-arc-ii.json", "--data-dir", Paths.sharedData, "--seed", "1",
-             "--task", "books", "--task", "dvd", "--out", single])
+            [
+                "train", "--config", configs + "/product-arc-ii.json", "--data-dir", Paths.sharedData, "--seed", "1",
+                "--task", "books", "--task", "dvd", "--out", single,
+            ])
         XCTAssertEqual(s1, 0, t1)
         let bytes = { (run: String) in fm.contents(atPath: run + "/checkpoints/final/model.safetensors") }
         XCTAssertNotNil(bytes(single))
@@ -429,7 +473,9 @@ final class StudyScriptTests: MPITestCase {
         XCTAssertEqual(again, 0, text2)
         XCTAssertEqual(text2.components(separatedBy: "done, skipped").count - 1, 3, text2)
         // Spaces separate tasks as commas do.
-        let (spaced, spacedText) = try reproduce(["--table", "4", "--model", "arc-ii", "--tasks", "dvd, books", "--dry-run"])
+        let (spaced, spacedText) = try reproduce([
+            "--table", "4", "--model", "arc-ii", "--tasks", "dvd, books", "--dry-run",
+        ])
         XCTAssertEqual(spaced, 0, spacedText)
         XCTAssertTrue(spacedText.contains("/product/arc-ii-books+dvd/seed-1"), spacedText)
         // Refused: tasks of two groups, a task no group has, and --task with --tasks.

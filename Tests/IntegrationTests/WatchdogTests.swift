@@ -8,7 +8,7 @@ import TestSupport
 @testable import SMTLSupport
 @testable import SMTLTraining
 
-/// Nothing waits forever (issue 9, item 4): a collective that a rank does not join ends the job
+/// Nothing waits forever: a collective that a rank does not join ends the job
 /// within the timeout; evaluation and checkpoints get a longer allowance; a stop request bounds
 /// the wait; with real processes, a frozen rank (SIGSTOP) ends the job with a message.
 final class WatchdogTests: MPITestCase {
@@ -50,7 +50,8 @@ final class WatchdogTests: MPITestCase {
     func testALateRankEndsTheJobAfterTheTimeout() throws {
         let (ended, seconds) = try lateRank(timeout: 0.5, lateBy: 30)
         XCTAssertEqual(ended.count, 1)
-        XCTAssertTrue(ended.first.contains("rank 0 of 2: the allreduce of 1 doubles (step phase) at step 7"), ended.first)
+        XCTAssertTrue(
+            ended.first.contains("rank 0 of 2: the allreduce of 1 doubles (step phase) at step 7"), ended.first)
         XCTAssertTrue(ended.first.contains("over the collective timeout of 0.5 s"), ended.first)
         XCTAssertTrue(ended.first.contains("Raise --collective-timeout"), ended.first)
         XCTAssertLessThan(seconds, 5)
@@ -75,8 +76,10 @@ final class WatchdogTests: MPITestCase {
         let cfg = Fixture.fourTasks(dir, steps: steps, extra: #", "checkpoint_every": 20"#)
         let (job, pipe) = try start(
             mpirun,
-            ["-np", "2", "--oversubscribe", Self.binary, "train", "--config", cfg, "--data-dir", Paths.sharedData,
-             "--out", dir + "/out"] + more)
+            [
+                "-np", "2", "--oversubscribe", Self.binary, "train", "--config", cfg, "--data-dir", Paths.sharedData,
+                "--out", dir + "/out",
+            ] + more)
         waitFor(dir + "/out/checkpoints/step-00000020")
         return (job, pipe, try children(of: job.processIdentifier))
     }

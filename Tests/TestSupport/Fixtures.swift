@@ -98,8 +98,11 @@ public enum Fixture {
         try? FileManager.default.createDirectory(atPath: dir + "/b", withIntermediateDirectories: true)
         writeFile(dir, "a/train.tsv", lines.joined(separator: "\n") + "\n")
         writeFile(dir, "a/test.tsv", "1\ttestonly words here\n0\tmore testonly words\n")
-        writeFile(dir, "a/unlabeled.txt", (0..<40).map { "unlabelled review \($0) of a film" }.joined(separator: "\n") + "\n")
-        writeFile(dir, "b/all.tsv", lines.map { $0.replacingOccurrences(of: "train", with: "other") }.joined(separator: "\n") + "\n")
+        writeFile(
+            dir, "a/unlabeled.txt", (0..<40).map { "unlabelled review \($0) of a film" }.joined(separator: "\n") + "\n")
+        writeFile(
+            dir, "b/all.tsv",
+            lines.map { $0.replacingOccurrences(of: "train", with: "other") }.joined(separator: "\n") + "\n")
         var c = RunConfig()
         c.dataDir = dir
         c.tasks = [
@@ -112,7 +115,9 @@ public enum Fixture {
     /// word2vec's binary layout (word2vec.c, `-binary 1`): "COUNT DIM\n", then per word the word,
     /// a space, DIM little-endian float32 values and "\n" (`newline` false: gensim's older files
     /// and some converters leave it out).
-    public static func word2vecBinary(_ vectors: [(String, [Float])], newline: Bool = true, header: String? = nil) -> [UInt8] {
+    public static func word2vecBinary(
+        _ vectors: [(String, [Float])], newline: Bool = true, header: String? = nil
+    ) -> [UInt8] {
         var out = Array((header ?? "\(vectors.count) \(vectors.first?.1.count ?? 0)\n").utf8)
         for (w, v) in vectors {
             out += Array(w.utf8) + [0x20]

@@ -38,7 +38,9 @@ open class MPITestCase: XCTestCase {
 
     /// Runs a launch script the way a user runs it: without the OpenMPI root variables (the
     /// script must cope as root by itself), with the test's debug binary as SMTL_BIN.
-    public func runScript(_ script: String, _ args: [String], env extra: [String: String] = [:]) throws -> (Int32, String) {
+    public func runScript(
+        _ script: String, _ args: [String], env extra: [String: String] = [:]
+    ) throws -> (Int32, String) {
         let (p, out) = try start("/bin/bash", [Paths.root + "/" + script] + args, environment: scriptEnvironment(extra))
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
@@ -76,7 +78,8 @@ open class MPITestCase: XCTestCase {
 
     /// With mpirun every rank works (`--oversubscription share`), also beyond the machine's cores:
     /// these tests check the maths of N working ranks; `DistributedTests` checks idle ranks.
-    public func train(_ mpirun: String?, ranks: Int, _ cfg: String, out: String, _ more: [String] = []) throws -> String {
+    public func train(_ mpirun: String?, ranks: Int, _ cfg: String, out: String, _ more: [String] = []) throws -> String
+    {
         let args =
             ["train", "--config", cfg, "--data-dir", Paths.sharedData, "--out", out]
             + (mpirun != nil && !more.contains("--oversubscription") ? ["--oversubscription", "share"] : []) + more

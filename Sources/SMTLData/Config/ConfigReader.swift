@@ -47,7 +47,10 @@ struct ConfigSection {
         }
         throw InputError(
             file: file, "\(where_(key)) must be a file name or a list of file names (not empty)",
-            hint: "for example \"embeddings/glove.6B.50d.restricted.txt.gz\", or two files to join: [\"a.vec\", \"b.vec\"]")
+            hint:
+                "for example \"embeddings/glove.6B.50d.restricted.txt.gz\", or two files to join: [\"a.vec\", "
+                + "\"b.vec\"]"
+        )
     }
 
     mutating func number(_ key: String, _ fallback: Double) throws -> Double {

@@ -37,7 +37,9 @@ public struct TaskConfig: Equatable, Sendable {
         phrases: String? = nil, unlabeled: String? = nil
     ) {
         (self.name, self.train, self.dev, self.test) = (name, train, dev, test)
-        (self.devSize, self.devFraction, self.testSize, self.testFraction) = (devSize, devFraction, testSize, testFraction)
+        (self.devSize, self.devFraction, self.testSize, self.testFraction) = (
+            devSize, devFraction, testSize, testFraction
+        )
         (self.weight, self.trainLimit, self.classes) = (weight, trainLimit, classes)
         (self.maxTokens, self.truncate, self.phrases, self.unlabeled) = (maxTokens, truncate, phrases, unlabeled)
     }
@@ -163,7 +165,8 @@ public struct RunConfig: Equatable, Sendable {
     public func validated(source: String) throws -> RunConfig {
         for (name, v) in [
             ("learning_rate", optimizer.learningRate), ("l2", optimizer.l2), ("embedding_l2", optimizer.embeddingL2),
-            ("clip_norm", optimizer.clipNorm), ("ema_decay", optimizer.emaDecay), ("dropout_embedding", dropoutEmbedding),
+            ("clip_norm", optimizer.clipNorm), ("ema_decay", optimizer.emaDecay),
+            ("dropout_embedding", dropoutEmbedding),
             ("dropout_hidden", dropoutHidden), ("dropout_read", dropoutRead),
         ] where !v.isFinite {
             throw InputError(file: source, "`training.\(name)` must be a finite number, not \(v)")
@@ -204,7 +207,8 @@ public struct RunConfig: Equatable, Sendable {
         // An upper bound of SPEC §6's tensors: the embedding, and per task the LSTM, the fusion
         // gate, the classifier (≤ 100 classes counted), a memory and its controller.
         let shared = add(mul(V, E), mul(K, W), mul(4, d + W, K + 2 * W + 2))
-        let task = add(mul(4, d, E + d + 1), mul(3, d, W), mul(d, d), mul(100, d + 1), mul(K, W), mul(4, d + W, K + 2 * W + 2))
+        let task = add(
+            mul(4, d, E + d + 1), mul(3, d, W), mul(d, d), mul(100, d + 1), mul(K, W), mul(4, d + W, K + 2 * W + 2))
         let values = add(shared, mul(T, task ?? Int.max))
         // values, gradients, two optimizer slots, and one shared gradient per task, in float32.
         let bytes = add(mul(4, 4, values ?? Int.max), mul(4, T, shared ?? Int.max))
@@ -349,12 +353,19 @@ public struct RunConfig: Equatable, Sendable {
         if c.pretrainedDim > c.embeddingDim && c.embeddingDim > 0 {
             throw InputError(
                 file: file, "model.pretrained_dim \(c.pretrainedDim) is above model.embedding_dim \(c.embeddingDim)",
-                hint: "the vectors fill the first pretrained_dim columns of each embedding row: make embedding_dim at least pretrained_dim")
+                hint:
+                    "the vectors fill the first pretrained_dim columns of each embedding row: make "
+                    + "embedding_dim at least pretrained_dim"
+            )
         }
         if c.dropoutRead > 0 && !c.architecture.hasFusion {
             throw InputError(
-                file: file, "training.dropout_read \(c.dropoutRead) is set, but architecture \(c.architecture.rawValue) has no memory read",
-                hint: "dropout_read drops the memory read of me-lstm, arc-i and arc-ii: remove it or set it to 0 for lstm")
+                file: file,
+                "training.dropout_read \(c.dropoutRead) is set, but architecture \(c.architecture.rawValue) has "
+                    + "no memory read",
+                hint:
+                    "dropout_read drops the memory read of me-lstm, arc-i and arc-ii: remove it or set it to 0 for lstm"
+            )
         }
         let names = c.tasks.map(\.name)
         if Set(names).count != names.count {
@@ -389,14 +400,17 @@ public struct RunConfig: Equatable, Sendable {
         guard embeddingDim == 0 else { return self }
         guard !embeddings.isEmpty else {
             throw InputError(
-                file: source, "`model.embedding_dim` is 0 (the width of the vectors), but the config names no `embeddings`",
+                file: source,
+                "`model.embedding_dim` is 0 (the width of the vectors), but the config names no `embeddings`",
                 hint: "give `embedding_dim` a width (the paper: 100), or name the vector files in `embeddings`")
         }
         var c = self
         c.embeddingDim = try PretrainedEmbeddings.width(embeddingPaths)
         if c.pretrainedDim > c.embeddingDim && c.embeddingDim > 0 {
             throw InputError(
-                file: source, "model.pretrained_dim \(c.pretrainedDim) is above the vectors' width \(c.embeddingDim) (embedding_dim 0)",
+                file: source,
+                "model.pretrained_dim \(c.pretrainedDim) is above the vectors' width \(c.embeddingDim) "
+                    + "(embedding_dim 0)",
                 hint: "leave pretrained_dim at 0, or give embedding_dim a width")
         }
         return c

@@ -87,7 +87,8 @@ public struct VectorFile: Sendable {
                     guard i < bytes.count, bytes[i] == 0x20, i + 1 + recordBytes <= bytes.count else {
                         throw InputError(
                             file: path,
-                            "word2vec binary record \(n) ('\(Self.show(bytes[wordStart..<min(i, wordStart + 40)]))') is cut short: "
+                            "word2vec binary record \(n) "
+                                + "('\(Self.show(bytes[wordStart..<min(i, wordStart + 40)]))') is cut short: "
                                 + "it needs a space and \(header.dim) float32 values (\(recordBytes) bytes)",
                             hint: "the file is truncated or not word2vec binary; write it again")
                     }
@@ -121,7 +122,9 @@ public struct VectorFile: Sendable {
                 throw InputError(
                     file: path, line: 1,
                     "the header says \(header.count) vectors but the file holds \(n)",
-                    hint: "the file is truncated or its header is wrong (\(binary ? "word2vec binary" : "word2vec text")); "
+                    hint:
+                        "the file is truncated or its header is wrong "
+                        + "(\(binary ? "word2vec binary" : "word2vec text")); "
                         + "write it again")
             }
             self.format = binary ? .word2vecBinary : (trailingSpace && n > 0 ? .fastTextVec : .word2vecText)
@@ -193,7 +196,8 @@ public struct VectorFile: Sendable {
             for k in 0..<width {
                 let b = e.start + 4 * k
                 let bits =
-                    UInt32(bytes[b]) | UInt32(bytes[b + 1]) << 8 | UInt32(bytes[b + 2]) << 16 | UInt32(bytes[b + 3]) << 24
+                    UInt32(bytes[b]) | UInt32(bytes[b + 1]) << 8 | UInt32(bytes[b + 2]) << 16 | UInt32(bytes[b + 3])
+                    << 24
                 out[k] = Double(Float(bitPattern: bits))
                 guard out[k].isFinite else {
                     throw InputError(
@@ -235,7 +239,8 @@ public struct VectorFile: Sendable {
         let has = count.map { "\($0)" } ?? "more than \(width)"
         let source = format == .glove ? "the first line" : "the header"
         return InputError(
-            file: path, line: line, "vector has \(has) values, but \(source) of this \(format.rawValue) file gives \(width)",
+            file: path, line: line,
+            "vector has \(has) values, but \(source) of this \(format.rawValue) file gives \(width)",
             hint: "every vector of a file must have the same width; repair or regenerate the file")
     }
 
@@ -293,7 +298,9 @@ public struct VectorFile: Sendable {
         let f = fields(bytes, from, end)
         guard f.count == width + 1 else { return false }
         return f.dropFirst().allSatisfy { r in
-            bytes[r].allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x2D || $0 == 0x2B || $0 == 0x65 || $0 == 0x45 }
+            bytes[r].allSatisfy {
+                ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x2D || $0 == 0x2B || $0 == 0x65 || $0 == 0x45
+            }
                 && Double(String(decoding: bytes[r], as: UTF8.self)) != nil
         }
     }
@@ -338,8 +345,12 @@ public enum PretrainedEmbeddings {
         let files = try paths.map { try VectorFile($0) }
         let sum = files.map(\.width).reduce(0, +)
         guard sum == dimension else {
-            let each = files.map { "\(($0.path as NSString).lastPathComponent): \($0.format.rawValue), \($0.width) values" }
-            let what = files.count == 1 ? "vectors have \(sum) values" : "joined vectors have \(sum) values (\(each.joined(separator: "; ")))"
+            let each = files.map {
+                "\(($0.path as NSString).lastPathComponent): \($0.format.rawValue), \($0.width) values"
+            }
+            let what =
+                files.count == 1
+                ? "vectors have \(sum) values" : "joined vectors have \(sum) values (\(each.joined(separator: "; ")))"
             let hint =
                 files.count == 1
                 ? "set `model.embedding_dim` to the vectors' width (GloVe 6B 50d: 50; 0 takes the width of the "
@@ -350,7 +361,8 @@ public enum PretrainedEmbeddings {
             throw InputError(
                 file: files.count == 1 ? files[0].path : paths.joined(separator: " + "),
                 line: files.count == 1 ? 1 : nil,
-                "\(files.count == 1 ? "the \(files[0].format.rawValue) " : "")\(what), but the config expects \(dimension) "
+                "\(files.count == 1 ? "the \(files[0].format.rawValue) " : "")\(what), but the config expects "
+                    + "\(dimension) "
                     + "(model.pretrained_dim, or model.embedding_dim when that is 0)",
                 hint: hint)
         }
@@ -370,7 +382,8 @@ public enum PretrainedEmbeddings {
         let stride = rowWidth ?? dimension
         guard stride >= dimension else {
             throw InputError(
-                file: paths.joined(separator: " + "), "vectors of \(dimension) values cannot fill embedding rows of \(stride)",
+                file: paths.joined(separator: " + "),
+                "vectors of \(dimension) values cannot fill embedding rows of \(stride)",
                 hint: "make model.embedding_dim at least model.pretrained_dim")
         }
         let files = try open(paths, dimension: dimension)
@@ -389,7 +402,9 @@ public enum PretrainedEmbeddings {
                 any[id] = true
             }
             report.files.append(
-                .init(path: f.path, format: f.format, width: f.width, words: f.count, rows: rows, duplicates: f.duplicates))
+                .init(
+                    path: f.path, format: f.format, width: f.width, words: f.count, rows: rows, duplicates: f.duplicates
+                ))
             offset += f.width
         }
         report.rows = any.filter { $0 }.count

@@ -19,7 +19,8 @@ public enum FileReader {
                         hint: "point the link at the real file")
                 }
                 throw InputError(
-                    file: path, "is a symbolic link to \(target), which does not exist", hint: "point the link at the real file")
+                    file: path, "is a symbolic link to \(target), which does not exist",
+                    hint: "point the link at the real file")
             }
             throw InputError(file: path, "file not found", hint: missingHint)
         }

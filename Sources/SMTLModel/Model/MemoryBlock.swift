@@ -16,23 +16,9 @@ final class MemoryBlock<S: Scalar> {
     let weight: UnsafeMutablePointer<S>, gradWeight: UnsafeMutablePointer<S>
     let bias: UnsafeMutablePointer<S>, gradBias: UnsafeMutablePointer<S>
 
-    // Per token row and per batch slot, in a workspace that the blocks of the same role in all
-    // tasks of a model share (tasks run one after another).
-    let memoryPrev: Buffer<S>
-    let ring: Buffer<S>
-    let scratch: Buffer<S>
-    let keyPrev: Buffer<S>
-    let alpha: Buffer<S>
-    let similarity: Buffer<S>
-    let rowNorm: Buffer<S>
-    let keyNorm: Buffer<S>
-    let control: Buffer<S>
-    let dControl: Buffer<S>
-    let memory: Buffer<S>
-    let key: Buffer<S>
-    let dMemory: Buffer<S>
-    let dKey: Buffer<S>
-    let dAlpha: Buffer<S>
+    /// The activation buffers, in a workspace that the blocks of the same role in all tasks of a
+    /// model share (tasks run one after another).
+    let ws: MemoryWorkspace<S>
 
     static var epsilon: S { S(1e-8) }
 
@@ -60,21 +46,7 @@ final class MemoryBlock<S: Scalar> {
         set: ParameterSet<S>, grads: UnsafeMutablePointer<S>, prefix: String, rows: Int, width: Int, inputWidth: Int,
         workspace: MemoryWorkspace<S>
     ) {
-        memoryPrev = workspace.memoryPrev
-        ring = workspace.ring
-        scratch = workspace.scratch
-        keyPrev = workspace.keyPrev
-        alpha = workspace.alpha
-        similarity = workspace.similarity
-        rowNorm = workspace.rowNorm
-        keyNorm = workspace.keyNorm
-        control = workspace.control
-        dControl = workspace.dControl
-        memory = workspace.memory
-        key = workspace.key
-        dMemory = workspace.dMemory
-        dKey = workspace.dKey
-        dAlpha = workspace.dAlpha
+        ws = workspace
         self.rows = rows
         self.width = width
         self.inputWidth = inputWidth
@@ -88,18 +60,18 @@ final class MemoryBlock<S: Scalar> {
 
     func reserve(tokens: Int, slots: Int) {
         let (k, w) = (rows, width)
-        keyPrev.reserve(tokens * w)
-        alpha.reserve(tokens * k)
-        similarity.reserve(tokens * k)
-        rowNorm.reserve(tokens * k)
-        keyNorm.reserve(tokens)
-        control.reserve(tokens * 3 * w)
-        dControl.reserve(tokens * 3 * w)
-        memory.reserve(slots * k * w)
-        key.reserve(slots * w)
-        dMemory.reserve(slots * k * w)
-        dKey.reserve(slots * w)
-        dAlpha.reserve(slots * k)
+        ws.keyPrev.reserve(tokens * w)
+        ws.alpha.reserve(tokens * k)
+        ws.similarity.reserve(tokens * k)
+        ws.rowNorm.reserve(tokens * k)
+        ws.keyNorm.reserve(tokens)
+        ws.control.reserve(tokens * 3 * w)
+        ws.dControl.reserve(tokens * 3 * w)
+        ws.memory.reserve(slots * k * w)
+        ws.key.reserve(slots * w)
+        ws.dMemory.reserve(slots * k * w)
+        ws.dKey.reserve(slots * w)
+        ws.dAlpha.reserve(slots * k)
     }
 
     /// Lays out the states of `batch` (call after `reserve`, before `begin`).
@@ -115,10 +87,10 @@ final class MemoryBlock<S: Scalar> {
             storeOffset[t] = kept
             kept += batch.active[t]
         }
-        memoryPrev.reserve(Swift.max(kept, 1) * kw)
+        ws.memoryPrev.reserve(Swift.max(kept, 1) * kw)
         if every > 0 {
-            ring.reserve(2 * slots * kw)
-            scratch.reserve(every * slots * kw)
+            ws.ring.reserve(2 * slots * kw)
+            ws.scratch.reserve(every * slots * kw)
         }
         rebuiltSegment = -1
     }
@@ -127,8 +99,8 @@ final class MemoryBlock<S: Scalar> {
     /// the write of step t−1; in the backward: kept or rebuilt).
     @inline(__always) func state(_ t: Int, backward: Bool = false) -> UnsafeMutablePointer<S> {
         let kw = rows * width
-        if every == 0 || t % every == 0 { return memoryPrev.pointer + storeOffset[t] * kw }
-        return backward ? scratch.pointer + (t % every) * slots * kw : ring.pointer + (t % 2) * slots * kw
+        if every == 0 || t % every == 0 { return ws.memoryPrev.pointer + storeOffset[t] * kw }
+        return backward ? ws.scratch.pointer + (t % every) * slots * kw : ws.ring.pointer + (t % 2) * slots * kw
     }
 
     /// Before the backward of step t: rebuilds the states of t's segment when they are not kept.
@@ -139,7 +111,8 @@ final class MemoryBlock<S: Scalar> {
         for u in (first + 1)...last {
             let r = rowOffset[u - 1]
             S.memWrite(
-                activeSlots[u], K, W, state(u - 1, backward: true), alpha.pointer + r * K, control.pointer + r * 3 * W,
+                activeSlots[u], K, W, state(u - 1, backward: true), ws.alpha.pointer + r * K,
+                ws.control.pointer + r * 3 * W,
                 state(u, backward: true), nil, 0, nil)
         }
         rebuiltSegment = t / every
@@ -154,7 +127,7 @@ final class MemoryBlock<S: Scalar> {
     func begin(slots: Int) {
         let (K, W) = (rows, width)
         let kw = K * W
-        let m = memoryPrev.pointer, kp = keyPrev.pointer
+        let m = ws.memoryPrev.pointer, kp = ws.keyPrev.pointer
         guard slots > 0 else { return }
         for k in 0..<K { for j in 0..<W { m[j * K + k] = memory0[k * W + j] } }
         for j in 0..<W { kp[j] = S.activationTanh(bias[j]) }
@@ -162,10 +135,10 @@ final class MemoryBlock<S: Scalar> {
         for b in 1..<slots {
             (m + b * kw).update(from: m, count: kw)
             (kp + b * W).update(from: kp, count: W)
-            (similarity.pointer + b * K).update(from: similarity.pointer, count: K)
-            (rowNorm.pointer + b * K).update(from: rowNorm.pointer, count: K)
-            (alpha.pointer + b * K).update(from: alpha.pointer, count: K)
-            keyNorm.pointer[b] = keyNorm.pointer[0]
+            (ws.similarity.pointer + b * K).update(from: ws.similarity.pointer, count: K)
+            (ws.rowNorm.pointer + b * K).update(from: ws.rowNorm.pointer, count: K)
+            (ws.alpha.pointer + b * K).update(from: ws.alpha.pointer, count: K)
+            ws.keyNorm.pointer[b] = ws.keyNorm.pointer[0]
         }
     }
 
@@ -173,7 +146,7 @@ final class MemoryBlock<S: Scalar> {
     func finishBeginBackward(slots: Int) {
         let (K, W) = (rows, width)
         let kw = K * W
-        let dm = dMemory.pointer, dk = dKey.pointer
+        let dm = ws.dMemory.pointer, dk = ws.dKey.pointer
         for b in 0..<slots {
             let db = dm + b * kw
             for k in 0..<K { for j in 0..<W { gradMemory0[k * W + j] += db[j * K + k] } }
@@ -197,16 +170,17 @@ final class MemoryBlock<S: Scalar> {
     func address(row0: Int, count n: Int) {
         let (K, W) = (rows, width)
         S.memAddress(
-            n, K, W, memoryPrev.pointer + row0 * K * W, keyPrev.pointer + row0 * W, similarity.pointer + row0 * K,
-            rowNorm.pointer + row0 * K, keyNorm.pointer + row0, alpha.pointer + row0 * K)
+            n, K, W, ws.memoryPrev.pointer + row0 * K * W, ws.keyPrev.pointer + row0 * W,
+            ws.similarity.pointer + row0 * K,
+            ws.rowNorm.pointer + row0 * K, ws.keyNorm.pointer + row0, ws.alpha.pointer + row0 * K)
     }
 
     /// What the addressing backward of rows row0..<row0+n needs; ∂k_{t−1} goes to `dKey`.
     func addressRows(row0: Int) -> AddressRows<S> {
         let (K, W) = (rows, width)
         return AddressRows(
-            key: keyPrev.pointer + row0 * W, similarity: similarity.pointer + row0 * K,
-            norm: rowNorm.pointer + row0 * K, keyNorm: keyNorm.pointer + row0, dKey: dKey.pointer)
+            key: ws.keyPrev.pointer + row0 * W, similarity: ws.similarity.pointer + row0 * K,
+            norm: ws.rowNorm.pointer + row0 * K, keyNorm: ws.keyNorm.pointer + row0, dKey: ws.dKey.pointer)
     }
 
     // MARK: read (6): r = αᵀ M
@@ -215,7 +189,7 @@ final class MemoryBlock<S: Scalar> {
     /// `address`). ARC-II's read after the write (17) is done by `write`.
     func read(_ s: StepRows, into out: UnsafeMutablePointer<S>, stride ld: Int) {
         let (K, W) = (rows, width)
-        S.memRead(s.count, K, W, state(s.t), alpha.pointer + s.row0 * K, out, ld)
+        S.memRead(s.count, K, W, state(s.t), ws.alpha.pointer + s.row0 * K, out, ld)
     }
 
     /// Backward of `read`: ∂α_k += dr·M_{t−1}[k]; ∂M_{t−1} += α drᵀ; then, row by row while its
@@ -225,15 +199,15 @@ final class MemoryBlock<S: Scalar> {
         let (K, W) = (rows, width)
         prepareBackward(s.t)
         S.memReadBackward(
-            s.count, K, W, state(s.t, backward: true), alpha.pointer + s.row0 * K, dr, ld, dAlpha.pointer,
-            dMemory.pointer, addressRows(row0: s.row0))
+            s.count, K, W, state(s.t, backward: true), ws.alpha.pointer + s.row0 * K, dr, ld, ws.dAlpha.pointer,
+            ws.dMemory.pointer, addressRows(row0: s.row0))
     }
 
     // MARK: control (5): [k; e; a] = [tanh; σ; tanh](weight · u + bias)
 
     func controlForward(row0: Int, count n: Int, input: UnsafePointer<S>, stride ldu: Int) {
         let W = width, w3 = 3 * width
-        let v = control.pointer + row0 * w3
+        let v = ws.control.pointer + row0 * w3
         for b in 0..<n { (v + b * w3).update(from: bias, count: w3) }
         S.gemm(false, true, n, w3, inputWidth, 1, input, ldu, weight, inputWidth, 1, v, w3)
         S.controlActivate(n, W, v)  // [tanh; σ; tanh], a kernel (MemoryKernels.swift)
@@ -243,7 +217,7 @@ final class MemoryBlock<S: Scalar> {
     func controlBackward(row0: Int, count n: Int, dInput: UnsafeMutablePointer<S>, stride ld: Int, accumulate: Bool) {
         let w3 = 3 * width
         S.gemm(
-            false, false, n, inputWidth, w3, 1, dControl.pointer + row0 * w3, w3, weight, inputWidth,
+            false, false, n, inputWidth, w3, 1, ws.dControl.pointer + row0 * w3, w3, weight, inputWidth,
             accumulate ? 1 : 0, dInput, ld)
     }
 
@@ -257,21 +231,21 @@ final class MemoryBlock<S: Scalar> {
         let (K, W) = (rows, width)
         let kw = K * W
         let (row0, n, nextRow0, nextCount) = (s.row0, s.count, s.nextRow0, s.nextCount)
-        let m = state(s.t), a = alpha.pointer + row0 * K, v = control.pointer + row0 * 3 * W
+        let m = state(s.t), a = ws.alpha.pointer + row0 * K, v = ws.control.pointer + row0 * 3 * W
         let going = Swift.min(nextCount, n)
         if going > 0 {
             let next = AddressOutput(
-                similarity: similarity.pointer + nextRow0 * K, norm: rowNorm.pointer + nextRow0 * K,
-                keyNorm: keyNorm.pointer + nextRow0, alpha: alpha.pointer + nextRow0 * K)
+                similarity: ws.similarity.pointer + nextRow0 * K, norm: ws.rowNorm.pointer + nextRow0 * K,
+                keyNorm: ws.keyNorm.pointer + nextRow0, alpha: ws.alpha.pointer + nextRow0 * K)
             S.memWrite(going, K, W, m, a, v, state(s.t + 1), r, ld, next)
         }
         if n > going {
             S.memWrite(
-                n - going, K, W, m + going * kw, a + going * K, v + going * 3 * W, memory.pointer + going * kw,
+                n - going, K, W, m + going * kw, a + going * K, v + going * 3 * W, ws.memory.pointer + going * kw,
                 r.map { $0 + going * ld }, ld, nil)
         }
         for b in 0..<n {
-            (b < going ? keyPrev.pointer + (nextRow0 + b) * W : key.pointer + b * W).update(
+            (b < going ? ws.keyPrev.pointer + (nextRow0 + b) * W : ws.key.pointer + b * W).update(
                 from: v + b * 3 * W, count: W)
         }
     }
@@ -286,24 +260,24 @@ final class MemoryBlock<S: Scalar> {
         let (row0, n) = (s.row0, s.count)
         prepareBackward(s.t)
         S.memWriteBackward(
-            n, K, W, state(s.t, backward: true), alpha.pointer + row0 * K, control.pointer + row0 * 3 * W,
-            dControl.pointer + row0 * 3 * W, dMemory.pointer, dAlpha.pointer, dKey.pointer, g, ld,
+            n, K, W, state(s.t, backward: true), ws.alpha.pointer + row0 * K, ws.control.pointer + row0 * 3 * W,
+            ws.dControl.pointer + row0 * 3 * W, ws.dMemory.pointer, ws.dAlpha.pointer, ws.dKey.pointer, g, ld,
             address ? addressRows(row0: row0) : nil)
     }
 
     // MARK: whole-batch pieces
 
     func beginBackward(slots: Int) {
-        dMemory.zero(slots * rows * width)
-        dKey.zero(slots * width)
-        dAlpha.zero(slots * rows)
+        ws.dMemory.zero(slots * rows * width)
+        ws.dKey.zero(slots * width)
+        ws.dAlpha.zero(slots * rows)
     }
 
     /// Weight gradients over every token in one BLAS call, then memory0 and the k_0 bias path.
     func finishBackward(tokens: Int, slots: Int, input: UnsafePointer<S>, stride ldu: Int) {
         let w3 = 3 * width
-        S.gemm(true, false, w3, inputWidth, tokens, 1, dControl.pointer, w3, input, ldu, 1, gradWeight, inputWidth)
-        let dv = dControl.pointer
+        S.gemm(true, false, w3, inputWidth, tokens, 1, ws.dControl.pointer, w3, input, ldu, 1, gradWeight, inputWidth)
+        let dv = ws.dControl.pointer
         for r in 0..<tokens {
             let dr = dv + r * w3
             for j in 0..<w3 { gradBias[j] += dr[j] }

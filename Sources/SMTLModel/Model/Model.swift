@@ -60,7 +60,7 @@ public final class Model<S: Scalar> {
 
     public func taskIndex(_ name: String) -> Int? { tasks.firstIndex { $0.name == name } }
 
-    /// Every parameter set with its tensors, shared first.
+    /// Every parameter set with its tensors, shared first (indexed as `ParameterSets` says).
     public var parameterSets: [ParameterSet<S>] { [shared] + taskParameters }
 
     /// Forward and backward of one global step (SPEC §7) on this process's tasks: each task with

@@ -25,30 +25,8 @@ public final class Network<S: Scalar> {
     /// The memory blocks and how they join the LSTM (SPEC §5 steps 1, 3, 4).
     let memory: MemoryPath<S>
 
-    // Activations, from the model's workspace (its tasks run one after another).
-    let x: Buffer<S>  // embeddings, E
-    let gates: Buffer<S>  // pre-activations, then activated i, f, g, o: 4d
-    let hPrev: Buffer<S>  // h_{t−1}, d
-    let cPrev: Buffer<S>  // c_{t−1}, d
-    let cell: Buffer<S>  // c_t, d
-    let hidden: Buffer<S>  // h_t, d
-    let tanhU: Buffer<S>  // tanh(c_t + gate ⊙ q_t), d
-    let readFused: Buffer<S>  // r_t fed to the fusion gate, W
-    let fusion: Buffer<S>  // [q = W_f r ; gate], 2d
-    let dGates: Buffer<S>
-    let dFusion: Buffer<S>  // [∂q ; ∂gate pre-activation], 2d
-    let dx: Buffer<S>
-    // Per batch slot.
-    let dHidden: Buffer<S>  // ∂L/∂h_t for the running step, d
-    let dCell: Buffer<S>  // ∂L/∂c_t, d
-    let dRead: Buffer<S>  // ∂L/∂r_t (fused read), W
-    let hLast: Buffer<S>
-    public let probabilities: Buffer<S>
-    /// The classifier's outputs before the softmax, per slot (for inspection).
-    let logitBuffer: Buffer<S>
-    let dLogits: Buffer<S>
-    /// Dropout masks of the last forward (`Dropout`), when it had them.
-    let maskX: Buffer<S>, maskH: Buffer<S>, maskR: Buffer<S>
+    /// The activation buffers, the model's workspace (its tasks run one after another).
+    let ws: Workspace<S>
     private(set) var droppingX = false, droppingH = false, droppingR = false
 
     /// Embedding rows that the last backward wrote into (for the sparse update).
@@ -63,28 +41,7 @@ public final class Network<S: Scalar> {
         shared: ParameterSet<S>, sharedGrads: UnsafeMutablePointer<S>, task: ParameterSet<S>,
         touched: SparseRows, workspace: Workspace<S>
     ) {
-        x = workspace.x
-        gates = workspace.gates
-        hPrev = workspace.hPrev
-        cPrev = workspace.cPrev
-        cell = workspace.cell
-        hidden = workspace.hidden
-        tanhU = workspace.tanhU
-        readFused = workspace.readFused
-        fusion = workspace.fusion
-        dGates = workspace.dGates
-        dFusion = workspace.dFusion
-        dx = workspace.dx
-        dHidden = workspace.dHidden
-        dCell = workspace.dCell
-        dRead = workspace.dRead
-        hLast = workspace.hLast
-        probabilities = workspace.probabilities
-        logitBuffer = workspace.logitBuffer
-        dLogits = workspace.dLogits
-        maskX = workspace.maskX
-        maskH = workspace.maskH
-        maskR = workspace.maskR
+        ws = workspace
         self.architecture = architecture
         self.dims = dims
         self.classes = classes
@@ -112,14 +69,14 @@ public final class Network<S: Scalar> {
 
     func reserve(tokens n: Int, slots b: Int) {
         let (e, d, w) = (dims.embedding, dims.hidden, dims.memoryWidth)
-        x.reserve(n * e); dx.reserve(n * e)
-        gates.reserve(n * 4 * d); dGates.reserve(n * 4 * d)
-        for buf in [hPrev, cPrev, cell, hidden, tanhU] { buf.reserve(n * d) }
+        ws.x.reserve(n * e); ws.dx.reserve(n * e)
+        ws.gates.reserve(n * 4 * d); ws.dGates.reserve(n * 4 * d)
+        for buf in [ws.hPrev, ws.cPrev, ws.cell, ws.hidden, ws.tanhU] { buf.reserve(n * d) }
         if architecture.hasFusion {
-            readFused.reserve(n * w); fusion.reserve(n * 2 * d); dFusion.reserve(n * 2 * d)
+            ws.readFused.reserve(n * w); ws.fusion.reserve(n * 2 * d); ws.dFusion.reserve(n * 2 * d)
         }
-        dHidden.reserve(b * d); dCell.reserve(b * d); dRead.reserve(b * w); hLast.reserve(b * d)
-        probabilities.reserve(b * classes); dLogits.reserve(b * classes); logitBuffer.reserve(b * classes)
+        ws.dHidden.reserve(b * d); ws.dCell.reserve(b * d); ws.dRead.reserve(b * w); ws.hLast.reserve(b * d)
+        ws.probabilities.reserve(b * classes); ws.dLogits.reserve(b * classes); ws.logitBuffer.reserve(b * classes)
         memory.reserve(tokens: n, slots: b)
     }
 
@@ -138,24 +95,24 @@ public final class Network<S: Scalar> {
         droppingH = (dropout?.hidden ?? 0) > 0
         droppingR = (dropout?.read ?? 0) > 0 && architecture.hasFusion
         if let dropout, droppingX || droppingH || droppingR {
-            if droppingX { maskX.reserve(batch.tokenCount * dims.embedding) }
-            if droppingH { maskH.reserve(batch.size * dims.hidden) }
-            if droppingR { maskR.reserve(batch.tokenCount * dims.memoryWidth) }
+            if droppingX { ws.maskX.reserve(batch.tokenCount * dims.embedding) }
+            if droppingH { ws.maskH.reserve(batch.size * dims.hidden) }
+            if droppingR { ws.maskR.reserve(batch.tokenCount * dims.memoryWidth) }
             dropout.masks(
                 for: batch, embeddingDim: dims.embedding, hidden: dims.hidden,
-                x: droppingX ? maskX.pointer : nil, h: droppingH ? maskH.pointer : nil,
-                memoryWidth: dims.memoryWidth, r: droppingR ? maskR.pointer : nil)
+                x: droppingX ? ws.maskX.pointer : nil, h: droppingH ? ws.maskH.pointer : nil,
+                memoryWidth: dims.memoryWidth, r: droppingR ? ws.maskR.pointer : nil)
         }
         embed(batch)
         memory.begin(slots: batch.size)
         for t in 0..<batch.steps {
             let s = StepRows(batch, t)
-            memory.read(s, into: readFused.pointer)  // 1. read the fused memory (k_{t−1}, M_{t−1})
+            memory.read(s, into: ws.readFused.pointer)  // 1. read the fused memory (k_{t−1}, M_{t−1})
             if droppingR { dropRead(s) }
             lstmStep(s)  // 2. the LSTM cell (§2) ...
             fuse(s)  // ... and its output, through the fusion gate (§4) or plain
             carry(s)
-            memory.update(s, hidden: hidden.pointer)  // 3–4. memory control and write
+            memory.update(s, hidden: ws.hidden.pointer)  // 3–4. memory control and write
         }
         return classify(batch)
     }
@@ -165,17 +122,17 @@ public final class Network<S: Scalar> {
     /// forward's pieces backwards, in reverse order.
     public func backward(_ batch: Batch, scale: S = 1) {
         classifyBackward(batch, scale: scale)
-        dCell.pointer.update(repeating: 0, count: batch.size * dims.hidden)
+        ws.dCell.pointer.update(repeating: 0, count: batch.size * dims.hidden)
         memory.beginBackward(slots: batch.size)
         for t in stride(from: batch.steps - 1, through: 0, by: -1) {
             let s = StepRows(batch, t)
-            memory.updateBackward(s, dHidden: dHidden.pointer)  // 4–3.
+            memory.updateBackward(s, dHidden: ws.dHidden.pointer)  // 4–3.
             fuseBackward(s)  // 2.
             lstmStepBackward(s)
-            memory.readBackward(s, dRead: dRead.pointer)  // 1.
+            memory.readBackward(s, dRead: ws.dRead.pointer)  // 1.
         }
         weightGradients(batch)
-        memory.finishBackward(tokens: batch.tokenCount, slots: batch.size, hidden: hidden.pointer)
+        memory.finishBackward(tokens: batch.tokenCount, slots: batch.size, hidden: ws.hidden.pointer)
         embedBackward(batch)
     }
 
@@ -187,23 +144,23 @@ public final class Network<S: Scalar> {
         let (E, d) = (dims.embedding, dims.hidden)
         let G = 4 * d, ntok = batch.tokenCount
         batchTokens = ntok
-        let x = x.pointer, z = gates.pointer
+        let x = ws.x.pointer, z = ws.gates.pointer
         batch.tokens.withUnsafeBufferPointer { tok in
             for row in 0..<ntok { (x + row * E).update(from: embedding + Int(tok[row]) * E, count: E) }
         }
-        if droppingX { let m = maskX.pointer; for i in 0..<(ntok * E) { x[i] *= m[i] } }
+        if droppingX { let m = ws.maskX.pointer; for i in 0..<(ntok * E) { x[i] *= m[i] } }
         for row in 0..<ntok { (z + row * G).update(from: bias, count: G) }
         S.gemm(false, true, ntok, G, E, 1, x, E, weightIH, E, 1, z, G)
-        hPrev.pointer.update(repeating: 0, count: batch.active[0] * d)
-        cPrev.pointer.update(repeating: 0, count: batch.active[0] * d)
+        ws.hPrev.pointer.update(repeating: 0, count: batch.active[0] * d)
+        ws.cPrev.pointer.update(repeating: 0, count: batch.active[0] * d)
     }
 
     /// ∂X = ∂Z·W_ih, added into the touched embedding rows only.
     func embedBackward(_ batch: Batch) {
         let (E, G, ntok) = (dims.embedding, 4 * dims.hidden, batch.tokenCount)
-        let dxp = dx.pointer
-        S.gemm(false, false, ntok, E, G, 1, dGates.pointer, G, weightIH, E, 0, dxp, E)
-        if droppingX { let m = maskX.pointer; for i in 0..<(ntok * E) { dxp[i] *= m[i] } }
+        let dxp = ws.dx.pointer
+        S.gemm(false, false, ntok, E, G, 1, ws.dGates.pointer, G, weightIH, E, 0, dxp, E)
+        if droppingX { let m = ws.maskX.pointer; for i in 0..<(ntok * E) { dxp[i] *= m[i] } }
         batch.tokens.withUnsafeBufferPointer { tok in
             for row in 0..<ntok {
                 let id = Int(tok[row])
@@ -218,13 +175,13 @@ public final class Network<S: Scalar> {
     func weightGradients(_ batch: Batch) {
         let (E, d, W) = (dims.embedding, dims.hidden, dims.memoryWidth)
         let G = 4 * d, ntok = batch.tokenCount
-        let dz = dGates.pointer, dq = dFusion.pointer
-        S.gemm(true, false, G, E, ntok, 1, dz, G, x.pointer, E, 1, gradWeightIH, E)
-        S.gemm(true, false, G, d, ntok, 1, dz, G, hPrev.pointer, d, 1, gradWeightHH, d)
+        let dz = ws.dGates.pointer, dq = ws.dFusion.pointer
+        S.gemm(true, false, G, E, ntok, 1, dz, G, ws.x.pointer, E, 1, gradWeightIH, E)
+        S.gemm(true, false, G, d, ntok, 1, dz, G, ws.hPrev.pointer, d, 1, gradWeightHH, d)
         for row in 0..<ntok { let dzr = dz + row * G; for j in 0..<G { gradBias[j] += dzr[j] } }
         if let g = gradFusionFR, let gc = gradFusionC {
-            S.gemm(true, false, 2 * d, W, ntok, 1, dq, 2 * d, readFused.pointer, W, 1, g, W)
-            S.gemm(true, false, d, d, ntok, 1, dq + d, 2 * d, cell.pointer, d, 1, gc, d)
+            S.gemm(true, false, 2 * d, W, ntok, 1, dq, 2 * d, ws.readFused.pointer, W, 1, g, W)
+            S.gemm(true, false, d, d, ntok, 1, dq + d, 2 * d, ws.cell.pointer, d, 1, gc, d)
         }
     }
 
@@ -234,8 +191,8 @@ public final class Network<S: Scalar> {
     func lstmStep(_ s: StepRows) {
         let d = dims.hidden, G = 4 * d
         let (r0, n) = (s.row0, s.count)
-        let z = gates.pointer, c = cell.pointer, cp = cPrev.pointer
-        if s.t > 0 { S.gemm(false, true, n, G, d, 1, hPrev.pointer + r0 * d, d, weightHH, d, 1, z + r0 * G, G) }
+        let z = ws.gates.pointer, c = ws.cell.pointer, cp = ws.cPrev.pointer
+        if s.t > 0 { S.gemm(false, true, n, G, d, 1, ws.hPrev.pointer + r0 * d, d, weightHH, d, 1, z + r0 * G, G) }
         for b in 0..<n {
             let row = r0 + b
             let zi = z + row * G, zf = zi + d, zg = zi + 2 * d, zo = zi + 3 * d
@@ -253,7 +210,7 @@ public final class Network<S: Scalar> {
     func lstmStepBackward(_ s: StepRows) {
         let d = dims.hidden, G = 4 * d
         let (r0, n) = (s.row0, s.count)
-        let z = gates.pointer, dz = dGates.pointer, dc = dCell.pointer, cp = cPrev.pointer
+        let z = ws.gates.pointer, dz = ws.dGates.pointer, dc = ws.dCell.pointer, cp = ws.cPrev.pointer
         for b in 0..<n {
             let row = r0 + b
             let zi = z + row * G, zf = zi + d, zg = zi + 2 * d
@@ -268,15 +225,15 @@ public final class Network<S: Scalar> {
                 dcr[j] = gc * f
             }
         }
-        if s.t > 0 { S.gemm(false, false, n, d, G, 1, dz + r0 * G, G, weightHH, d, 0, dHidden.pointer, d) }
+        if s.t > 0 { S.gemm(false, false, n, d, G, 1, dz + r0 * G, G, weightHH, d, 0, ws.dHidden.pointer, d) }
     }
 
     /// h_t and c_t become the next step's h_{t−1}, c_{t−1} for the slots that go on.
     func carry(_ s: StepRows) {
         let d = dims.hidden
         guard s.nextCount > 0 else { return }
-        (hPrev.pointer + s.nextRow0 * d).update(from: hidden.pointer + s.row0 * d, count: s.nextCount * d)
-        (cPrev.pointer + s.nextRow0 * d).update(from: cell.pointer + s.row0 * d, count: s.nextCount * d)
+        (ws.hPrev.pointer + s.nextRow0 * d).update(from: ws.hidden.pointer + s.row0 * d, count: s.nextCount * d)
+        (ws.cPrev.pointer + s.nextRow0 * d).update(from: ws.cell.pointer + s.row0 * d, count: s.nextCount * d)
     }
 
     // MARK: output and fusion gate (§4)
@@ -286,9 +243,10 @@ public final class Network<S: Scalar> {
     func fuse(_ s: StepRows) {
         let (d, W, G) = (dims.hidden, dims.memoryWidth, 4 * dims.hidden)
         let (r0, n) = (s.row0, s.count)
-        let z = gates.pointer, c = cell.pointer, h = hidden.pointer, tu = tanhU.pointer, qg = fusion.pointer
+        let z = ws.gates.pointer, c = ws.cell.pointer, h = ws.hidden.pointer, tu = ws.tanhU.pointer,
+            qg = ws.fusion.pointer
         if let wfr = fusionFR, let wc = fusionC {
-            S.gemm(false, true, n, 2 * d, W, 1, readFused.pointer + r0 * W, W, wfr, W, 0, qg + r0 * 2 * d, 2 * d)
+            S.gemm(false, true, n, 2 * d, W, 1, ws.readFused.pointer + r0 * W, W, wfr, W, 0, qg + r0 * 2 * d, 2 * d)
             S.gemm(false, true, n, d, d, 1, c + r0 * d, d, wc, d, 1, qg + r0 * 2 * d + d, 2 * d)
             // gate = σ(·); tu = tanh(c + gate ⊙ q); h = o ⊙ tu: a kernel (MemoryKernels.swift)
             S.fuseForward(n, d, qg + r0 * 2 * d, c + r0 * d, z + r0 * G + 3 * d, G, tu + r0 * d, h + r0 * d)
@@ -309,8 +267,8 @@ public final class Network<S: Scalar> {
     func fuseBackward(_ s: StepRows) {
         let (d, W, G) = (dims.hidden, dims.memoryWidth, 4 * dims.hidden)
         let (r0, n) = (s.row0, s.count)
-        let z = gates.pointer, tu = tanhU.pointer, qg = fusion.pointer
-        let dz = dGates.pointer, dq = dFusion.pointer, dh = dHidden.pointer, dc = dCell.pointer
+        let z = ws.gates.pointer, tu = ws.tanhU.pointer, qg = ws.fusion.pointer
+        let dz = ws.dGates.pointer, dq = ws.dFusion.pointer, dh = ws.dHidden.pointer, dc = ws.dCell.pointer
         if fusionFR != nil {
             // du = ∂h ⊙ o ⊙ (1 − tu²); ∂c += du; ∂o; ∂q = du ⊙ gate; ∂gate = du ⊙ q ⊙ gate ⊙ (1 − gate)
             S.fuseBackward(
@@ -329,10 +287,10 @@ public final class Network<S: Scalar> {
         }
         if let wfr = fusionFR, let wc = fusionC {
             S.gemm(false, false, n, d, d, 1, dq + r0 * 2 * d + d, 2 * d, wc, d, 1, dc, d)
-            S.gemm(false, false, n, W, 2 * d, 1, dq + r0 * 2 * d, 2 * d, wfr, W, 0, dRead.pointer, W)
+            S.gemm(false, false, n, W, 2 * d, 1, dq + r0 * 2 * d, 2 * d, wfr, W, 0, ws.dRead.pointer, W)
             if droppingR {
                 // ∂r_t (raw read) = ∂(masked read) ⊙ mask
-                let dr = dRead.pointer, m = maskR.pointer + r0 * W
+                let dr = ws.dRead.pointer, m = ws.maskR.pointer + r0 * W
                 for i in 0..<(n * W) { dr[i] *= m[i] }
             }
         }
@@ -341,7 +299,7 @@ public final class Network<S: Scalar> {
     /// Dropout on the read of step t (`training.dropout_read`): the fusion gate sees r_t ⊙ mask.
     func dropRead(_ s: StepRows) {
         let W = dims.memoryWidth
-        let r = readFused.pointer + s.row0 * W, m = maskR.pointer + s.row0 * W
+        let r = ws.readFused.pointer + s.row0 * W, m = ws.maskR.pointer + s.row0 * W
         for i in 0..<(s.count * W) { r[i] *= m[i] }
     }
 
@@ -350,12 +308,12 @@ public final class Network<S: Scalar> {
     /// Classifier on h at each slot's last real token, softmax and mean cross-entropy.
     func classify(_ batch: Batch) -> S {
         let d = dims.hidden, C = classes, B = batch.size
-        let hl = hLast.pointer, p = probabilities.pointer
-        for b in 0..<B { (hl + b * d).update(from: hidden.pointer + batch.lastRow(b) * d, count: d) }
-        if droppingH { let m = maskH.pointer; for i in 0..<(B * d) { hl[i] *= m[i] } }
+        let hl = ws.hLast.pointer, p = ws.probabilities.pointer
+        for b in 0..<B { (hl + b * d).update(from: ws.hidden.pointer + batch.lastRow(b) * d, count: d) }
+        if droppingH { let m = ws.maskH.pointer; for i in 0..<(B * d) { hl[i] *= m[i] } }
         for b in 0..<B { (p + b * C).update(from: classifierB, count: C) }
         S.gemm(false, true, B, C, d, 1, hl, d, classifierW, d, 1, p, C)
-        logitBuffer.pointer.update(from: p, count: B * C)
+        ws.logitBuffer.pointer.update(from: p, count: B * C)
         var loss: S = 0
         var labelled = 0
         for b in 0..<B {
@@ -377,17 +335,17 @@ public final class Network<S: Scalar> {
     func classifyBackward(_ batch: Batch, scale: S) {
         let d = dims.hidden, C = classes, B = batch.size
         let labelled = batch.labels.filter { $0 >= 0 }.count
-        let dl = dLogits.pointer, p = probabilities.pointer
+        let dl = ws.dLogits.pointer, p = ws.probabilities.pointer
         let k = labelled > 0 ? scale / S(labelled) : 0
         for b in 0..<B {
             let y = batch.labels[b]
             let dlb = dl + b * C, pb = p + b * C
             for j in 0..<C { dlb[j] = y >= 0 ? k * (pb[j] - (j == y ? 1 : 0)) : 0 }
         }
-        S.gemm(true, false, C, d, B, 1, dl, C, hLast.pointer, d, 1, gradClassifierW, d)
+        S.gemm(true, false, C, d, B, 1, dl, C, ws.hLast.pointer, d, 1, gradClassifierW, d)
         for b in 0..<B { let dlb = dl + b * C; for j in 0..<C { gradClassifierB[j] += dlb[j] } }
-        S.gemm(false, false, B, d, C, 1, dl, C, classifierW, d, 0, dHidden.pointer, d)
-        if droppingH { let dh = dHidden.pointer, m = maskH.pointer; for i in 0..<(B * d) { dh[i] *= m[i] } }
+        S.gemm(false, false, B, d, C, 1, dl, C, classifierW, d, 0, ws.dHidden.pointer, d)
+        if droppingH { let dh = ws.dHidden.pointer, m = ws.maskH.pointer; for i in 0..<(B * d) { dh[i] *= m[i] } }
     }
 
     // MARK: inspection
@@ -397,7 +355,7 @@ public final class Network<S: Scalar> {
         guard architecture.hasFusion else { return [] }
         let d = dims.hidden
         return (0..<batch.lengths[b]).map { t in
-            let q = fusion.pointer + (batch.offsets[t] + b) * 2 * d + d
+            let q = ws.fusion.pointer + (batch.offsets[t] + b) * 2 * d + d
             return Array(UnsafeBufferPointer(start: q, count: d))
         }
     }
@@ -406,7 +364,7 @@ public final class Network<S: Scalar> {
     public func hiddenStates(slot b: Int, in batch: Batch) -> [[S]] {
         let d = dims.hidden
         return (0..<batch.lengths[b]).map { t in
-            Array(UnsafeBufferPointer(start: hidden.pointer + (batch.offsets[t] + b) * d, count: d))
+            Array(UnsafeBufferPointer(start: ws.hidden.pointer + (batch.offsets[t] + b) * d, count: d))
         }
     }
 
@@ -415,7 +373,7 @@ public final class Network<S: Scalar> {
     public func prefixProbabilities(slot b: Int, in batch: Batch) -> [[S]] {
         let (d, C, L) = (dims.hidden, classes, batch.lengths[b])
         var states = [S](repeating: 0, count: L * d)
-        for t in 0..<L { for j in 0..<d { states[t * d + j] = hidden.pointer[(batch.offsets[t] + b) * d + j] } }
+        for t in 0..<L { for j in 0..<d { states[t * d + j] = ws.hidden.pointer[(batch.offsets[t] + b) * d + j] } }
         var logits = [S](repeating: 0, count: L * C)
         for t in 0..<L { for k in 0..<C { logits[t * C + k] = classifierB[k] } }
         states.withUnsafeBufferPointer { hs in
@@ -434,11 +392,11 @@ public final class Network<S: Scalar> {
 
     /// The logits (classifier outputs before the softmax) of slot b after the last forward.
     public func logits(slot b: Int) -> [S] {
-        Array(UnsafeBufferPointer(start: logitBuffer.pointer + b * classes, count: classes))
+        Array(UnsafeBufferPointer(start: ws.logitBuffer.pointer + b * classes, count: classes))
     }
 
     /// Class probabilities of slot b after the last forward.
     public func probabilities(slot b: Int) -> [S] {
-        Array(UnsafeBufferPointer(start: probabilities.pointer + b * classes, count: classes))
+        Array(UnsafeBufferPointer(start: ws.probabilities.pointer + b * classes, count: classes))
     }
 }

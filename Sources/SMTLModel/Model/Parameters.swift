@@ -106,3 +106,10 @@ public final class ParameterSet<S: Scalar> {
         }
     }
 }
+
+/// How the optimizer, the gradient sync and checkpoints number a model's parameter sets: 0 is the
+/// shared set (embedding, global memory), m + 1 is task m's.
+public enum ParameterSets {
+    public static let shared = 0
+    public static func task(_ m: Int) -> Int { m + 1 }
+}

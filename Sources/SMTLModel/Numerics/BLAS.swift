@@ -105,8 +105,9 @@ public enum BLASLibrary {
                 a.withUnsafeBufferPointer { ap in
                     b.withUnsafeBufferPointer { bp in
                         c.withUnsafeMutableBufferPointer { cp in
-                            gemm(ta, tb, m, n, k, alpha, ap.baseAddress!, lda, bp.baseAddress!, ldb, beta,
-                                 cp.baseAddress!, ldc)
+                            gemm(
+                                ta, tb, m, n, k, alpha, ap.baseAddress!, lda, bp.baseAddress!, ldb, beta,
+                                cp.baseAddress!, ldc)
                         }
                     }
                 }

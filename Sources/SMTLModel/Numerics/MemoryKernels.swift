@@ -126,7 +126,8 @@ extension Double: MemoryKernels {
     }
     @inline(__always) public static func memReadBackward(
         _ n: Int, _ K: Int, _ W: Int, _ m: UnsafePointer<Double>, _ alpha: UnsafePointer<Double>,
-        _ g: UnsafePointer<Double>, _ ld: Int, _ dAlpha: UnsafeMutablePointer<Double>, _ dM: UnsafeMutablePointer<Double>,
+        _ g: UnsafePointer<Double>, _ ld: Int, _ dAlpha: UnsafeMutablePointer<Double>,
+        _ dM: UnsafeMutablePointer<Double>,
         _ address: AddressRows<Double>?
     ) {
         smtl_mem_read_backward_d(
@@ -136,7 +137,8 @@ extension Double: MemoryKernels {
     @inline(__always) public static func memWriteBackward(
         _ n: Int, _ K: Int, _ W: Int, _ m: UnsafePointer<Double>, _ alpha: UnsafePointer<Double>,
         _ control: UnsafePointer<Double>, _ dControl: UnsafeMutablePointer<Double>,
-        _ dM: UnsafeMutablePointer<Double>, _ dAlpha: UnsafeMutablePointer<Double>, _ dKey: UnsafeMutablePointer<Double>,
+        _ dM: UnsafeMutablePointer<Double>, _ dAlpha: UnsafeMutablePointer<Double>,
+        _ dKey: UnsafeMutablePointer<Double>,
         _ g: UnsafePointer<Double>?, _ ld: Int, _ address: AddressRows<Double>?
     ) {
         smtl_mem_write_backward_d(

@@ -14,7 +14,9 @@ public enum ScalingFigure {
     }
 
     /// One panel per title; x: ranks (log2), y: seconds (log10).
-    public static func svg(title: String, panels: [(title: String, curves: [Curve], measured: [(Double, Double)])]) -> String {
+    public static func svg(
+        title: String, panels: [(title: String, curves: [Curve], measured: [(Double, Double)])]
+    ) -> String {
         let panelW = 360.0, panelH = 280.0, left = 70.0, top = 60.0, gap = 90.0
         var s = SVG(width: left + Double(panels.count) * (panelW + gap), height: top + panelH + 170)
         s.text(title, 20, 28, size: 15, weight: "bold")
@@ -33,14 +35,17 @@ public enum ScalingFigure {
             for (k, c) in panel.curves.enumerated() {
                 let pts = c.points.filter { $0.0 > 0 && $0.1 > 0 }.map { map(log2($0.0), log10($0.1)) }
                 s.polyline(pts, stroke: SVG.palette[k % SVG.palette.count], width: 2, dash: c.dash)
-                s.line(px + 10, top + panelH + 52 + Double(k) * 16, px + 34, top + panelH + 52 + Double(k) * 16,
-                       stroke: SVG.palette[k % SVG.palette.count], width: 2, dash: c.dash)
+                s.line(
+                    px + 10, top + panelH + 52 + Double(k) * 16, px + 34, top + panelH + 52 + Double(k) * 16,
+                    stroke: SVG.palette[k % SVG.palette.count], width: 2, dash: c.dash)
                 s.text(c.name, px + 40, top + panelH + 56 + Double(k) * 16, size: 11)
             }
             if !panel.measured.isEmpty {
                 for (x, y) in panel.measured where x > 0 && y > 0 {
                     let (a, b) = map(log2(x), log10(y))
-                    s.rect(a - 3.5, b - 3.5, 7, 7, fill: "none", stroke: "#000", title: String(format: "measured: %.0f ranks, %.4f s", x, y))
+                    s.rect(
+                        a - 3.5, b - 3.5, 7, 7, fill: "none", stroke: "#000",
+                        title: String(format: "measured: %.0f ranks, %.4f s", x, y))
                 }
                 let yk = top + panelH + 52 + Double(panel.curves.count) * 16
                 s.rect(px + 18, yk - 4, 7, 7, fill: "none", stroke: "#000")

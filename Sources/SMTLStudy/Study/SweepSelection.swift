@@ -57,7 +57,9 @@ public struct SweepSelection {
     /// Reads the runs of each point folder (`OUT/<point>/…/results.json`).
     public static func load(_ folders: [String]) throws -> SweepSelection {
         SweepSelection(
-            points: try folders.map { Point(name: ($0 as NSString).lastPathComponent, runs: try StudyReport.load([$0]).runs) })
+            points: try folders.map {
+                Point(name: ($0 as NSString).lastPathComponent, runs: try StudyReport.load([$0]).runs)
+            })
     }
 
     /// Markdown: per run, each task's chosen point with its dev and test accuracy, and the mean
@@ -107,7 +109,8 @@ public struct SweepSelection {
     /// The choices as JSON (a list of objects).
     public func json() -> Data {
         let list = choices.map {
-            ["run": $0.run, "seed": $0.seed, "task": $0.task, "point": $0.point, "dev": $0.dev, "test": $0.test] as [String: Any]
+            ["run": $0.run, "seed": $0.seed, "task": $0.task, "point": $0.point, "dev": $0.dev, "test": $0.test]
+                as [String: Any]
         }
         return (try? JSONSerialization.data(withJSONObject: list, options: [.prettyPrinted, .sortedKeys])) ?? Data()
     }

@@ -67,7 +67,8 @@ public enum Checkpoint {
                         slots.append(
                             .init(
                                 name: "optimizer.ema.\(e.name)", shape: e.shape,
-                                values: Array(UnsafeBufferPointer(start: optimizer.average[k] + e.offset, count: e.count))))
+                                values: Array(
+                                    UnsafeBufferPointer(start: optimizer.average[k] + e.offset, count: e.count))))
                     }
                 }
             }
@@ -122,28 +123,6 @@ public enum Checkpoint {
         if fd >= 0 { fsync(fd); close(fd) }
     }
 
-    /// The step checkpoints (`step-N`) of a run's output folder, oldest first.
-    /// Removes what an interrupted write or prune leaves in OUT/checkpoints: `.tmp-*` folders
-    /// (a checkpoint being written), `.deleting-*` (one being pruned) and step folders without
-    /// their model or state file (deleted half-way by an older version). Returns what it removed.
-    @discardableResult
-    public static func removeStale(in outDir: String) -> [String] {
-        let dir = (outDir as NSString).appendingPathComponent("checkpoints")
-        let fm = FileManager.default
-        var removed: [String] = []
-        for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] {
-            let path = (dir as NSString).appendingPathComponent(name)
-            let partial =
-                name.hasPrefix("step-")
-                && !(fm.fileExists(atPath: (path as NSString).appendingPathComponent("model.safetensors"))
-                    && fm.fileExists(atPath: (path as NSString).appendingPathComponent("state.json")))
-            if name.hasPrefix(".tmp-") || name.hasPrefix(".deleting-") || partial {
-                if (try? fm.removeItem(atPath: path)) != nil { removed.append(path) }
-            }
-        }
-        return removed.sorted()
-    }
-
     /// Deletes a checkpoint folder so that it is never seen half-deleted: renamed away first.
     public static func remove(_ path: String) {
         let parent = (path as NSString).deletingLastPathComponent
@@ -154,12 +133,6 @@ public enum Checkpoint {
         } else {
             try? FileManager.default.removeItem(atPath: path)
         }
-    }
-
-    public static func stepCheckpoints(in outDir: String) -> [String] {
-        let dir = (outDir as NSString).appendingPathComponent("checkpoints")
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("step-") }
-        return names.sorted().map { (dir as NSString).appendingPathComponent($0) }
     }
 
     /// The file of per-file checksums in every checkpoint written since it was introduced.
@@ -217,7 +190,10 @@ public enum Checkpoint {
                 file: dir, "checkpoint folder not found",
                 hint: "pass a folder written by `smtl train` (e.g. runs/NAME/final)")
         }
-        guard FileManager.default.fileExists(atPath: path("config.json")) || FileManager.default.fileExists(atPath: path("model.safetensors")) else {
+        guard
+            FileManager.default.fileExists(atPath: path("config.json"))
+                || FileManager.default.fileExists(atPath: path("model.safetensors"))
+        else {
             throw InputError(
                 file: dir, "is not a checkpoint folder (it has no config.json or model.safetensors)",
                 hint: "pass a folder written by `smtl train`: OUT/checkpoints/final, best or step-N")

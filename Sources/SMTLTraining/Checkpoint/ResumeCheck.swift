@@ -21,9 +21,11 @@ public enum ResumeCheck {
     /// Keys that never change within a run.
     static func isStructural(_ key: String) -> Bool {
         key == "architecture" || key.hasPrefix("model.") || key.hasPrefix("vocabulary.") || key.hasPrefix("tasks")
-            || ["training.split_seed", "training.phrase_level", "embeddings",
+            || [
+                "training.split_seed", "training.phrase_level", "embeddings",
                 "training.batch_size", "training.scaling", "training.seed", "training.shuffle",
-                "training.task_schedule"].contains(key)
+                "training.task_schedule",
+            ].contains(key)
     }
 
     /// Keys that change freely: names and paths, the budget, evaluation and checkpoint
@@ -31,9 +33,13 @@ public enum ResumeCheck {
     /// the joint run. (`training.optimizer` is left to `Checkpoint.restore`, whose message says
     /// how to continue with another optimizer.)
     static func isFree(_ key: String) -> Bool {
-        ["name", "training.optimizer", "data_dir", "out_dir", "training.epochs", "training.steps", "training.eval_every",
-         "training.patience", "training.always_test", "training.checkpoint_every", "training.keep_checkpoints",
-         "training.log_every", "training.placement", "training.oversubscription", "training.cores_per_host", "training.lending"].contains(key) || key.hasPrefix("training.fine_tune_")
+        [
+            "name", "training.optimizer", "data_dir", "out_dir", "training.epochs", "training.steps",
+            "training.eval_every",
+            "training.patience", "training.always_test", "training.checkpoint_every", "training.keep_checkpoints",
+            "training.log_every", "training.placement", "training.oversubscription", "training.cores_per_host",
+            "training.lending",
+        ].contains(key) || key.hasPrefix("training.fine_tune_")
     }
 
     public static func differences(saved: RunConfig, requested: RunConfig) -> [Difference] {

@@ -39,7 +39,7 @@ public struct TrainingState: Codable, Equatable, Sendable {
         testAtBestDev = try c.decode([String: Double].self, forKey: .testAtBestDev)
         bestStep = try c.decode([String: Int].self, forKey: .bestStep)
         bestMeanDev = try c.decode(Double.self, forKey: .bestMeanDev)
-        // Added later; older checkpoints do not have them.
+        // Optional keys: a checkpoint written without them reads with their defaults.
         evaluationsWithoutImprovement = try c.decodeIfPresent(Int.self, forKey: .evaluationsWithoutImprovement) ?? 0
         trainingSeconds = try c.decodeIfPresent(Double.self, forKey: .trainingSeconds) ?? 0
         taskEvaluationsWithoutImprovement =

@@ -45,7 +45,8 @@ public enum Benchmark {
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
                     c.withUnsafeMutableBufferPointer { pc in
-                        Float.gemm(false, false, n, n, n, 1, pa.baseAddress!, n, pb.baseAddress!, n, 0, pc.baseAddress!, n)
+                        Float.gemm(
+                            false, false, n, n, n, 1, pa.baseAddress!, n, pb.baseAddress!, n, 0, pc.baseAddress!, n)
                     }
                 }
             }
@@ -61,7 +62,6 @@ public enum Benchmark {
         }
         return 2 * Double(n * n * n) * Double(calls) / elapsed
     }
-
 
     public static func run(
         architecture: Architecture, dims: Dimensions, batchSize: Int, lengths: ClosedRange<Int>,

@@ -46,7 +46,10 @@ public final class ConsoleReporter: TrainingObserver {
                     + "  labels \(task.labels.map(String.init).joined(separator: " ")) "
                     + (declared ? "(declared)" : "(from the training data; declare them with `classes`)"))
         }
-        out("  \(BLASLibrary.summary), OPENBLAS_NUM_THREADS=\(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset")")
+        out(
+            "  \(BLASLibrary.summary), "
+                + "OPENBLAS_NUM_THREADS=\(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset")"
+        )
         let params = t.model.parameterSets.map(\.count).reduce(0, +)
         out(
             "  vocabulary \(t.corpus.vocabulary.count) words (\(t.pretrainedRows) from pretrained vectors), "
@@ -85,7 +88,8 @@ public final class ConsoleReporter: TrainingObserver {
         let eta =
             remaining.estimate(
                 stepsLeft: t.totalSteps - t.step,
-                evaluationsLeft: RemainingTime.evaluationsLeft(step: t.step, totalSteps: t.totalSteps, evalEvery: t.evalEvery))
+                evaluationsLeft: RemainingTime.evaluationsLeft(
+                    step: t.step, totalSteps: t.totalSteps, evalEvery: t.evalEvery))
             ?? 0
         let lossText = zip(t.corpus.tasks, losses).map { $0.name + String(format: " %.3f", $1) }.joined(separator: " ")
         let line = String(

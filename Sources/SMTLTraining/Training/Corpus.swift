@@ -111,7 +111,8 @@ public struct Corpus: Sendable {
         if let declared = t.classes, labels == nil {
             let known = Set(declared)
             for (split, rows, file) in [
-                ("train", train, trainFile), ("dev", dev ?? [], t.dev ?? trainFile), ("test", test ?? [], t.test ?? trainFile),
+                ("train", train, trainFile), ("dev", dev ?? [], t.dev ?? trainFile),
+                ("test", test ?? [], t.test ?? trainFile),
             ] {
                 if let bad = rows.first(where: { !known.contains($0.label) }) {
                     throw InputError(

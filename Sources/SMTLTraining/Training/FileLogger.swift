@@ -75,7 +75,9 @@ public final class FileLogger: TrainingObserver {
             var distinct = 0
             for k in 0..<batches {
                 var seen = Set<Int32>()
-                for e in task.train[(k * b)..<min((k + 1) * b, task.train.count)] { for w in e.tokens { seen.insert(w) } }
+                for e in task.train[(k * b)..<min((k + 1) * b, task.train.count)] {
+                    for w in e.tokens { seen.insert(w) }
+                }
                 distinct += seen.count
             }
             rows += Double(distinct) / Double(batches)
@@ -105,7 +107,7 @@ public final class FileLogger: TrainingObserver {
         line(
             String(
                 format: "step %d loss %@ step %.1f ms (communication %.1f ms)", t.step, mine as NSString,
-                t.lastStepSeconds * 1000, t.lastCommSeconds * 1000))
+                t.lastStep.seconds * 1000, t.lastStep.communication * 1000))
         var loss: [String: Double] = [:]
         for (m, task) in t.corpus.tasks.enumerated() { loss[task.name] = lossSums[m] / Double(max(lossSteps, 1)) }
         // `loss`: each task's mean mini-batch loss over the steps since the previous record.

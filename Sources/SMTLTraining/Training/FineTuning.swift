@@ -1,6 +1,7 @@
 import Foundation
 import SMTLData
 import SMTLDistribution
+import SMTLModel
 
 /// Per-task fine-tuning after joint training, the protocol of the paper's companion (Liu, Qiu &
 /// Huang, IJCAI 2016): each task continues alone from the joint run's `best` checkpoint (the
@@ -10,10 +11,10 @@ import SMTLDistribution
 /// accuracy of its best dev evaluation.
 ///
 /// A task's fine-tuning is a single-task run in a world of one, on one rank (the tasks are spread
-/// over the ranks by their size, `owners`), in
-/// `OUT/fine-tune/TASK` (its own checkpoints; interrupted, it resumes from its newest step
-/// checkpoint; finished, its `final` checkpoint is read back). The ranks fine-tune their tasks
-/// side by side and meet once at the end, waiting without spinning.
+/// over the ranks by their size, `owners`), in its own run folder `OUT/fine-tune/TASK`
+/// (`RunFolder.fineTune`): interrupted, it resumes from its newest step checkpoint; finished, its
+/// `final` checkpoint is read back. The ranks fine-tune their tasks side by side and meet once at
+/// the end, waiting without spinning.
 public enum FineTuning {
     /// One task's result.
     public struct Outcome: Equatable, Sendable {
@@ -23,11 +24,24 @@ public enum FineTuning {
         public var bestStep: Int
         public var steps: Int
         public var seconds: Double
-    }
 
-    /// The folder of task `name`'s fine-tuning under a run's output folder.
-    public static func directory(_ outDir: String, task name: String) -> String {
-        ((outDir as NSString).appendingPathComponent("fine-tune") as NSString).appendingPathComponent(name)
+        /// The outcome as a row of numbers (to cross ranks) and back.
+        static let width = 6
+        var row: [Double] {
+            [bestDev, testAtBestDev ?? 0, testAtBestDev == nil ? 0 : 1, Double(bestStep), Double(steps), seconds]
+        }
+        init(row s: [Double]) {
+            self.init(
+                bestDev: s[0], testAtBestDev: s[2] > 0 ? s[1] : nil, bestStep: Int(s[3]), steps: Int(s[4]),
+                seconds: s[5])
+        }
+        public init(bestDev: Double, testAtBestDev: Double?, bestStep: Int, steps: Int, seconds: Double) {
+            self.bestDev = bestDev
+            self.testAtBestDev = testAtBestDev
+            self.bestStep = bestStep
+            self.steps = steps
+            self.seconds = seconds
+        }
     }
 
     /// The single-task run config of task `m`'s fine-tuning.
@@ -52,46 +66,33 @@ public enum FineTuning {
         after joint: Trainer, observers: (String) throws -> [TrainingObserver]
     ) throws -> [Outcome?]? {
         let T = joint.corpus.tasks.count
-        // Per task: has an outcome, best dev, test at best dev, has a test, best step, steps, seconds;
-        // then one slot: stopped.
-        let width = 7
-        var slots = [Double](repeating: 0, count: width * T + 1)
         let owner = owners(costs: joint.corpus.tasks.map { Double($0.trainTokens) }, ranks: joint.ranks)
-        for m in 0..<T where owner[m] == joint.rank && slots[width * T] == 0 {
+        var mine = [Outcome?](repeating: nil, count: T)
+        var stopped = false
+        for m in 0..<T where owner[m] == joint.rank {
             guard let o = try fineTune(task: m, of: joint, observers: observers) else {
-                slots[width * T] = 1
+                stopped = true
                 break
             }
-            slots.replaceSubrange(
-                width * m..<width * (m + 1),
-                with: [
-                    1, o.bestDev, o.testAtBestDev ?? 0, o.testAtBestDev == nil ? 0 : 1, Double(o.bestStep),
-                    Double(o.steps), o.seconds,
-                ])
+            mine[m] = o
         }
-        joint.phase(.fineTuning) {
-            joint.sync.world.idleBarrier()
-            joint.sync.sumOverRanks(&slots)
+        // The ranks meet once, waiting without spinning, and every rank gets every outcome.
+        let (rows, anyStopped) = joint.phase(.fineTuning) {
+            joint.sync.idleBarrier()
+            return (
+                joint.sync.fromOwners(mine.map { $0?.row }, width: Outcome.width) { owner[$0] },
+                joint.sync.anyRank(stopped)
+            )
         }
-        if slots[width * T] > 0 { return nil }
-        return (0..<T).map { m in
-            let s = Array(slots[width * m..<width * (m + 1)])
-            guard s[0] > 0 else { return nil }
-            return Outcome(
-                bestDev: s[1], testAtBestDev: s[3] > 0 ? s[2] : nil, bestStep: Int(s[4]), steps: Int(s[5]),
-                seconds: s[6])
-        }
+        return anyStopped ? nil : rows.map { $0.map(Outcome.init(row:)) }
     }
 
     /// The rank that fine-tunes each task: the tasks' costs (training tokens a pass) spread over
     /// the ranks, costliest first, each to the least loaded rank (the same on every rank).
     public static func owners(costs: [Double], ranks: Int) -> [Int] {
-        var load = [Double](repeating: 0, count: max(ranks, 1))
         var owner = [Int](repeating: 0, count: costs.count)
-        for m in costs.indices.sorted(by: { costs[$0] != costs[$1] ? costs[$0] > costs[$1] : $0 < $1 }) {
-            let r = load.indices.min { load[$0] != load[$1] ? load[$0] < load[$1] : $0 < $1 }!
-            owner[m] = r
-            load[r] += costs[m]
+        for (r, tasks) in Placement.longestFirst(cost: costs, ranks: max(ranks, 1)).enumerated() {
+            for m in tasks { owner[m] = r }
         }
         return owner
     }
@@ -102,29 +103,25 @@ public enum FineTuning {
         task m: Int, of joint: Trainer, observers: (String) throws -> [TrainingObserver]
     ) throws -> Outcome? {
         let task = joint.corpus.tasks[m]
-        let dir = directory(joint.outDir, task: task.name)
-        let final = ((dir as NSString).appendingPathComponent("checkpoints") as NSString)
-            .appendingPathComponent("final")
-        if FileManager.default.fileExists(atPath: (final as NSString).appendingPathComponent("state.json")) {
-            return outcome(try Checkpoint.load(final).state, task: task.name)
-        }
+        let folder = joint.folder.fineTune(task: task.name)
+        if folder.finished { return outcome(try Checkpoint.load(folder.final).state, task: task.name) }
         let c = config(of: joint.config, task: m, trainExamples: task.train.count)
         var start: Checkpoint.Loaded
-        if let step = Checkpoint.stepCheckpoints(in: dir).last {
+        if let step = folder.stepCheckpoints.last {
             start = try Checkpoint.load(step)
         } else {
             // The joint model: its tensors for this task and the shared ones (the other tasks'
             // are not read), with their optimizer state; the fine-tuning's own progress is new.
-            let best = joint.checkpointPath("best")
-            let from = FileManager.default.fileExists(atPath: best) ? best : joint.checkpointPath("final")
+            let from =
+                FileManager.default.fileExists(atPath: joint.folder.best) ? joint.folder.best : joint.folder.final
             start = try Checkpoint.load(from)
             start.config = c
             start.state = TrainingState()
         }
         let corpus = Corpus(vocabulary: joint.corpus.vocabulary, tasks: [task])
         let trainer = try Trainer(
-            config: c, corpus: corpus, outDir: dir, resume: start, communicator: LocalCommunicator())
-        if joint.config.fineTune.shared == .frozen { trainer.frozenSets = [0] }
+            config: c, corpus: corpus, outDir: folder.path, resume: start, communicator: LocalCommunicator())
+        if joint.config.fineTune.shared == .frozen { trainer.frozenSets = [ParameterSets.shared] }
         // The joint model is the first candidate of the selection.
         if trainer.step == 0 { _ = trainer.evaluate() }
         try trainer.run(observers: try observers(task.name))

@@ -138,7 +138,9 @@ public enum FastText {
                 file: exe,
                 "`fasttext \(p.arguments!.joined(separator: " "))` failed (status \(p.terminationStatus)): "
                     + String(decoding: said.suffix(600), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines),
-                hint: "check the settings (--dim, --epochs, --min-count) and free disk space in \(NSTemporaryDirectory())")
+                hint:
+                    "check the settings (--dim, --epochs, --min-count) and free disk space in \(NSTemporaryDirectory())"
+            )
         }
         let vec = try FileReader.bytes(scratch + "/model.vec")
         var out: [String] = []

@@ -39,7 +39,9 @@ public final class Trainer {
     public let totalSteps: Int
     public let stepsPerEpoch: Int
     public let evalEvery: Int
-    public let outDir: String
+    /// The run folder: checkpoints, results, fine-tuning.
+    public let folder: RunFolder
+    public var outDir: String { folder.path }
     public private(set) var pretrainedRows = 0
     /// The vector files of a new run and what each filled (nil: random init, or resumed).
     public private(set) var vectors: PretrainedEmbeddings.Report?
@@ -54,18 +56,16 @@ public final class Trainer {
     /// The number of ranks in the run.
     public var ranks: Int { sync.world.size }
     public var rank: Int { sync.world.rank }
-    /// Seconds spent in collectives and in the whole step, for the last step.
-    public private(set) var lastCommSeconds = 0.0
-    /// The forward and backward of the rank's batches in the last step (the rest of the step
-    /// outside the collective is the bookkeeping every rank repeats: draws, optimizer, clearing).
-    public private(set) var lastComputeSeconds = 0.0
-    public private(set) var lastStepSeconds = 0.0
+    /// The timing of the last step.
+    public private(set) var lastStep = StepTiming.Sample()
     /// Some rank asked to stop at the last step.
     private var stopAgreed = false
     /// The task whose loss became non-finite at the last step (its update was not applied).
     public private(set) var diverged: (task: Int, loss: Float)?
-    /// The embedding rows of every task's batch of the step (N > 1), for the gradient sync.
-    private let stepRows: SparseRows
+    /// Model selection and early stopping: what each evaluation decides.
+    public let selection: ModelSelection
+    /// Makes each step's plan: which examples this rank runs, the loans, the rows the step touches.
+    let planner: StepPlanner
 
     public var labels: [String: [Int]] {
         Dictionary(uniqueKeysWithValues: corpus.tasks.map { ($0.name, $0.labels) })
@@ -85,40 +85,17 @@ public final class Trainer {
         let config = try config.resolvingVectorWidth(source: "the run config")
         self.config = config
         self.corpus = corpus
-        self.outDir = outDir
+        folder = RunFolder(outDir)
         for t in corpus.tasks where t.train.isEmpty {
             throw InputError(
                 file: config.resolve(config.tasks.first { $0.name == t.name }!.train),
                 "no training examples left after hold-outs", task: t.name)
         }
         try config.checkSizes(vocabulary: corpus.vocabulary.count, tasks: corpus.tasks.count, source: "the run config")
-        let dims = config.dimensions(vocabulary: corpus.vocabulary.count)
-        if let resume {
-            model = try Checkpoint.model(from: resume)
-            precondition(model.dims == dims)
-            optimizer = Optimizer(settings: config.optimizer, model: model)
-            try Checkpoint.restore(optimizer, model: model, from: resume)
-            state = resume.state
-        } else {
-            model = Model(
-                architecture: config.architecture, dims: dims,
-                tasks: corpus.tasks.map { TaskSpec(name: $0.name, classes: $0.labels.count) })
-            model.initialize(seed: config.seed)
-            if !config.embeddings.isEmpty {
-                let report = try PretrainedEmbeddings.load(
-                    config.embeddingPaths, vocabulary: corpus.vocabulary,
-                    into: model.shared.value("embedding.weight"),
-                    dimension: config.pretrainedDim > 0 ? config.pretrainedDim : dims.embedding, rowWidth: dims.embedding)
-                pretrainedRows = report.rows
-                vectors = report
-            }
-            // Given weights (PyTorch, numpy, another run) replace every initial value; the
-            // optimizer state starts fresh.
-            if let initFrom { try Checkpoint.initialize(model, fromSafeTensors: initFrom) }
-            self.initFrom = initFrom
-            optimizer = Optimizer(settings: config.optimizer, model: model)
-            state = TrainingState()
-        }
+        let start = try InitialModel(config: config, corpus: corpus, resume: resume, initFrom: initFrom)
+        (model, optimizer, state, vectors) = (start.model, start.optimizer, start.state, start.vectors)
+        pretrainedRows = vectors?.rows ?? 0
+        self.initFrom = resume == nil ? initFrom : nil
         let batchesPerTask = corpus.tasks.map { ($0.train.count + config.batchSize - 1) / config.batchSize }
         // Every task every step: an epoch is a pass over the largest task. One task a step: a
         // pass over every task's data.
@@ -132,7 +109,10 @@ public final class Trainer {
             batchSize: config.batchSize, ranks: communicator.size, strategy: config.placement, scaling: config.scaling,
             lending: config.lending)
         sync = GradientSync(model: model, world: communicator, placement: placement)
-        stepRows = SparseRows(count: communicator.size > 1 ? model.dims.vocabulary : 0)
+        selection = ModelSelection(
+            tasks: corpus.tasks.map(\.name), patience: config.patience, taskPatience: config.taskPatience)
+        planner = StepPlanner(
+            placement: placement, rank: communicator.rank, scaling: config.scaling, vocabulary: model.dims.vocabulary)
         let st = state
         samplers = corpus.tasks.map { task in
             TaskSampler(
@@ -143,7 +123,7 @@ public final class Trainer {
         if communicator.size > 1 {
             // Identical replicas from the first step: rank 0's shared tensors (and, on resume,
             // optimizer state) go to every rank, then the checksums are compared.
-            sync.broadcastShared(optimizerState: optimizer.state(ofSet: 0))
+            sync.broadcastShared(optimizerState: optimizer.state(ofSet: ParameterSets.shared))
             try sync.checkReplicas(step: state.step)
         }
     }
@@ -151,44 +131,70 @@ public final class Trainer {
     /// Brings every task's tensors and optimizer state from its lead rank to all ranks, so that
     /// any rank holds the whole model (for checkpoints).
     public func gatherTasks() {
-        sync.gatherTasks(optimizerState: corpus.tasks.indices.map { optimizer.state(ofSet: $0 + 1) })
+        sync.gatherTasks(optimizerState: corpus.tasks.indices.map { optimizer.state(ofSet: ParameterSets.task($0)) })
     }
 
     public var step: Int { state.step }
 
-    /// One global step over every task; returns the per-task losses and the tokens processed
-    /// (over all ranks). The rank computes its tasks' gradients, `GradientSync` makes them the
-    /// step's gradient on every rank, and the optimizer applies it.
+    /// One global step over every task (SPEC §7); returns the per-task losses and the tokens
+    /// processed (over all ranks). The step's plan says which examples this rank runs;
+    /// `GradientSync` performs the step's collectives (the loans, then one fused reduction),
+    /// and the optimizer applies the step's gradient.
     @discardableResult
     public func trainStep() -> (losses: [Float], tokens: Int) {
         let start = DispatchTime.now().uptimeNanoseconds
-        (sync.world as? WatchedCommunicator)?.step = state.step + 1
-        var batches = [Batch?](repeating: nil, count: corpus.tasks.count)
-        var weights = [Float](repeating: 0, count: corpus.tasks.count)
-        var share = [Float](repeating: 1, count: corpus.tasks.count)
-        var tokens = 0
-        var dropout: [Dropout?]? = nil
-        let dropping = config.dropoutEmbedding > 0 || config.dropoutHidden > 0 || config.dropoutRead > 0
-        stepRows.clear()
         // Every rank draws every task's step batch, so the data cursors (saved by rank 0) are the
         // same everywhere and every rank knows the embedding rows the step touches and how long
-        // every example is; a rank builds a batch of its own examples of the tasks it serves.
+        // every example is.
         let active = activeTasks()
         let draws = corpus.tasks.indices.map { active[$0] ? samplers[$0].next(count: placement.stepBatch[$0]) : [] }
-        var assigned: [[Int]]? = nil
-        var loans: [Placement.Loan] = []
-        if ranks > 1 {
-            for (m, ids) in draws.enumerated() {
-                for i in ids { for w in corpus.tasks[m].train[i].tokens { stepRows.mark(Int(w)) } }
-            }
-            let lengths = draws.enumerated().map { m, ids in ids.map { corpus.tasks[m].train[$0].tokens.count } }
-            assigned = placement.examples(of: rank, lengths: lengths, scaling: config.scaling)
-            loans = placement.loans(lengths: lengths)
-            if !loans.isEmpty { lend(loans, assigned: &assigned!) }
+        let plan = planner.plan(step: state.step + 1, draws: draws, active: active) { m, i in
+            corpus.tasks[m].train[i].tokens
         }
-        for m in corpus.tasks.indices {
-            let ids = draws[m], task = corpus.tasks[m]
-            let mine = !active[m] ? [] : assigned.map { $0[m].map { ids[$0] } } ?? ids
+        sync.beginStep(plan)
+        let (batches, weights, dropout, tokens) = assemble(plan)
+        let computeStart = DispatchTime.now().uptimeNanoseconds
+        var local = model.accumulateGradients(batches, weights: weights, dropout: dropout)
+        let computeEnd = DispatchTime.now().uptimeNanoseconds
+        for m in local.indices where plan.share(m) != 1 { local[m] *= plan.share(m) }
+        let reduced = sync.synchronize(
+            plan, localLosses: local, tokens: tokens, stopRequested: Trainer.stopRequested != 0)
+        let commEnd = DispatchTime.now().uptimeNanoseconds
+        // Every rank has the same reduced losses, so every rank stops here alike.
+        if let m = reduced.losses.firstIndex(where: { !$0.isFinite }) {
+            diverged = (m, reduced.losses[m])
+            model.clearGradients()
+            lastLosses = reduced.losses
+            return (lastLosses, reduced.tokens)
+        }
+        // Tasks that did not train this step (another task's turn, or stopped) keep their tensors
+        // and optimizer state as they are.
+        let skip = frozenSets.union(active.indices.filter { !active[$0] }.map(ParameterSets.task))
+        let sets = skip.isEmpty ? sync.updatedSets : sync.updatedSets.filter { !skip.contains($0) }
+        optimizer.step(model, embeddingRows: sync.rows, sets: sets)
+        model.clearGradients(tasks: plan.cleared)
+        state.step += 1
+        for (m, task) in corpus.tasks.enumerated() { state.cursors[task.name] = samplers[m].cursor }
+        lastLosses = reduced.losses
+        stopAgreed = reduced.stop
+        let end = DispatchTime.now().uptimeNanoseconds
+        lastStep = StepTiming.Sample(
+            seconds: Double(end - start) / 1e9, communication: Double(commEnd - computeEnd) / 1e9,
+            compute: Double(computeEnd - computeStart) / 1e9, lent: !plan.loans.isEmpty)
+        if lastStep.lent { loanSteps += 1 }
+        return (lastLosses, reduced.tokens)
+    }
+
+    /// This rank's batches of the step (nil: a task it does not run), each task's weight in the
+    /// summed loss, the dropout masks' seeds, and the rank's tokens.
+    func assemble(_ plan: StepPlan) -> (batches: [Batch?], weights: [Float], dropout: [Dropout?]?, tokens: Int) {
+        var batches = [Batch?](repeating: nil, count: corpus.tasks.count)
+        var weights = [Float](repeating: 0, count: corpus.tasks.count)
+        var dropout: [Dropout?]? = nil
+        var tokens = 0
+        let dropping = config.dropoutEmbedding > 0 || config.dropoutHidden > 0 || config.dropoutRead > 0
+        for (m, task) in corpus.tasks.enumerated() {
+            let mine = plan.examples(m)
             if mine.isEmpty { continue }
             let b = Batch(sequences: mine.map { task.train[$0].tokens }, labels: mine.map { task.train[$0].label })
             tokens += b.tokenCount
@@ -203,67 +209,17 @@ public final class Trainer {
             }
             // λ_m times the rank's share of the task's batch: the shares' gradients sum to the
             // gradient of λ_m × the mean loss over the whole batch (SPEC §7).
-            if mine.count != ids.count { share[m] = Float(Double(mine.count) / Double(ids.count)) }
-            weights[m] = share[m] == 1 ? Float(config.tasks[m].weight) : Float(config.tasks[m].weight) * share[m]
+            let share = plan.share(m)
+            weights[m] = share == 1 ? Float(config.tasks[m].weight) : Float(config.tasks[m].weight) * share
         }
-        let computeStart = DispatchTime.now().uptimeNanoseconds
-        var local = model.accumulateGradients(batches, weights: weights, dropout: dropout)
-        lastComputeSeconds = Double(DispatchTime.now().uptimeNanoseconds - computeStart) / 1e9
-        for m in local.indices where share[m] != 1 { local[m] *= share[m] }
-        let commStart = DispatchTime.now().uptimeNanoseconds
-        let reduced = sync.synchronize(
-            localLosses: local, tokens: tokens, stopRequested: Trainer.stopRequested != 0, stepRows: stepRows,
-            loans: loans)
-        let commEnd = DispatchTime.now().uptimeNanoseconds
-        // Every rank has the same reduced losses, so every rank stops here alike.
-        if let m = reduced.losses.firstIndex(where: { !$0.isFinite }) {
-            diverged = (m, reduced.losses[m])
-            model.clearGradients()
-            lastLosses = reduced.losses
-            return (lastLosses, reduced.tokens)
-        }
-        // Tasks that did not train this step (another task's turn, or stopped) keep their tensors
-        // and optimizer state as they are.
-        let idle = Set(active.indices.filter { !active[$0] }.map { $0 + 1 })
-        let skip = frozenSets.union(idle)
-        let sets = skip.isEmpty ? sync.updatedSets : sync.updatedSets.filter { !skip.contains($0) }
-        optimizer.step(model, embeddingRows: sync.rows, sets: sets)
-        model.clearGradients(tasks: loans.isEmpty ? sync.hosted : Array(Set(sync.hosted + loans.map(\.task))).sorted())
-        lastStepLent = !loans.isEmpty
-        if lastStepLent { loanSteps += 1 }
-        state.step += 1
-        for (m, task) in corpus.tasks.enumerated() { state.cursors[task.name] = samplers[m].cursor }
-        lastLosses = reduced.losses
-        stopAgreed = reduced.stop
-        let end = DispatchTime.now().uptimeNanoseconds
-        lastCommSeconds = Double(commEnd - commStart) / 1e9
-        lastStepSeconds = Double(end - start) / 1e9
-        return (lastLosses, reduced.tokens)
+        return (batches, weights, dropout, tokens)
     }
 
     /// Steps in which some rank lent a task to another (since the start of this process).
     public private(set) var loanSteps = 0
-    var lastStepLent = false
 
-    /// Carries out this step's loans: each lent task's tensors go from its owner to its borrower
-    /// (one exchange), and the borrower runs the lent examples instead of the owner.
-    func lend(_ loans: [Placement.Loan], assigned: inout [[Int]]) {
-        let out = loans.first { $0.from == rank }, into = loans.first { $0.to == rank }
-        let sent = out.map { model.taskParameters[$0.task] }, received = into.map { model.taskParameters[$0.task] }
-        sync.world.exchange(
-            send: sent.map { UnsafeRawPointer($0.values) }, bytes: (sent?.count ?? 0) * MemoryLayout<Float>.stride,
-            to: out?.to ?? 0, receive: received.map { UnsafeMutableRawPointer($0.values) },
-            bytes: (received?.count ?? 0) * MemoryLayout<Float>.stride, from: into?.from ?? 0)
-        if let out { assigned[out.task] = assigned[out.task].filter { !out.examples.contains($0) } }
-        if let into { assigned[into.task] = into.examples }
-    }
-
-    /// Runs `body` in a watchdog phase (evaluation and checkpoints may wait longer in their
-    /// collectives than a step), when the world is watched.
-    func phase<T>(_ p: WatchedCommunicator.Phase, _ body: () throws -> T) rethrows -> T {
-        if let w = sync.world as? WatchedCommunicator { return try w.during(p, body) }
-        return try body()
-    }
+    /// Runs `body` in a phase whose collectives may wait longer than a step's.
+    func phase<T>(_ p: CollectivePhase, _ body: () throws -> T) rethrows -> T { try sync.during(p, body) }
 
     /// Notes settings that changed on resume (kept in the state, written to results.json).
     public func recordConfigChanges(_ lines: [String]) {
@@ -294,23 +250,6 @@ public final class Trainer {
         return corpus.tasks.indices.map { $0 == pick }
     }
 
-    /// Per-task early stopping after an evaluation: tasks without a new best dev accuracy for
-    /// `task_patience` evaluations stop. Every rank has the same report, so all decide alike.
-    /// Returns the tasks that stopped now.
-    func updateTaskPatience(_ report: EvaluationReport) -> [String] {
-        guard config.taskPatience > 0 else { return [] }
-        var stopped: [String] = []
-        for (m, task) in corpus.tasks.enumerated() where !state.stoppedTasks.contains(task.name) {
-            let n = report.bestStep[m] == state.step ? 0 : (state.taskEvaluationsWithoutImprovement[task.name] ?? 0) + 1
-            state.taskEvaluationsWithoutImprovement[task.name] = n
-            if n >= config.taskPatience {
-                state.stoppedTasks.append(task.name)
-                stopped.append(task.name)
-            }
-        }
-        return stopped
-    }
-
     /// Dev accuracy of every task, the test accuracy of the tasks whose dev accuracy improved (or
     /// of every task with `always_test`), and the per-task model-selection record. Only the test
     /// accuracy at a task's best dev evaluation is ever reported, so skipping the others saves
@@ -323,48 +262,28 @@ public final class Trainer {
     func evaluateWeights() -> EvaluationReport {
         var report = EvaluationReport(
             step: state.step, tasks: corpus.tasks.map(\.name), dev: [], test: [], bestDev: [], testAtBestDev: [])
-        // Each task is evaluated by its lead rank; the results are summed over ranks
-        // (slots: accuracy, has a value). First dev, then test where needed.
-        let T = corpus.tasks.count
-        var devs = [Double](repeating: 0, count: 2 * T)
-        for (m, task) in corpus.tasks.enumerated() where sync.leads(m) {
-            if let a = Evaluation.accuracy(model.networks[m], task.dev) { devs[2 * m] = a; devs[2 * m + 1] = 1 }
-        }
-        sync.sumOverRanks(&devs)
-        let improved = corpus.tasks.enumerated().map { m, task in
-            devs[2 * m + 1] > 0 && devs[2 * m] > (state.bestDev[task.name] ?? -1)
-        }
-        var tests = [Double](repeating: 0, count: 2 * T)
-        for (m, task) in corpus.tasks.enumerated()
-        where sync.leads(m) && (improved[m] || config.alwaysTest || task.dev.isEmpty) {
-            if let a = Evaluation.accuracy(model.networks[m], task.test) { tests[2 * m] = a; tests[2 * m + 1] = 1 }
-        }
-        sync.sumOverRanks(&tests)
-        for (m, task) in corpus.tasks.enumerated() {
-            let dev = devs[2 * m + 1] > 0 ? devs[2 * m] : nil
-            let test = tests[2 * m + 1] > 0 ? tests[2 * m] : nil
-            report.dev.append(dev)
-            report.test.append(test)
-            if let dev, improved[m] {
-                state.bestDev[task.name] = dev
-                state.testAtBestDev[task.name] = test
-                state.bestStep[task.name] = state.step
-            }
-            report.bestDev.append(state.bestDev[task.name])
-            report.testAtBestDev.append(state.testAtBestDev[task.name])
-            report.bestStep.append(state.bestStep[task.name])
-        }
+        // Each task is evaluated by its lead rank, and every rank gets the lead's numbers: first
+        // dev, then test where needed.
+        let devs = sync.fromLeads(
+            corpus.tasks.indices.map { m in
+                sync.leads(m) ? Evaluation.accuracy(model.networks[m], corpus.tasks[m].dev) : nil
+            })
+        let improved = corpus.tasks.indices.map { selection.improves($0, dev: devs[$0], state) }
+        let tests = sync.fromLeads(
+            corpus.tasks.enumerated().map { m, task in
+                sync.leads(m) && (improved[m] || config.alwaysTest || task.dev.isEmpty)
+                    ? Evaluation.accuracy(model.networks[m], task.test) : nil
+            })
+        report.dev = devs
+        report.test = tests
+        selection.record(&report, improved: improved, into: &state)
         return report
-    }
-
-    public func checkpointPath(_ name: String) -> String {
-        ((outDir as NSString).appendingPathComponent("checkpoints") as NSString).appendingPathComponent(name)
     }
 
     /// Writes a checkpoint (collective: every rank calls it; rank 0 writes). It does not depend
     /// on the placement: the shared tensors and each task's tensors are written once.
     public func save(_ name: String) throws -> String {
-        let path = checkpointPath(name)
+        let path = folder.checkpoint(name)
         // Never a checkpoint with non-finite values: every rank checks the tensors it updates.
         let local = sync.updatedSets.contains { k in
             let set = model.parameterSets[k]
@@ -373,7 +292,7 @@ public final class Trainer {
         if sync.anyRank(local) {
             throw DivergenceError(
                 step: state.step, task: nil, loss: nil, learningRate: config.optimizer.learningRate,
-                lastCheckpoint: lastGoodCheckpoint())
+                lastCheckpoint: folder.lastGoodCheckpoint)
         }
         gatherTasks()
         var failure: Error?
@@ -396,16 +315,9 @@ public final class Trainer {
         return path
     }
 
-    /// The newest step checkpoint, else `best`, if any (for messages).
-    func lastGoodCheckpoint() -> String? {
-        let best = checkpointPath("best")
-        return Checkpoint.stepCheckpoints(in: outDir).last ?? (FileManager.default.fileExists(atPath: best) ? best : nil)
-    }
-
-    /// Removes all but the newest `keepCheckpoints` step checkpoints.
+    /// Removes all but the newest `keepCheckpoints` step checkpoints (rank 0).
     func pruneCheckpoints() {
-        guard sync.isRoot else { return }
-        for old in Checkpoint.stepCheckpoints(in: outDir).dropLast(config.keepCheckpoints) { Checkpoint.remove(old) }
+        if sync.isRoot { folder.prune(keep: config.keepCheckpoints) }
     }
 
     /// Trains to the end of the schedule, evaluating, selecting and checkpointing on the way.
@@ -422,11 +334,7 @@ public final class Trainer {
 
     /// A run resumed from its `final` checkpoint has budget left (a larger `--steps` or `epochs`
     /// than it had) and did not end by early stopping: training can go on from there.
-    public var canContinue: Bool {
-        let patienceSpent = config.patience > 0 && state.evaluationsWithoutImprovement >= config.patience
-        let allTasksStopped = config.taskPatience > 0 && state.stoppedTasks.count == corpus.tasks.count
-        return state.step < totalSteps && !patienceSpent && !allTasksStopped
-    }
+    public var canContinue: Bool { state.step < totalSteps && !selection.finished(state) }
 
     /// Trains to the end of the schedule, evaluating, selecting and checkpointing on the way.
     public func run(observers: [TrainingObserver]) throws {
@@ -439,7 +347,7 @@ public final class Trainer {
         }
         var windowTokens = 0
         var windowStart = DispatchTime.now().uptimeNanoseconds
-        var timing = [Double](repeating: 0, count: 5)  // this rank: step seconds, comm seconds, steps, compute seconds, steps with loans
+        var timing = StepTiming()
         var clock = DispatchTime.now().uptimeNanoseconds
         func tick() {
             let now = DispatchTime.now().uptimeNanoseconds
@@ -451,11 +359,10 @@ public final class Trainer {
             if let (m, loss) = diverged {
                 throw DivergenceError(
                     step: state.step + 1, task: corpus.tasks[m].name, loss: loss,
-                    learningRate: config.optimizer.learningRate, lastCheckpoint: lastGoodCheckpoint())
+                    learningRate: config.optimizer.learningRate, lastCheckpoint: folder.lastGoodCheckpoint)
             }
             tick()
-            timing[0] += lastStepSeconds; timing[1] += lastCommSeconds; timing[2] += 1; timing[3] += lastComputeSeconds
-            timing[4] += lastStepLent ? 1 : 0
+            timing.add(lastStep)
             windowTokens += tokens
             let now = DispatchTime.now().uptimeNanoseconds
             let secs = Double(now - windowStart) / 1e9
@@ -465,44 +372,35 @@ public final class Trainer {
             if state.step % evalEvery == 0 || state.step == totalSteps {
                 var report = phase(.evaluation) { evaluate() }
                 report.timing = gatherTiming(timing)
-                timing = [0, 0, 0, 0, 0]
-                let devs = report.dev.compactMap { $0 }
-                let meanDev = devs.isEmpty ? 0 : devs.reduce(0, +) / Double(devs.count)
-                let improved = meanDev > state.bestMeanDev
-                if improved { state.bestMeanDev = meanDev }
-                // Patience counts evaluations in which no task reached a new best dev accuracy
-                // (per-task model selection), so a task still improving keeps the run going.
-                if report.bestStep.contains(state.step) {
-                    state.evaluationsWithoutImprovement = 0
-                } else {
-                    state.evaluationsWithoutImprovement += 1
-                }
+                timing = StepTiming()
+                let decision = selection.decide(after: report, &state)
                 observers.forEach { $0.evaluated(self, report) }
-                for name in updateTaskPatience(report) where sync.isRoot && !observers.isEmpty {
+                for name in decision.stoppedTasks where sync.isRoot && !observers.isEmpty {
                     print("task \(name) stopped: no new best dev accuracy for \(config.taskPatience) evaluations")
                 }
                 // `best` holds the weights that were evaluated: with `ema_decay`, their average.
-                if improved {
-                    saved(try phase(.checkpoint) { try optimizer.withAverage(model, sets: sync.updatedSets) { try save("best") } })
+                if decision.saveBest {
+                    saved(
+                        try phase(.checkpoint) {
+                            try optimizer.withAverage(model, sets: sync.updatedSets) { try save("best") }
+                        })
                 }
                 windowTokens = 0; windowStart = DispatchTime.now().uptimeNanoseconds
-                // Early stopping: every rank has the same reduced dev accuracies, so all decide alike.
                 tick()
-                let allStopped = config.taskPatience > 0 && state.stoppedTasks.count == corpus.tasks.count
-                if allStopped || (config.patience > 0 && state.evaluationsWithoutImprovement >= config.patience) {
+                if decision.stopRun {
                     stoppedByPatience = true
                     break
                 }
             }
             if config.checkpointEvery > 0 && state.step % config.checkpointEvery == 0 {
-                saved(try phase(.checkpoint) { try save(String(format: "step-%08d", state.step)) })
+                saved(try phase(.checkpoint) { try save(RunFolder.stepName(state.step)) })
                 pruneCheckpoints()
             }
             if replicaCheckEvery > 0 && state.step % replicaCheckEvery == 0 { try sync.checkReplicas(step: state.step) }
             // A stop request on any rank (agreed in the step's sync) stops every rank at this step.
             if stopAgreed {
                 stoppedEarly = true
-                saved(try phase(.checkpoint) { try save(String(format: "step-%08d", state.step)) })
+                saved(try phase(.checkpoint) { try save(RunFolder.stepName(state.step)) })
                 pruneCheckpoints()
                 observers.forEach { $0.finished(self) }
                 return
@@ -525,18 +423,12 @@ public final class Trainer {
     /// How often (in steps) the replicas of the shared tensors are compared.
     public var replicaCheckEvery = 100
 
-    /// Per-rank mean step time and communication share since the last evaluation.
-    func gatherTiming(_ t: [Double]) -> RankTiming {
-        let n = ranks, r = rank
-        var all = [Double](repeating: 0, count: 3 * n)
-        all[3 * r] = t[2] > 0 ? t[0] / t[2] : 0
-        all[3 * r + 1] = t[0] > 0 ? t[1] / t[0] : 0
-        all[3 * r + 2] = t[0] > 0 && t.count > 3 ? t[3] / t[0] : 0
-        sync.sumOverRanks(&all)
+    /// Every rank's mean step time, communication and compute shares since the last evaluation.
+    func gatherTiming(_ t: StepTiming) -> RankTiming {
+        let all = sync.fromEveryRank(t.means)
         return RankTiming(
-            stepSeconds: (0..<n).map { all[3 * $0] }, commShare: (0..<n).map { all[3 * $0 + 1] },
-            computeShare: (0..<n).map { all[3 * $0 + 2] },
-            loanShare: placement.lending == .none || t.count < 5 || t[2] == 0 ? nil : t[4] / t[2])
+            stepSeconds: all.map { $0[0] }, commShare: all.map { $0[1] }, computeShare: all.map { $0[2] },
+            loanShare: placement.lending == .none || t.steps == 0 ? nil : Double(t.stepsWithLoans) / Double(t.steps))
     }
 }
 
