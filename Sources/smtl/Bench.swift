@@ -44,6 +44,13 @@ struct Bench: Subcommand {
     }
 
     func execute() throws {
+        try requireRange("--batch-size", batchSize, 1...4096)
+        try requireRange("--embedding", embedding, 1...4096)
+        try requireRange("--hidden", hidden, 1...4096)
+        try requireRange("--memory-rows", memoryRows, 1...1024)
+        try requireRange("--memory-width", memoryWidth, 1...1024)
+        try requireRange("--vocabulary", vocabulary, 1...1_000_000)
+        try requireRange("--seconds", seconds, 0.01...3600)
         let (opt, archs) = (optimizer, architectures)
         let dims = Dimensions(
             embedding: embedding, hidden: hidden, memoryRows: memoryRows, memoryWidth: memoryWidth,

@@ -22,11 +22,12 @@ struct BenchAllreduce: Subcommand {
     @Option(help: "A label written with each JSON line (transport, delay).") var label = ""
 
     func execute() throws {
+        try requireRange("--seconds", seconds, 0.01...3600)
         let world = MPICommunicator.world()
         defer { MPICommunicator.finalize() }
         let list = try sizes.split(separator: ",").map { s -> Int in
-            guard let b = Int(s.trimmingCharacters(in: .whitespaces)), b >= 8 else {
-                throw ValidationError("--sizes: '\(s)' is not a size in bytes of at least 8")
+            guard let b = Int(s.trimmingCharacters(in: .whitespaces)), (8...(1 << 30)).contains(b) else {
+                throw ValidationError("--sizes: '\(s)' is not a size in bytes from 8 to \(1 << 30)")
             }
             return b
         }

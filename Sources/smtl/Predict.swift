@@ -43,6 +43,18 @@ struct Predict: Subcommand {
             }
             texts.append(s)
         }
+        // A labelled file (`label<TAB>text` on every line) would make each label a word of its text.
+        let labelled = texts.filter { !$0.isEmpty }.allSatisfy { t in
+            guard let tab = t.firstIndex(of: "\t") else { return false }
+            return !t[..<tab].isEmpty && t[..<tab].allSatisfy(\.isNumber)
+        }
+        if labelled && !texts.filter({ !$0.isEmpty }).isEmpty {
+            throw InputError(
+                file: file,
+                "looks like a labelled file (every line is `<label>\\t<text>`); predict reads one text a line",
+                hint: "for accuracy on labelled data use `smtl evaluate`; to predict its texts, drop the labels "
+                    + "(`cut -f2-`)")
+        }
         let ids = texts.map { loaded.vocabulary.encode($0, tokenizer: loaded.config.tokenizer) }
         if format == .text {
             print(

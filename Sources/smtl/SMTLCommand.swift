@@ -3,6 +3,7 @@ import Foundation
 import SMTLData
 import SMTLDistribution
 import SMTLModel
+import SMTLTraining
 
 @main
 struct SMTLCommand: ParsableCommand {
@@ -57,6 +58,8 @@ nonisolated(unsafe) var activeWorld: Communicator?
 /// Every rank of the job (`activeWorld` may be the training ranks only, when some stepped aside
 /// on an oversubscribed host): MPI_Abort goes here, so that they end too.
 nonisolated(unsafe) var jobWorld: Communicator?
+/// The run folder's writer lock held by this process (rank 0 of `train`), released on every exit.
+nonisolated(unsafe) var activeLock: RunLock?
 /// The tasks this rank runs, once the placement is known (for error messages).
 nonisolated(unsafe) var rankTasks = ""
 
@@ -64,6 +67,7 @@ nonisolated(unsafe) var rankTasks = ""
 /// distributed run an error on any rank ends the whole job with MPI_Abort, so that no rank is
 /// left waiting in a collective; the message names the rank and its tasks.
 func fail(_ error: Error) -> Never {
+    activeLock?.release()
     guard let world = activeWorld, max(world.size, jobWorld?.size ?? 0) > 1 else {
         FileHandle.standardError.write(Data("smtl: error: \(error)\n".utf8))
         exit(1)
@@ -72,6 +76,14 @@ func fail(_ error: Error) -> Never {
     FileHandle.standardError.write(Data("smtl: error on rank \(world.rank) of \(world.size)\(tasks): \(error)\n".utf8))
     if let job = jobWorld, job.size > world.size { job.abort(1) }
     world.abort(1)
+}
+
+/// Refuses an option's value outside its range (NaN included), naming the option and the range,
+/// before anything is allocated.
+func requireRange<T: Comparable>(_ option: String, _ value: T, _ range: ClosedRange<T>) throws {
+    guard range.contains(value) else {
+        throw ValidationError("\(option) must be from \(range.lowerBound) to \(range.upperBound), not \(value)")
+    }
 }
 
 /// The common `--config` / `--data-dir` handling.

@@ -28,6 +28,11 @@ struct Train: Subcommand {
             "With --resume: let this training setting differ from the checkpoint's (repeat; e.g. "
                 + "learning_rate). The change is recorded in results.json."))
     var allowChange: [String] = []
+    @Flag(
+        help: ArgumentHelp(
+            "Start a new run in an --out folder that holds an earlier run: the earlier run's checkpoints, "
+                + "results and logs move to OUT.replaced-DATE first."))
+    var overwrite = false
     @Option(help: "Write one log file per rank and metrics.jsonl (rank 0) to this folder.") var logDir: String?
     @Option(help: "Embedding gradient exchange: the touched rows (sparse) or every row (dense).")
     var embeddingExchange = EmbeddingExchange.sparse
@@ -48,6 +53,9 @@ struct Train: Subcommand {
         if initFrom != nil && resume != nil {
             throw ValidationError("--init-from starts a new run and --resume continues one: give one of them")
         }
+        if overwrite && resume != nil {
+            throw ValidationError("--overwrite starts a new run and --resume continues one: give one of them")
+        }
         (activeWorld, jobWorld) = (mpi, mpi)
         installStopHandlers()
         var world: Communicator = mpi
@@ -60,6 +68,13 @@ struct Train: Subcommand {
             var c = try options.load()
             try overrides.apply(to: &c, configFile: options.config)
             c = try c.resolvingVectorWidth(source: options.config)
+            if c.steps == 0 && c.epochs == 0 && initFrom == nil && resume == nil {
+                throw InputError(
+                    file: options.config,
+                    "`training.epochs` and `training.steps` are both 0: the run would train nothing",
+                    hint: "set epochs or --steps; to evaluate given weights untrained, add --init-from FILE "
+                        + "(`smtl init` writes an untrained model)")
+            }
             guard let team = trainingTeam(c, mpi) else {
                 stepsAside = true
                 waitForTheTeam(mpi)
@@ -76,9 +91,11 @@ struct Train: Subcommand {
             activeWorld = world
             let rank = world.rank
             func say(_ line: String) { if rank == 0 { print(line) } }
+            let folder = try runFolder(c)
+            if rank == 0 { try claim(folder, say: say) }
             let start = try RunStart(
-                config: c, folder: try runFolder(c), resume: resume, initFrom: initFrom,
-                allowChange: Set(allowChange), world: world, say: say)
+                config: c, folder: folder, resume: resume, initFrom: initFrom, allowChange: Set(allowChange),
+                world: world, say: say)
             let trainer = start.trainer
             rankTasks = trainer.hosted.map { trainer.corpus.tasks[$0].name }.joined(separator: ", ")
             say(trainer.placement.describe(trainer.corpus.tasks.map(\.name)))
@@ -90,20 +107,38 @@ struct Train: Subcommand {
             if !start.jointFinished || trainer.canContinue { try trainer.run(observers: observers) }
             if c.fineTune.epochs > 0 && !trainer.stoppedEarly { try fineTune(trainer, results: results, rank: rank) }
         } catch {
+            activeLock?.release()
             if world.size == 1 { MPICommunicator.finalize() }
             throw error
         }
+        activeLock?.release()
         world.shutdown()
         if world.size < mpi.size && !stepsAside { mpi.idleBarrier() }  // releases the ranks that stepped aside
         MPICommunicator.finalize()
     }
 
-    /// SIGTERM (preemption) or SIGUSR1: checkpoint at the next step boundary on every rank, then
-    /// exit. SIGUSR1 too: launch/slurm.sbatch forwards the job's signal as USR1 through srun or
-    /// mpirun (mpirun itself ends the job on SIGTERM). A rank that stepped aside only waits.
+    /// SIGTERM (preemption), SIGINT (Ctrl-C), SIGHUP (the terminal closed) or SIGUSR1: checkpoint at
+    /// the next step boundary on every rank, say how to resume, and exit; a second Ctrl-C ends the
+    /// run at once (`Trainer.stopSignal`). SIGUSR1 too: launch/slurm.sbatch forwards the job's
+    /// signal as USR1 through srun or mpirun (mpirun itself ends the job on SIGTERM). A rank that
+    /// stepped aside only waits.
     func installStopHandlers() {
-        signal(SIGTERM) { _ in Trainer.stopRequested = 1 }
-        signal(SIGUSR1) { _ in Trainer.stopRequested = 1 }
+        for s in [SIGTERM, SIGINT, SIGHUP, SIGUSR1] { signal(s) { Trainer.stopSignal($0) } }
+    }
+
+    /// Rank 0 takes the run folder's writer lock before anything is written, and a new run never
+    /// replaces an earlier one in silence: it refuses, or with --overwrite moves it aside.
+    func claim(_ folder: RunFolder, say: (String) -> Void) throws {
+        if let inside = folder.insideAnotherRun() {
+            throw InputError(
+                file: folder.path, "is inside \(inside), which a run writes and prunes",
+                hint: "give the run an --out folder of its own, for example runs/NAME")
+        }
+        activeLock = try folder.lock(say: say)
+        guard resume == nil, let earlier = folder.earlierRun() else { return }
+        guard overwrite else { throw folder.overwriteRefusal(earlier) }
+        let aside = try folder.moveAside(logDir: logDir)
+        say("--overwrite: the earlier \(earlier) moved to \(aside)")
     }
 
     /// The ranks that train: on a host with fewer cores than ranks, the ranks beyond the cores step
@@ -123,6 +158,9 @@ struct Train: Subcommand {
     /// The run's output folder (`--out`, else the config's), which must not be a file.
     func runFolder(_ c: RunConfig) throws -> RunFolder {
         let out = options.outDir(c)
+        if out.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--out is empty: name the run's output folder, for example runs/\(c.name)")
+        }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw InputError(

@@ -87,8 +87,12 @@ final class BadInputTests: XCTestCase {
         c.architecture = .arc2
         c.embeddingDim = 4; c.hiddenDim = 4; c.memoryRows = 2; c.memoryWidth = 2
         c.tasks = [
-            TaskConfig(name: "good", train: "good.tsv", dev: "good.tsv", test: "good.tsv"),
-            TaskConfig(name: "bad", train: "bad.tsv", dev: "good.tsv", test: "good.tsv"),
+            TaskConfig(
+                name: "good", train: "good.tsv", dev: copy(dir, "good.tsv", as: "dev"),
+                test: copy(dir, "good.tsv", as: "test")),
+            TaskConfig(
+                name: "bad", train: "bad.tsv", dev: copy(dir, "good.tsv", as: "dev"),
+                test: copy(dir, "good.tsv", as: "test")),
         ]
         let out = (dir as NSString).appendingPathComponent("out")
         assertInputError([bad + ":3", "task bad"]) { _ = try Trainer(config: c, outDir: out) }
@@ -104,7 +108,10 @@ final class BadInputTests: XCTestCase {
         var c = RunConfig()
         c.dataDir = dir
         c.embeddingDim = embeddingDim; c.hiddenDim = 3; c.memoryRows = 2; c.memoryWidth = 2
-        c.tasks = [TaskConfig(name: "t", train: "t.tsv", dev: "t.tsv", test: "t.tsv")]
+        c.tasks = [
+            TaskConfig(
+                name: "t", train: "t.tsv", dev: copy(dir, "t.tsv", as: "dev"), test: copy(dir, "t.tsv", as: "test"))
+        ]
         return (dir, vec, c)
     }
 
@@ -175,7 +182,10 @@ final class BadInputTests: XCTestCase {
         var c = RunConfig()
         c.dataDir = dir
         c.embeddingDim = 3; c.hiddenDim = 3; c.memoryRows = 2; c.memoryWidth = 2
-        c.tasks = [TaskConfig(name: "t", train: "t.tsv", dev: "t.tsv", test: "t.tsv")]
+        c.tasks = [
+            TaskConfig(
+                name: "t", train: "t.tsv", dev: copy(dir, "t.tsv", as: "dev"), test: copy(dir, "t.tsv", as: "test"))
+        ]
         let t = try Trainer(config: c, outDir: dir + "/out")
         let ck = try t.save("final")
         XCTAssertNoThrow(try Checkpoint.model(from: try Checkpoint.load(ck)))

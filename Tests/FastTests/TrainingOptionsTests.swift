@@ -634,8 +634,11 @@ final class ScheduleTests: XCTestCase {
         var c = RunConfig()
         c.dataDir = dir
         c.tasks = [
-            TaskConfig(name: "a", train: "a.tsv", dev: "a.tsv", test: "a.tsv", maxTokens: 6, truncate: .headTail),
-            TaskConfig(name: "b", train: "a.tsv", dev: "a.tsv", test: "a.tsv"),
+            TaskConfig(
+                name: "a", train: "a.tsv", dev: copy(dir, "a.tsv", as: "dev"), test: copy(dir, "a.tsv", as: "test"),
+                maxTokens: 6, truncate: .headTail),
+            TaskConfig(
+                name: "b", train: "a.tsv", dev: copy(dir, "a.tsv", as: "dev"), test: copy(dir, "a.tsv", as: "test")),
         ]
         let corpus = try Corpus.load(c)
         let words = { (ids: [Int32]) in ids.map { corpus.vocabulary.words[Int($0)] } }

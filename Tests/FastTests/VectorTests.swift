@@ -167,7 +167,10 @@ final class VectorTests: XCTestCase {
         c.dataDir = dir
         c.embeddingDim = 0
         c.hiddenDim = 3; c.memoryRows = 2; c.memoryWidth = 2
-        c.tasks = [TaskConfig(name: "t", train: "t.tsv", dev: "t.tsv", test: "t.tsv")]
+        c.tasks = [
+            TaskConfig(
+                name: "t", train: "t.tsv", dev: copy(dir, "t.tsv", as: "dev"), test: copy(dir, "t.tsv", as: "test"))
+        ]
         var plainConfig = c
         plainConfig.embeddingDim = 5
         let plain = try Trainer(config: plainConfig, outDir: dir + "/plain").model.shared.array("embedding.weight")

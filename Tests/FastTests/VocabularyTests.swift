@@ -20,7 +20,7 @@ final class VocabularyTests: XCTestCase {
         c.dataDir = dir
         c.minCount = 2
         c.embeddingDim = 2
-        c.tasks = [TaskConfig(name: "t", train: "train.tsv", dev: "test.tsv", test: "test.tsv")]
+        c.tasks = [TaskConfig(name: "t", train: "train.tsv", dev: copy(dir, "test.tsv", as: "dev"), test: "test.tsv")]
         let plain = try Corpus.load(c)
         XCTAssertEqual(plain.vocabulary.words, ["<unk>", "film", "good"])
         XCTAssertEqual(plain.tasks[0].test[0].tokens, [0, 1])  // "great" is unknown

@@ -110,7 +110,11 @@ final class GuardTests: MPITestCase {
         writeFile(dir, "t.tsv", "0\tgood\n1\tbad\n7\tstray\n0\tfine\n1\tpoor\n")
         var c = RunConfig()
         c.dataDir = dir
-        c.tasks = [TaskConfig(name: "a", train: "t.tsv", dev: "t.tsv", test: "t.tsv", classes: [0, 1])]
+        c.tasks = [
+            TaskConfig(
+                name: "a", train: "t.tsv", dev: copy(dir, "t.tsv", as: "dev"), test: copy(dir, "t.tsv", as: "test"),
+                classes: [0, 1])
+        ]
         assertInputError([dir + "/t.tsv:3", "label 7 is not one of the task's classes [0, 1]", "`classes`"]) {
             _ = try Corpus.load(c)
         }

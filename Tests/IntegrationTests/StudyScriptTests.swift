@@ -549,7 +549,9 @@ final class StudyScriptTests: MPITestCase {
         put("unpacked/aclImdb_v1/aclImdb/test/neg/0_2.txt", "Poor.")
         put("unpacked/aclImdb_v1/aclImdb/test/pos/0_8.txt", "Fine.")
         for d in Prepare.productDomains {
-            put("unpacked/fudan-mtl-dataset/mtl-dataset/\(d).task.train", "1\tgood \(d)\n0\tawful \(d)\n")
+            put(
+                "unpacked/fudan-mtl-dataset/mtl-dataset/\(d).task.train",
+                "1\tgood \(d)\n0\tawful \(d)\n1\tfine \(d)\n0\tpoor \(d)\n")
             put("unpacked/fudan-mtl-dataset/mtl-dataset/\(d).task.test", "0\tbad\n")
         }
         put(
@@ -573,10 +575,11 @@ final class StudyScriptTests: MPITestCase {
         var c = try RunConfig.load(Paths.root + "/configs/study/product-lstm.json")
         c.dataDir = out
         c.tasks = c.tasks.map {
-            var t = $0; t.devSize = 0; t.devFraction = 0; return t
+            var t = $0; t.devSize = 1; t.devFraction = 0; return t
         }
         let corpus = try Corpus.load(c)
-        XCTAssertEqual(corpus.tasks.map { $0.train.count }, [2, 2, 2, 2])
+        XCTAssertEqual(corpus.tasks.map { $0.train.count }, [3, 3, 3, 3])
+        XCTAssertEqual(corpus.tasks.map { $0.dev.count }, [1, 1, 1, 1])
         // Without the archives and with --skip-download, it says what is missing.
         try FileManager.default.removeItem(atPath: dl + "/glove.6B.zip")
         let (missing, text2) = try run(

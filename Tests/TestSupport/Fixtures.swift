@@ -21,22 +21,39 @@ public enum Fixture {
         c.batchSize = 2
         c.optimizer.learningRate = 0.5
         c.tasks = [
-            TaskConfig(name: "a", train: "a.tsv", dev: "a.tsv", test: "a.tsv"),
-            TaskConfig(name: "b", train: "b.tsv", dev: "b.tsv", test: "b.tsv"),
+            TaskConfig(
+                name: "a", train: "a.tsv", dev: copy(dir, "a.tsv", as: "dev"), test: copy(dir, "a.tsv", as: "test")),
+            TaskConfig(
+                name: "b", train: "b.tsv", dev: copy(dir, "b.tsv", as: "dev"), test: copy(dir, "b.tsv", as: "test")),
         ]
         return c
     }
 
     /// One task on a synthetic 40-line file (no ../shared/data needed), as a config file.
+    /// `training` adds keys to the training section or replaces them (`, "eval_every": 100`).
     public static func tinyConfig(_ dir: String, training: String = "") -> String {
         var lines = ""
         for i in 0..<40 { lines += "\(i % 2)\t\(i % 2 == 0 ? "good fine great" : "bad awful poor") w\(i)\n" }
         writeFile(dir, "t.tsv", lines)
+        var keys: [(String, String)] = [("batch_size", "4"), ("steps", "6"), ("eval_every", "3")]
+        let extra = "{" + training.drop { $0 == "," || $0 == " " } + "}"
+        let given = (try? JSONSerialization.jsonObject(with: Data(extra.utf8))) as? [String: Any] ?? [:]
+        for (k, v) in given.sorted(by: { $0.key < $1.key }) {
+            let text = String(
+                decoding: try! JSONSerialization.data(withJSONObject: [v], options: [.fragmentsAllowed]), as: UTF8.self
+            ).dropFirst().dropLast()
+            if let i = keys.firstIndex(where: { $0.0 == k }) {
+                keys[i].1 = String(text)
+            } else {
+                keys.append((k, String(text)))
+            }
+        }
+        let section = keys.map { #""\#($0.0)": \#($0.1)"# }.joined(separator: ", ")
         return writeFile(
             dir, "c.json",
             #"{"name": "tiny", "data_dir": ""# + dir + #"", "architecture": "arc-ii","#
                 + #" "model": {"embedding_dim": 4, "hidden_dim": 5, "memory_rows": 3, "memory_width": 2},"#
-                + #" "training": {"batch_size": 4, "steps": 6, "eval_every": 3"# + training + #"},"#
+                + #" "training": {"# + section + #"},"#
                 + #" "tasks": [{"name": "a", "train": "t.tsv", "dev_size": 8, "test_size": 8}]}"#)
     }
 

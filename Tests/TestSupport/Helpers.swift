@@ -53,3 +53,13 @@ public func assertInputError(
         XCTFail("expected an InputError, got \(error)", file: file, line: line)
     }
 }
+
+/// Copies `file` in `dir` to `<split>-<file>` and returns the copy's name: the same text for two
+/// splits of a task, as the separate files smtl requires (it refuses one file for two splits).
+public func copy(_ dir: String, _ file: String, as split: String) -> String {
+    let name = "\(split)-\(file)"
+    let from = (dir as NSString).appendingPathComponent(file), to = (dir as NSString).appendingPathComponent(name)
+    try? FileManager.default.removeItem(atPath: to)
+    try! FileManager.default.copyItem(atPath: from, toPath: to)
+    return name
+}

@@ -64,8 +64,11 @@ struct ConfigSection {
 
     mutating func int(_ key: String, _ fallback: Int, min: Int = Int.min) throws -> Int {
         let d = try number(key, Double(fallback))
-        guard d == d.rounded(), abs(d) < 1e15 else {
-            throw InputError(file: file, "\(where_(key)) must be a whole number, not \(d)")
+        guard d == d.rounded() else { throw InputError(file: file, "\(where_(key)) must be a whole number, not \(d)") }
+        guard abs(d) < 1e15 else {
+            throw InputError(
+                file: file, "\(where_(key)) is too large: \(String(format: "%.4g", d)) (at most 10^15)",
+                hint: "give a value in range")
         }
         guard Int(d) >= min else {
             throw InputError(file: file, "\(where_(key)) must be at least \(min), not \(Int(d))")
@@ -115,4 +118,39 @@ struct ConfigSection {
 func isJSONBool(_ v: Any) -> Bool {
     if type(of: v) == Bool.self { return true }
     return String(describing: type(of: v)).contains("Boolean")
+}
+
+/// JSON text checks that JSONSerialization does not make.
+enum JSONText {
+    /// The keys an object of (valid) JSON gives twice, with the line of the second one:
+    /// JSONSerialization keeps the last value in silence.
+    static func duplicateKeys(_ bytes: [UInt8]) -> [(key: String, line: Int)] {
+        var stack: [(object: Bool, keys: Set<String>, expectKey: Bool)] = []
+        var found: [(String, Int)] = []
+        var line = 1
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            switch b {
+            case UInt8(ascii: "\n"): line += 1
+            case UInt8(ascii: "{"): stack.append((true, [], true))
+            case UInt8(ascii: "["): stack.append((false, [], false))
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): _ = stack.popLast()
+            case UInt8(ascii: ","): if let top = stack.last, top.object { stack[stack.count - 1].expectKey = true }
+            case UInt8(ascii: "\""):
+                var j = i + 1
+                while j < bytes.count && bytes[j] != UInt8(ascii: "\"") { j += bytes[j] == UInt8(ascii: "\\") ? 2 : 1 }
+                if let top = stack.last, top.object, top.expectKey {
+                    let key = String(decoding: bytes[(i + 1)..<min(j, bytes.count)], as: UTF8.self)
+                    if top.keys.contains(key) { found.append((key, line)) }
+                    stack[stack.count - 1].keys.insert(key)
+                    stack[stack.count - 1].expectKey = false
+                }
+                i = j
+            default: break
+            }
+            i += 1
+        }
+        return found
+    }
 }

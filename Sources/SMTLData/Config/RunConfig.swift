@@ -235,6 +235,12 @@ public struct RunConfig: Equatable, Sendable {
                 file: path, "is not valid JSON (\(detail))", hint: "fix the syntax; see configs/ for examples")
         }
         guard let dict = json as? [String: Any] else { throw InputError(file: path, "must hold one JSON object") }
+        if let twice = JSONText.duplicateKeys(bytes).first {
+            throw InputError(
+                file: path, line: twice.line,
+                "gives the key \"\(twice.key)\" twice in one object (only the last would count)",
+                hint: "keep one of them")
+        }
         return try parse(ConfigSection(file: path, path: "", dict: dict))
     }
 
@@ -346,10 +352,25 @@ public struct RunConfig: Equatable, Sendable {
                     file: file, "task name '\(task.name)' is not allowed", hint: "use letters, digits, _ and - only")
             }
             try s.finish()
+            let defaults = TaskConfig(name: "", train: "")
+            for (what, given, size, fraction, defaultFraction) in [
+                ("dev", task.dev, task.devSize, task.devFraction, defaults.devFraction),
+                ("test", task.test, task.testSize, task.testFraction, defaults.testFraction),
+            ] where given != nil && (size != 0 || fraction != defaultFraction) {
+                throw InputError(
+                    file: file, "task \(task.name) gives both a `\(what)` file and `\(what)_size`/`\(what)_fraction`",
+                    hint: "give one: the `\(what)` file, or the share of `train` to hold out", task: task.name)
+            }
             c.tasks.append(task)
         }
         try r.finish()
         if c.tasks.isEmpty { throw InputError(file: file, "`tasks` is empty", hint: "name at least one task") }
+        if let problem = Self.runNameProblem(c.name) {
+            throw InputError(
+                file: file, "run name '\(c.name)' \(problem)",
+                hint: "use letters, digits, _, -, + and . only, not starting with a dot (it names the folder runs/NAME)"
+            )
+        }
         if c.pretrainedDim > c.embeddingDim && c.embeddingDim > 0 {
             throw InputError(
                 file: file, "model.pretrained_dim \(c.pretrainedDim) is above model.embedding_dim \(c.embeddingDim)",
@@ -372,6 +393,16 @@ public struct RunConfig: Equatable, Sendable {
             throw InputError(file: file, "two tasks have the same name", hint: "task names must be unique")
         }
         return c
+    }
+
+    /// Why a run name cannot name a folder under runs/ (nil: it can).
+    public static func runNameProblem(_ name: String) -> String? {
+        if name.isEmpty { return "is empty" }
+        if name.hasPrefix(".") { return "starts with a dot" }
+        if let bad = name.first(where: { !($0.isLetter || $0.isNumber || "_-+.".contains($0)) }) {
+            return "holds '\(bad)'"
+        }
+        return nil
     }
 
     /// The resolved config, every default filled in, as JSON (saved with every checkpoint).

@@ -31,6 +31,15 @@ public enum LabelledFile {
                     file: path, line: n, "label '\(shown)' is not a non-negative integer",
                     hint: "each line must be `<label>\\t<text>` with an integer label", task: task)
             }
+            if let extra = line[(tab + 1)...].firstIndex(of: 0x09) {
+                let columns = line.filter { $0 == 0x09 }.count + 1
+                throw InputError(
+                    file: path, line: n,
+                    "has \(columns) tab-separated columns (a tab at byte \(extra - line.startIndex + 1)); "
+                        + "a line is `<label>\\t<text>`, two columns",
+                    hint: "keep the label and the text only (for example `cut -f1,2`), or replace tabs in the text by "
+                        + "spaces", task: task)
+            }
             guard let text = String(validating: line[(tab + 1)...], as: UTF8.self) else {
                 throw InputError(
                     file: path, line: n, "the text is not valid UTF-8",

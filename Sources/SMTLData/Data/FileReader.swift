@@ -63,11 +63,14 @@ public enum FileReader {
         return out
     }
 
-    /// Splits bytes into lines (without the newline; a final `\r` is dropped too).
+    /// Splits bytes into lines (without the newline; a final `\r` is dropped too). A UTF-8 byte-order
+    /// mark at the start is skipped, and a file with carriage returns but no newline (old Mac line
+    /// endings) is split at the carriage returns.
     public static func lines(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+        var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        let newline: UInt8 = !bytes.contains(0x0A) && bytes.contains(0x0D) ? 0x0D : 0x0A
         var result: [ArraySlice<UInt8>] = []
-        var start = 0
-        for i in 0..<bytes.count where bytes[i] == 0x0A {
+        for i in start..<bytes.count where bytes[i] == newline {
             var end = i
             if end > start && bytes[end - 1] == 0x0D { end -= 1 }
             result.append(bytes[start..<end])

@@ -283,7 +283,15 @@ public enum Checkpoint {
     /// checked, and a missing or an extra tensor is named. Returns the number of tensors.
     @discardableResult
     public static func initialize(_ model: Model<Float>, fromSafeTensors path: String) throws -> Int {
-        let file = try SafeTensors.decode(Data(try FileReader.bytes(path)), file: path)
+        let file: (tensors: [String: SafeTensors.Tensor], metadata: [String: String])
+        do {
+            file = try SafeTensors.decode(Data(try FileReader.bytes(path)), file: path)
+        } catch var e as InputError {
+            e.hint =
+                "--init-from takes a safetensors file of the model's tensors (SPEC §6 names), such as a checkpoint's "
+                + "model.safetensors or one written with safetensors.numpy.save_file"
+            throw e
+        }
         let expected = model.parameterSets.flatMap { $0.layout.entries.map(\.name) }
         let layout =
             "\(model.architecture.rawValue), tasks \(model.tasks.map(\.name).joined(separator: ", ")), "

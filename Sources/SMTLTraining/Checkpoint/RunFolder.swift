@@ -115,3 +115,257 @@ public struct RunFolder: Sendable, CustomStringConvertible {
             hint: all.isEmpty ? "train with --checkpoint-every N first" : "start the run again without --resume")
     }
 }
+
+// MARK: one writer, no silent overwrite
+
+/// The one writer of a run folder: `OUT/.smtl-lock` holds the writer's process id, host and start
+/// time. It is created (`O_EXCL`) before anything of the run is written and removed on every exit
+/// path; a second writer fails at once, naming the holder. A lock whose holder is gone (a process
+/// on this host that no longer runs, for example after `kill -9`) is taken over with a message. A
+/// lock held from another host cannot be checked from here: it is refused, and the message says
+/// how to remove it once that run is known to be gone.
+public final class RunLock {
+    public let path: String
+    private var held = true
+
+    /// The run folder, when taking the lock created it: removed again on release if it stayed empty.
+    let createdFolder: String?
+
+    init(path: String, createdFolder: String?) {
+        self.path = path
+        self.createdFolder = createdFolder
+        RunLock.signalSafePath = strdup(path)
+    }
+
+    /// The held lock's path as a C string, for a signal handler that ends the process at once.
+    nonisolated(unsafe) static var signalSafePath: UnsafeMutablePointer<CChar>?
+
+    /// Removes the lock file, from a signal handler (async-signal-safe: unlink only).
+    static func releaseFromSignalHandler() {
+        if let p = signalSafePath { unlink(p) }
+    }
+
+    /// Removes the lock file (idempotent).
+    public func release() {
+        guard held else { return }
+        held = false
+        RunLock.signalSafePath = nil
+        unlink(path)
+        if let createdFolder { rmdir(createdFolder) }  // only if empty: a refused run leaves nothing
+    }
+
+    deinit { release() }
+
+    /// What the lock file says: `pid host started`.
+    struct Holder: CustomStringConvertible {
+        var pid: Int32
+        var host: String
+        var started: String
+        var description: String { "process \(pid) on host \(host), started \(started)" }
+
+        init?(_ text: String) {
+            let f = text.split(separator: " ", maxSplits: 2).map(String.init)
+            guard f.count >= 2, let pid = Int32(f[0]) else { return nil }
+            self.pid = pid
+            host = f[1]
+            started = f.count > 2 ? f[2].trimmingCharacters(in: .whitespacesAndNewlines) : "?"
+        }
+
+        /// Whether the holder still runs (only known for a process on this host).
+        var alive: Bool? {
+            guard host == RunLock.hostName else { return nil }
+            guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+            // A zombie (ended, not yet reaped: in a container without an init, an orphan stays
+            // one) holds nothing.
+            if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            {
+                let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+                if state == "Z" || state == "X" { return false }
+            }
+            return true
+        }
+    }
+
+    static var hostName: String { ProcessInfo.processInfo.hostName }
+}
+
+extension RunFolder {
+    /// The lock file of the folder's one writer.
+    public var lockFile: String { child(".smtl-lock") }
+
+    /// Takes the folder's writer lock (creating the folder), or throws naming the holder. `say`
+    /// reports a stale lock taken over.
+    public func lock(say: (String) -> Void = { _ in }) throws -> RunLock {
+        let existed = FileManager.default.fileExists(atPath: path)
+        try create(path, what: "the run's output folder (--out)")
+        let started = ISO8601DateFormatter().string(from: Date())
+        let me = "\(getpid()) \(RunLock.hostName) \(started)\n"
+        for _ in 0..<3 {
+            let fd = open(lockFile, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+            if fd >= 0 {
+                let ok = me.withCString { write(fd, $0, strlen($0)) } == me.utf8.count
+                close(fd)
+                if !ok {
+                    unlink(lockFile)
+                    throw InputError(
+                        file: lockFile, "cannot write the run's lock file (\(String(cString: strerror(errno))))",
+                        hint: "check the free space and permissions of \(path)")
+                }
+                return RunLock(path: lockFile, createdFolder: existed ? nil : path)
+            }
+            guard errno == EEXIST else {
+                throw InputError(
+                    file: lockFile, "cannot create the run's lock file: \(String(cString: strerror(errno)))",
+                    hint: "the output folder must be writable; choose another --out or fix its permissions")
+            }
+            let text = (try? String(contentsOfFile: lockFile, encoding: .utf8)) ?? ""
+            guard let holder = RunLock.Holder(text) else {
+                // Written by a writer that died between creating and filling it, or damaged.
+                say("\(lockFile) held no writer (\(text.isEmpty ? "empty" : "unreadable")); taking it over")
+                unlink(lockFile)
+                continue
+            }
+            switch holder.alive {
+            case false?:
+                say("\(lockFile): its writer, \(holder), is gone; taking the run folder over")
+                unlink(lockFile)
+                continue
+            case true?:
+                throw InputError(
+                    file: path, "another smtl run is writing into this folder: \(holder)",
+                    hint: "wait for it to end, stop it (kill \(holder.pid)), or give this run another --out")
+            case nil:
+                throw InputError(
+                    file: path, "another smtl run holds this folder: \(holder), which cannot be checked from here",
+                    hint: "if that run has ended, delete \(lockFile); otherwise give this run another --out")
+            }
+        }
+        throw InputError(file: lockFile, "could not take the run's lock", hint: "try again")
+    }
+
+    /// What the folder holds of an earlier run (nil: nothing a new run would replace): its name
+    /// and how far it got.
+    public func earlierRun() -> String? {
+        let fm = FileManager.default
+        let steps = stepCheckpoints
+        let hasResults = fm.fileExists(atPath: results)
+        guard hasResults || !steps.isEmpty || fm.fileExists(atPath: best) || fm.fileExists(atPath: final) else {
+            return nil
+        }
+        var name = "?"
+        for dir in [final] + steps.reversed() + [best] {
+            if let data = fm.contents(atPath: (dir as NSString).appendingPathComponent("config.json")),
+                let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let n = obj["name"] as? String
+            {
+                name = n
+                break
+            }
+        }
+        let progress =
+            hasResults
+            ? "finished, with results.json"
+            : finished
+                ? "its final checkpoint written"
+                : steps.isEmpty
+                    ? "a best checkpoint only"
+                    : "unfinished, "
+                        + "newest checkpoint \((steps.last! as NSString).lastPathComponent)"
+        return "run `\(name)` (\(progress))"
+    }
+
+    /// The entries of the folder that belong to a run (what `--overwrite` moves aside).
+    func runEntries(logDir: String?) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        var entries = names.filter { $0 == "checkpoints" || $0 == "results.json" || $0.hasPrefix("fine-tune") }
+            .map(child)
+        if let logDir {
+            let log = URL(fileURLWithPath: logDir).standardizedFileURL.path
+            let me = URL(fileURLWithPath: path).standardizedFileURL.path
+            if (log as NSString).deletingLastPathComponent == me, FileManager.default.fileExists(atPath: log) {
+                entries.append(log)
+            }
+        }
+        return entries
+    }
+
+    /// Moves an earlier run's entries into `OUT.replaced-DATE` beside the folder; returns where.
+    public func moveAside(logDir: String?) throws -> String {
+        let stamp = DateFormatter()
+        stamp.dateFormat = "yyyyMMdd-HHmmss"
+        var aside = path.hasSuffix("/") ? String(path.dropLast()) : path
+        aside += ".replaced-" + stamp.string(from: Date())
+        while FileManager.default.fileExists(atPath: aside) { aside += "x" }
+        try create(aside, what: "the folder the earlier run moves to")
+        for entry in runEntries(logDir: logDir) {
+            do {
+                try FileManager.default.moveItem(
+                    atPath: entry,
+                    toPath: (aside as NSString).appendingPathComponent((entry as NSString).lastPathComponent))
+            } catch {
+                throw InputError(
+                    file: entry, "cannot move it aside to \(aside): \(RunFolder.reason(error))",
+                    hint: "move or delete it yourself, then start the run again")
+            }
+        }
+        return aside
+    }
+
+    /// The refusal of a new run into a folder that holds `earlier`.
+    public func overwriteRefusal(_ earlier: String) -> InputError {
+        InputError(
+            file: path, "holds \(earlier); a new run would replace it",
+            hint:
+                "continue it with --resume auto, write the new run elsewhere with --out, or start again here "
+                + "with --overwrite (the earlier run moves to \(path).replaced-DATE)")
+    }
+
+    func create(_ dir: String, what: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        } catch {
+            throw InputError(
+                file: dir, "cannot create \(what): \(RunFolder.reason(error))",
+                hint: "choose a folder on a writable volume with --out, or fix its permissions")
+        }
+    }
+
+    /// A Foundation error in words (its underlying POSIX error where it has one).
+    public static func reason(_ error: Error) -> String {
+        let ns = error as NSError
+        if let posix = ns.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(posix.code)))
+        }
+        switch ns.code {
+        case NSFileWriteVolumeReadOnlyError: return "the volume is read-only"
+        case NSFileWriteFileExistsError: return "a file of that name is in the way"
+        case NSFileWriteNoPermissionError: return "permission denied"
+        case NSFileWriteOutOfSpaceError: return "no space left on the device"
+        default: return ns.localizedDescription
+        }
+    }
+}
+
+extension RunFolder {
+    /// The run folder or checkpoint this folder would sit inside (nil: none): a checkpoint folder,
+    /// or the `checkpoints` folder of a run, which that run writes and prunes.
+    public func insideAnotherRun() -> String? {
+        var dir = URL(fileURLWithPath: path).standardizedFileURL
+        let fm = FileManager.default
+        while dir.path != "/" {
+            dir.deleteLastPathComponent()
+            let p = dir.path
+            if fm.fileExists(atPath: p + "/model.safetensors") && fm.fileExists(atPath: p + "/state.json") {
+                return "the checkpoint \(p)"
+            }
+            let parent = (p as NSString).deletingLastPathComponent
+            if dir.lastPathComponent == "checkpoints"
+                && (fm.fileExists(atPath: parent + "/results.json") || fm.fileExists(atPath: parent + "/.smtl-lock"))
+            {
+                return "the checkpoints of the run in \(parent)"
+            }
+        }
+        return nil
+    }
+}

@@ -70,6 +70,24 @@ public struct Corpus: Sendable {
         return Corpus(vocabulary: vocab, tasks: tasks)
     }
 
+    /// A task's train, dev and test must be three files: a dev or test file that is the training
+    /// file (or dev that is test) would select or report on what the model trained on.
+    static func checkDistinctFiles(_ t: TaskConfig, config: RunConfig, trainFile: String) throws {
+        func real(_ p: String) -> String {
+            URL(fileURLWithPath: config.resolve(p)).resolvingSymlinksInPath().standardizedFileURL.path
+        }
+        let files = [("train", trainFile), ("dev", t.dev), ("test", t.test)].compactMap { k, v in v.map { (k, $0) } }
+        for i in files.indices {
+            for j in files.indices where j > i && real(files[i].1) == real(files[j].1) {
+                throw InputError(
+                    file: config.resolve(files[j].1),
+                    "is both the \(files[i].0) and the \(files[j].0) file",
+                    hint: "give each split a file of its own, or leave `\(files[j].0)` out to hold it out of train "
+                        + "(`\(files[j].0)_size`)", task: t.name)
+            }
+        }
+    }
+
     /// Reads a task's files and holds out dev and test from train where they are missing: train is
     /// shuffled once with a seed made of `split_seed` and the task name; test is taken first, then
     /// dev; what remains stays in file order.
@@ -87,6 +105,7 @@ public struct Corpus: Sendable {
                     + "sentences would also be in the phrase file",
                 hint: "give `dev` and `test` for task \(t.name), or drop its `phrases` key", task: t.name)
         }
+        try checkDistinctFiles(t, config: config, trainFile: trainFile)
         var train = try LabelledFile.read(config.resolve(trainFile), task: t.name)
         let dev = try t.dev.map { heldFiles ? try LabelledFile.read(config.resolve($0), task: t.name) : [] }
         let test = try t.test.map { heldFiles ? try LabelledFile.read(config.resolve($0), task: t.name) : [] }
@@ -106,6 +125,18 @@ public struct Corpus: Sendable {
         }
         let heldTest = test == nil ? try take(t.testSize, t.testFraction, "test") : []
         let heldDev = dev == nil ? try take(t.devSize, t.devFraction, "dev") : []
+        for (what, held, file) in [("dev", heldDev, dev), ("test", heldTest, test)] where heldFiles && file == nil {
+            if held.isEmpty {
+                throw InputError(
+                    file: config.resolve(trainFile),
+                    "no \(what) examples: no `\(what)` file, and `\(what)_size` and "
+                        + "`\(what)_fraction` hold out none of its \(train.count) training examples",
+                    hint: what == "dev"
+                        ? "model selection needs a dev set: give the task a `dev` file, `dev_size` or `dev_fraction`"
+                        : "the run reports test accuracy: give the task a `test` file, `test_size` or `test_fraction`",
+                    task: t.name)
+            }
+        }
         if t.trainLimit > 0 && order.count > t.trainLimit { order = Array(order.prefix(t.trainLimit)) }
         train = order.sorted().map { train[$0] }
         if let declared = t.classes, labels == nil {

@@ -18,7 +18,17 @@ public final class FileLogger: TrainingObserver {
         self.rank = rank
         self.directory = directory
         every = logEvery
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            var isDirectory: ObjCBool = false
+            let isFile =
+                FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) && !isDirectory.boolValue
+            throw InputError(
+                file: directory,
+                isFile ? "is a file, and --log-dir must be a folder" : "cannot be created: \(RunFolder.reason(error))",
+                hint: isFile ? "name a folder for the logs (it is created if missing)" : "choose a writable --log-dir")
+        }
         // Append: a resumed run continues the logs of the part before it.
         func open(_ name: String) throws -> FileHandle {
             let path = (directory as NSString).appendingPathComponent(name)

@@ -328,6 +328,26 @@ public final class Trainer {
     /// Set by `stop()` (for example from a SIGTERM handler): the run writes a checkpoint at the
     /// next step boundary, on every rank, and returns.
     nonisolated(unsafe) public static var stopRequested: Int32 = 0
+
+    /// The stop signals' handler (async-signal-safe: flags and write(2) only). The first signal asks
+    /// for a checkpoint at the next step boundary; a second Ctrl-C ends the process at once.
+    public static func stopSignal(_ sig: Int32) {
+        if stopRequested != 0 && sig == SIGINT {
+            let m =
+                "\nsmtl: second interrupt: ending now, without a checkpoint; the steps since the last step "
+                + "checkpoint are lost (resume from it with --resume auto)\n"
+            _ = m.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
+            RunLock.releaseFromSignalHandler()
+            _exit(130)
+        }
+        if stopRequested == 0 && sig == SIGINT {
+            let m =
+                "\nsmtl: interrupt: stopping at the next step boundary with a checkpoint (Ctrl-C again ends at "
+                + "once, losing the steps since the last checkpoint)\n"
+            _ = m.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
+        }
+        stopRequested = 1
+    }
     public private(set) var stoppedEarly = false
     /// The run ended before its budget because the mean dev accuracy stopped improving.
     public private(set) var stoppedByPatience = false
