@@ -56,13 +56,22 @@ let package = Package(
             name: "SMTLStudy",
             dependencies: ["SMTLTraining", "SMTLDistribution", "SMTLData", "SMTLModel", "SMTLSupport"],
             swiftSettings: optimised),
+        // The options of `smtl train` that override a run config, parsed by ArgumentParser: the command
+        // line and the fuzz target share them.
+        .target(
+            name: "SMTLOptions",
+            dependencies: [
+                "SMTLDistribution", "SMTLData", "SMTLModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .executableTarget(
             name: "smtl",
-            dependencies: layers + [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: layers + ["SMTLOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Fuzz targets of the input readers (launch/fuzz builds them with libFuzzer; a plain build
         // replays corpus files).
         .executableTarget(
-            name: "smtl-fuzz", dependencies: layers, swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+            name: "smtl-fuzz", dependencies: layers + ["SMTLOptions"],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         // Tests: the shared fixtures and process helpers; the fast in-process target (maths, gradient
         // checks, ranks as threads, config and data errors); the integration target (mpirun, netns
         // hosts, Slurm, launch scripts, fuzz builds, other BLAS builds).

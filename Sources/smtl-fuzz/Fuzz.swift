@@ -1,15 +1,17 @@
 import Foundation
 import SMTLData
 import SMTLDistribution
+import SMTLOptions
 import SMTLTraining
 
 // Fuzz targets for every reader of outside input: safetensors (checkpoints, --init-from),
-// `label<TAB>text` files (plain or gzip), run configs, vocabularies and GloVe vectors. A thrown
+// `label<TAB>text` files (plain or gzip), run configs, vocabularies, GloVe vectors, and a run
+// config together with `smtl train`'s options that override it (`options`). A thrown
 // error is the reader doing its job; a crash (a trap, an overflow, an out-of-bounds index) is a
 // bug. `launch/fuzz` builds this with libFuzzer (`-sanitize=fuzzer -DSMTL_FUZZ`); built plainly,
 // it replays files given as arguments (the corpus and any crash inputs) through the same code.
 
-/// The target, from SMTL_FUZZ_TARGET: safetensors, tsv, config, vocab or glove.
+/// The target, from SMTL_FUZZ_TARGET: safetensors, tsv, config, vocab, glove or options.
 let target = ProcessInfo.processInfo.environment["SMTL_FUZZ_TARGET"] ?? "safetensors"
 let scratch = NSTemporaryDirectory() + "smtl-fuzz-\(getpid())"
 
@@ -26,6 +28,7 @@ func fuzzOne(_ bytes: [UInt8]) {
         case "tsv": _ = try? LabelledFile.read(path)
         case "config": _ = try? RunConfig.load(path)
         case "vocab": _ = try? Vocabulary.load(path)
+        case "options": fuzzOptions(data, configPath: path)
         case "glove":
             let vocab = Vocabulary(words: [Vocabulary.unknownToken, "the", "a", "good"])
             var values = [Float](repeating: 0, count: 4 * 3)
@@ -38,6 +41,18 @@ func fuzzOne(_ bytes: [UInt8]) {
             exit(2)
         }
     }
+}
+
+/// `options`: the input is a config file, a NUL byte, then `smtl train`'s arguments separated by
+/// NUL bytes. They are parsed, applied and checked as `smtl train` does before it allocates
+/// anything: the overrides, the config's own checks of the result, and the sizes.
+func fuzzOptions(_ data: Data, configPath: String) {
+    let parts = data.split(separator: 0, omittingEmptySubsequences: false)
+    _ = FileManager.default.createFile(atPath: configPath, contents: parts.first.map { Data($0) } ?? Data())
+    let args = parts.dropFirst().map { String(decoding: $0, as: UTF8.self) }
+    guard var c = try? RunConfig.load(configPath), let overrides = try? TrainingOverrides.parse(args) else { return }
+    guard (try? overrides.apply(to: &c, configFile: configPath)) != nil else { return }
+    _ = try? c.checkSizes(vocabulary: 1000, tasks: c.tasks.count, source: configPath)
 }
 
 /// libFuzzer's driver, for a program with its own `main` (SwiftPM names every executable's entry).

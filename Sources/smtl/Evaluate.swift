@@ -11,6 +11,11 @@ struct Evaluate: Subcommand {
     @Option(help: "The split to evaluate.") var split = Split.test
     @Option(help: "Only this task.") var task: String?
     @Option(help: "Folder the data paths are relative to (overrides the checkpoint's `data_dir`).") var dataDir: String?
+    @Flag(
+        help: ArgumentHelp(
+            "Evaluate data other than the run's own (by default a split whose examples differ from those the run "
+                + "was trained and selected on is refused)."))
+    var otherData = false
     @Option(
         help: ArgumentHelp(
             "text: a table; jsonl: one JSON object a task (accuracy, counts, the confusion matrix "
@@ -19,6 +24,7 @@ struct Evaluate: Subcommand {
 
     func execute() throws {
         var loaded = try Checkpoint.load(checkpoint)
+        let runData = loaded.config.dataDir
         if let dataDir { loaded.config.dataDir = dataDir }
         if let task {
             guard loaded.config.tasks.contains(where: { $0.name == task }) else {
@@ -29,6 +35,19 @@ struct Evaluate: Subcommand {
         }
         let model = try Checkpoint.model(from: loaded)
         let corpus = try Corpus.load(loaded.config, vocabulary: loaded.vocabulary, labels: loaded.labels)
+        let splits = otherData ? [] : [split]
+        let diffs = ResumeCheck.dataDifferences(
+            saved: loaded.state.data,
+            corpus: Corpus(
+                vocabulary: corpus.vocabulary, tasks: corpus.tasks.filter { task == nil || $0.name == task }),
+            splits: splits)
+        if !diffs.isEmpty {
+            throw InputError(
+                file: checkpoint,
+                "the \(split) data is not this run's own:\n  " + diffs.joined(separator: "\n  "),
+                hint: "evaluate the run's own data (`data_dir` \(runData) in "
+                    + "\(checkpoint)/config.json), or add --other-data to evaluate this data anyway")
+        }
         if format == .jsonl {
             for (m, t) in corpus.tasks.enumerated() where task == nil || t.name == task {
                 let data = t.examples(split)

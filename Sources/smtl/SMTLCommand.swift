@@ -3,6 +3,7 @@ import Foundation
 import SMTLData
 import SMTLDistribution
 import SMTLModel
+import SMTLOptions
 import SMTLTraining
 
 @main
@@ -37,15 +38,8 @@ extension Subcommand {
 }
 
 // The choices of the typed options: `--help` lists them and the parser refuses anything else.
-extension Architecture: ExpressibleByArgument {}
-extension OptimizerSettings.Kind: ExpressibleByArgument {}
 extension EmbeddingExchange: ExpressibleByArgument {}
 extension Split: ExpressibleByArgument {}
-extension Placement.Scaling: ExpressibleByArgument {}
-extension FineTuneSettings.Shared: ExpressibleByArgument {}
-extension Placement.Strategy: ExpressibleByArgument {}
-extension Placement.Oversubscription: ExpressibleByArgument {}
-extension Placement.Lending: ExpressibleByArgument {}
 
 /// How `predict`, `evaluate` and `explain` print: tables for people, or one JSON object a line at
 /// full precision for programs.

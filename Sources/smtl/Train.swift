@@ -3,6 +3,7 @@ import Foundation
 import SMTLData
 import SMTLDistribution
 import SMTLModel
+import SMTLOptions
 import SMTLSupport
 import SMTLTraining
 

@@ -108,4 +108,28 @@ final class SilentInputTests: XCTestCase {
         let c = config(dir, top: #""name": "tiny", "training": {"steps": 9.2e18}"#)
         assertInputError(["`training.steps` is too large", "at most 10^15"]) { _ = try RunConfig.load(c) }
     }
+
+    func testDevAndTestTextsThatAreAlsoTrainingTextsAreReported() throws {
+        let dir = Paths.temporaryDirectory()
+        // Two of the four test texts are training texts (one with other spacing and case, as the
+        // tokenizer reads it the same); dev shares none.
+        writeFile(dir, "test.tsv", "0\tGood  fine w0\n1\tnew text\n1\tbad poor w1\n0\tother words\n")
+        writeFile(dir, "dev.tsv", "0\tunseen\n1\tnever seen\n")
+        var c = try RunConfig.load(config(dir, task: #", "dev": "dev.tsv", "test": "test.tsv""#))
+        c.dataDir = dir
+        let corpus = try Corpus.load(c)
+        XCTAssertEqual(corpus.overlaps.map(\.split), ["test"])
+        let o = try XCTUnwrap(corpus.overlaps.first)
+        XCTAssertEqual([o.count, o.total, o.firstLine], [2, 4, 1])
+        XCTAssertTrue(o.warning.hasPrefix("warning: task a: 2 of 4 test texts (50.0%) are also training texts"))
+        XCTAssertTrue(o.warning.contains(dir + "/test.tsv:1"), o.warning)
+        XCTAssertFalse(o.warning.contains("not a held-out"), "half is still reported as an overlap")
+        // A test file that is a copy of train: the warning says it is not held out.
+        _ = copy(dir, "t.tsv", as: "test")
+        c = try RunConfig.load(config(dir, task: #", "dev": "dev.tsv", "test": "test-t.tsv""#))
+        c.dataDir = dir
+        let copied = try XCTUnwrap(try Corpus.load(c).overlaps.first)
+        XCTAssertEqual([copied.count, copied.total], [40, 40])
+        XCTAssertTrue(copied.warning.contains("this is not a held-out test set"), copied.warning)
+    }
 }

@@ -15,10 +15,10 @@ final class FuzzTests: MPITestCase {
     func testEveryReaderSurvivesAShortFuzzRun() throws {
         let (status, text) = try run("/bin/bash", [Paths.root + "/launch/fuzz", "--runs", "3000"])
         XCTAssertEqual(status, 0, text)
-        for target in ["safetensors", "tsv", "config", "vocab", "glove"] {
+        for target in ["safetensors", "tsv", "config", "vocab", "glove", "options"] {
             XCTAssertTrue(text.contains("== \(target): 3000 executions"), text)
         }
         // libFuzzer's count also includes the corpus it loads first.
-        XCTAssertEqual(text.components(separatedBy: "\nDone ").count - 1, 5, text)
+        XCTAssertEqual(text.components(separatedBy: "\nDone ").count - 1, 6, text)
     }
 }

@@ -193,4 +193,51 @@ final class RunFolderSafetyTests: MPITestCase {
         XCTAssertTrue(log.contains("cannot create the run's output folder (--out): the volume is read-only"), log)
         XCTAssertFalse(log.contains("NSCocoaErrorDomain"), log)
     }
+
+    func testPredictAndEvaluateAndResumeCheckTheirData() throws {
+        let dir = Paths.temporaryDirectory(), other = dir + "/other"
+        _ = Fixture.tinyConfig(dir)
+        let out = dir + "/run", best = out + "/checkpoints/best"
+        var (status, log) = try run(
+            Self.binary, ["train", "--config", dir + "/c.json", "--out", out, "--checkpoint-every", "3"])
+        XCTAssertEqual(status, 0, log)
+        // predict reads one text a line; a labelled file would make each label a word.
+        (status, log) = try run(Self.binary, ["predict", "--checkpoint", best, "--input", dir + "/t.tsv"])
+        XCTAssertEqual(status, 1, log)
+        XCTAssertTrue(log.contains("t.tsv: looks like a labelled file"), log)
+        XCTAssertTrue(log.contains("smtl evaluate"), log)
+        writeFile(dir, "texts.txt", "good fine\nbad\tpoor\n")
+        (status, log) = try run(Self.binary, ["predict", "--checkpoint", best, "--input", dir + "/texts.txt"])
+        XCTAssertEqual(status, 0, log)
+        // The same data in another folder evaluates; other data is refused unless asked for.
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: dir + "/t.tsv", toPath: other + "/t.tsv")
+        (status, log) = try run(Self.binary, ["evaluate", "--checkpoint", best, "--data-dir", other])
+        XCTAssertEqual(status, 0, log)
+        // Other data: every label flipped (the words are the same; the examples are not).
+        let flipped = text(dir + "/t.tsv").split(separator: "\n").map { ($0.first == "0" ? "1" : "0") + $0.dropFirst() }
+        writeFile(other, "t.tsv", flipped.joined(separator: "\n") + "\n")
+        (status, log) = try run(Self.binary, ["evaluate", "--checkpoint", best, "--data-dir", other])
+        XCTAssertEqual(status, 1, log)
+        for part in ["the test data is not this run's own", "a/test: 8 examples, ", "--other-data"] {
+            XCTAssertTrue(log.contains(part), "\(part) in: \(log)")
+        }
+        (status, log) = try run(
+            Self.binary, ["evaluate", "--checkpoint", best, "--data-dir", other, "--other-data"])
+        XCTAssertEqual(status, 0, log)
+        // A resume on other data is refused, naming the run's data folder.
+        (status, log) = try run(
+            Self.binary,
+            [
+                "train", "--config", dir + "/c.json", "--out", out, "--resume", "auto", "--steps", "9", "--data-dir",
+                other,
+            ])
+        XCTAssertEqual(status, 1, log)
+        for part in ["cannot resume: the data is not the data this run was trained on", "a/train:", dir] {
+            XCTAssertTrue(log.contains(part), "\(part) in: \(log)")
+        }
+        (status, log) = try run(
+            Self.binary, ["train", "--config", dir + "/c.json", "--out", out, "--resume", "auto", "--steps", "9"])
+        XCTAssertEqual(status, 0, log)
+    }
 }

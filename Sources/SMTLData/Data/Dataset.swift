@@ -140,6 +140,24 @@ public struct TaskData: Sendable {
         case .test: return test
         }
     }
+
+    /// A split's examples in a few words: their count and an FNV-1a hash of their labels and
+    /// token ids (so also of the vocabulary that encoded them), e.g. `400 examples, 9c1d…`.
+    public func fingerprint(_ split: Split) -> String {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        func mix(_ v: UInt64) { h = (h ^ v) &* 0x100_0000_01B3 }
+        for x in examples(split) {
+            mix(UInt64(x.label))
+            for t in x.tokens { mix(UInt64(UInt32(bitPattern: t))) }
+            mix(0xFFFF_FFFF_FFFF)
+        }
+        return "\(examples(split).count) examples, " + String(format: "%016llx", h)
+    }
+
+    /// Every split's fingerprint, keyed `task/split` as `TrainingState.data` keeps them.
+    public var fingerprints: [String: String] {
+        Dictionary(uniqueKeysWithValues: Split.allCases.map { ("\(name)/\($0.rawValue)", fingerprint($0)) })
+    }
 }
 
 /// The three parts of a task's data.

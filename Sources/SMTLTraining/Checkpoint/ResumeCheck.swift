@@ -87,6 +87,36 @@ public enum ResumeCheck {
         return diffs
     }
 
+    /// The splits of `corpus` whose examples differ from those the checkpoint's run was trained
+    /// on (`TrainingState.data`), as lines `task/split: SAVED in the checkpoint, NOW now`. A
+    /// checkpoint without fingerprints, or a split it does not name, is not compared.
+    public static func dataDifferences(
+        saved: [String: String], corpus: Corpus, splits: [Split] = Split.allCases
+    )
+        -> [String]
+    {
+        corpus.tasks.flatMap { t in
+            splits.compactMap { split -> String? in
+                let key = "\(t.name)/\(split.rawValue)"
+                guard let was = saved[key] else { return nil }
+                let now = t.fingerprint(split)
+                return was == now ? nil : "\(key): \(was) in the checkpoint, \(now) now"
+            }
+        }
+    }
+
+    /// Refuses to resume on data other than the run's.
+    public static func checkData(_ loaded: Checkpoint.Loaded, corpus: Corpus) throws {
+        let diffs = dataDifferences(saved: loaded.state.data, corpus: corpus)
+        guard !diffs.isEmpty else { return }
+        throw InputError(
+            file: loaded.directory,
+            "cannot resume: the data is not the data this run was trained on:\n  " + diffs.joined(separator: "\n  "),
+            hint: "resume with the run's own data (`data_dir` \(loaded.config.dataDir) in "
+                + "\(loaded.directory)/config.json), or start a new run in another --out folder "
+                + "(with --init-from \(loaded.directory)/model.safetensors to keep its weights)")
+    }
+
     /// `training.learning_rate` → `learning_rate`.
     public static func shortKey(_ key: String) -> String {
         key.hasPrefix("training.") ? String(key.dropFirst("training.".count)) : key

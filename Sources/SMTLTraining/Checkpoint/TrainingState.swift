@@ -24,11 +24,14 @@ public struct TrainingState: Codable, Equatable, Sendable {
     public var stoppedTasks: [String] = []
     /// Settings changed on resume (`--allow-change`), one line each with the step.
     public var configChanges: [String] = []
+    /// The data the run was trained on: `TaskData.fingerprint` of each task's splits, keyed
+    /// `task/split`, so that a resume or `smtl evaluate` on other data is caught.
+    public var data: [String: String] = [:]
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case step, cursors, bestDev, testAtBestDev, bestStep, bestMeanDev, evaluationsWithoutImprovement,
-            trainingSeconds, taskEvaluationsWithoutImprovement, stoppedTasks, configChanges
+            trainingSeconds, taskEvaluationsWithoutImprovement, stoppedTasks, configChanges, data
     }
 
     public init(from decoder: Decoder) throws {
@@ -46,5 +49,6 @@ public struct TrainingState: Codable, Equatable, Sendable {
             try c.decodeIfPresent([String: Int].self, forKey: .taskEvaluationsWithoutImprovement) ?? [:]
         stoppedTasks = try c.decodeIfPresent([String].self, forKey: .stoppedTasks) ?? []
         configChanges = try c.decodeIfPresent([String].self, forKey: .configChanges) ?? []
+        data = try c.decodeIfPresent([String: String].self, forKey: .data) ?? [:]
     }
 }

@@ -46,6 +46,7 @@ public final class ConsoleReporter: TrainingObserver {
                     + "  labels \(task.labels.map(String.init).joined(separator: " ")) "
                     + (declared ? "(declared)" : "(from the training data; declare them with `classes`)"))
         }
+        for o in t.corpus.overlaps { out("  " + o.warning) }
         out(
             "  \(BLASLibrary.summary), "
                 + "OPENBLAS_NUM_THREADS=\(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset")"

@@ -94,6 +94,8 @@ public final class Trainer {
         try config.checkSizes(vocabulary: corpus.vocabulary.count, tasks: corpus.tasks.count, source: "the run config")
         let start = try InitialModel(config: config, corpus: corpus, resume: resume, initFrom: initFrom)
         (model, optimizer, state, vectors) = (start.model, start.optimizer, start.state, start.vectors)
+        if let resume { try ResumeCheck.checkData(resume, corpus: corpus) }
+        for t in corpus.tasks { state.data.merge(t.fingerprints) { _, now in now } }
         pretrainedRows = vectors?.rows ?? 0
         self.initFrom = resume == nil ? initFrom : nil
         let batchesPerTask = corpus.tasks.map { ($0.train.count + config.batchSize - 1) / config.batchSize }

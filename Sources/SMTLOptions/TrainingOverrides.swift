@@ -3,8 +3,12 @@ import SMTLData
 import SMTLDistribution
 import SMTLModel
 
-/// The `train` options that override the run config, applied in one place.
-struct TrainingOverrides: ParsableArguments {
+/// The `train` options that override the run config, applied in one place. A library of its
+/// own (below the command line) so that the fuzz target parses and applies them as `smtl train`
+/// does, together with the config file they override.
+public struct TrainingOverrides: ParsableArguments {
+    public init() {}
+
     @Option(help: "Override `architecture`.") var architecture: Architecture?
     @Option(
         name: .customLong("task"),
@@ -59,7 +63,7 @@ struct TrainingOverrides: ParsableArguments {
     var lending: Placement.Lending?
 
     /// Applies every override given on the command line to `c`.
-    func apply(to c: inout RunConfig, configFile: String) throws {
+    public func apply(to c: inout RunConfig, configFile: String) throws {
         if let seed, seed < 0 { throw ValidationError("--seed must be at least 0, not \(seed)") }
         if let architecture { c.architecture = architecture }
         if !onlyTasks.isEmpty {
@@ -94,3 +98,12 @@ struct TrainingOverrides: ParsableArguments {
         c = try c.validated(source: "\(configFile) with the command-line overrides")
     }
 }
+
+// The config's enums as option values (the command line's other enums conform in `smtl`).
+extension Architecture: ExpressibleByArgument {}
+extension OptimizerSettings.Kind: ExpressibleByArgument {}
+extension Placement.Scaling: ExpressibleByArgument {}
+extension FineTuneSettings.Shared: ExpressibleByArgument {}
+extension Placement.Strategy: ExpressibleByArgument {}
+extension Placement.Oversubscription: ExpressibleByArgument {}
+extension Placement.Lending: ExpressibleByArgument {}
