@@ -35,6 +35,34 @@ final class LaunchScriptTests: MPITestCase {
         XCTAssertFalse(quiet.contains(Self.notice), quiet)
     }
 
+    /// The quickstart trains on every core (one rank a core, at most one a task) through
+    /// launch/local, as root; `--ranks 1` trains in one process, to the same bytes.
+    func testQuickstartUsesEveryCoreAndOneProcessIsOneFlagAway() throws {
+        _ = try requireMPI()
+        try requireRoot()
+        let dir = Paths.temporaryDirectory()
+        let cfg = Fixture.fourTasks(dir, steps: 4)
+        let ranks = min(4, ProcessInfo.processInfo.activeProcessorCount)
+        let env = ["SMTL_DATA": Paths.sharedData]
+        var (status, text) = try runScript("launch/quickstart", [cfg, "--", "--out", dir + "/all"], env: env)
+        XCTAssertEqual(status, 0, text)
+        if ranks > 1 {
+            XCTAssertTrue(text.contains("launch/quickstart: \(ranks) ranks on"), text)
+            XCTAssertTrue(text.contains(Self.notice), text)
+        }
+        (status, text) = try runScript(
+            "launch/quickstart", ["--ranks", "1", cfg, "--", "--out", dir + "/one"], env: env)
+        XCTAssertEqual(status, 0, text)
+        XCTAssertTrue(text.contains("launch/quickstart: one process"), text)
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: dir + "/all/checkpoints/final/model.safetensors")),
+            try Data(contentsOf: URL(fileURLWithPath: dir + "/one/checkpoints/final/model.safetensors")),
+            "whole-task placement and loans keep one process's bits")
+        (status, text) = try runScript("launch/quickstart", ["--ranks", "0", cfg])
+        XCTAssertEqual(status, 2, text)
+        XCTAssertTrue(text.contains("--ranks must be a whole number from 1"), text)
+    }
+
     func testClusterRunsAsRoot() throws {
         _ = try requireMPI()
         try requireRoot()
