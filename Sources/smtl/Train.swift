@@ -69,6 +69,16 @@ struct Train: Subcommand {
             var c = try options.load()
             try overrides.apply(to: &c, configFile: options.config)
             c = try c.resolvingVectorWidth(source: options.config)
+            if !allowChange.isEmpty {
+                guard resume != nil else {
+                    throw ValidationError("--allow-change names what a resume may change: give it with --resume")
+                }
+                for k in allowChange where !ResumeCheck.isSetting(k, of: c) {
+                    throw ValidationError(
+                        "--allow-change \(k): the config has no such setting; a resume may change "
+                            + ResumeCheck.changeableKeys(c).joined(separator: ", "))
+                }
+            }
             if c.steps == 0 && c.epochs == 0 && initFrom == nil && resume == nil {
                 throw InputError(
                     file: options.config,

@@ -111,4 +111,222 @@ final class CampaignTests: MPITestCase {
         XCTAssertGreaterThan(refused, tried / 3, "most of these values are out of range")
         XCTAssertEqual(problems, [])
     }
+
+    /// The other classes, as a new user would try them, each in a real process: data files with
+    /// odd bytes in each split, run names from the config and `--name`, output folders, and
+    /// option mistakes. Every case is read as meant (the console's counts are the file's), or
+    /// refused naming the file, key or option; none crashes, hangs or writes a run.
+    func testMistakesOfEveryClass() throws {
+        let dir = Paths.temporaryDirectory()
+        func lines(_ n: Int, _ tag: String) -> [String] {
+            (0..<n).map { "\($0 % 2)\t\($0 % 2 == 0 ? "good fine" : "bad poor") \(tag)\($0)" }
+        }
+        let base = ["train": lines(40, "t"), "dev": lines(10, "d"), "test": lines(10, "e")]
+        func write(_ name: String, _ bytes: [UInt8]) -> String {
+            FileManager.default.createFile(atPath: dir + "/" + name, contents: Data(bytes))
+            return name
+        }
+        func text(_ ls: [String], _ sep: String = "\n") -> [UInt8] { Array((ls.joined(separator: sep) + sep).utf8) }
+        func config(_ files: [String: String], top: String = #""name": "camp""#) -> String {
+            let file = dir + "/case.json"
+            try? Data(
+                ("{" + top + #", "data_dir": ""# + dir + #"", "architecture": "arc-ii","#
+                    + #" "model": {"embedding_dim": 4, "hidden_dim": 4, "memory_rows": 2, "memory_width": 2},"#
+                    + #" "training": {"batch_size": 4, "steps": 4, "eval_every": 2},"#
+                    + #" "tasks": [{"name": "a", "train": ""# + files["train", default: "train.tsv"]
+                    + #"", "dev": ""# + files["dev", default: "dev.tsv"] + #"", "test": ""#
+                    + files["test", default: "test.tsv"] + #""}]}"#).utf8
+            ).write(to: URL(fileURLWithPath: file))
+            return file
+        }
+        for (split, ls) in base { _ = write(split + ".tsv", text(ls)) }
+        var tried = 0
+        var problems: [String] = []
+        /// `accepted`: the run must train and print the file's own counts; otherwise it must be
+        /// refused with every fragment in its error lines and nothing written.
+        func check(
+            _ what: String, _ args: [String], accepted: Bool, counts: String = "train     40  dev     10  test     10",
+            naming fragments: [String] = [], out: String
+        ) throws {
+            tried += 1
+            func listing() -> [String] { (FileManager.default.subpaths(atPath: out) ?? []).sorted() }
+            let before = listing()
+            let o = try smtl(args + ["--out", out])
+            if o.signalled || o.hung {
+                problems.append("\(what): \(o.hung ? "hung" : "crashed (signal \(o.status))"): \(o.output.suffix(300))")
+            } else if accepted {
+                if o.status != 0 { problems.append("\(what): refused: \(o.output.suffix(300))") }
+                if !o.output.contains(counts) { problems.append("\(what): not read as meant: \(o.output.prefix(400))") }
+            } else {
+                let error = o.output.split(separator: "\n").filter { $0.contains("rror") }.joined(separator: " | ")
+                if o.status == 0 { problems.append("\(what): accepted: \(o.output.prefix(300))") }
+                for f in fragments where !error.contains(f) {
+                    problems.append("\(what): the error does not name '\(f)': \(error.prefix(300))")
+                }
+                if listing() != before { problems.append("\(what): refused, but changed \(out)") }
+                if error.contains("NSCocoaErrorDomain") || error.contains("Fatal error") {
+                    problems.append("\(what): a raw error: \(error.prefix(300))")
+                }
+            }
+        }
+        // Data files: each quirk in each split.
+        let quirks: [(name: String, accepted: Bool, make: ([String]) -> [UInt8], naming: [String])] = [
+            ("byte-order mark", true, { [0xEF, 0xBB, 0xBF] + text($0) }, []),
+            ("CR-only lines", true, { text($0, "\r") }, []),
+            ("CRLF lines", true, { text($0, "\r\n") }, []),
+            ("a blank line", true, { text(Array($0[..<2]) + [""] + $0[2...]) }, []),
+            (
+                "a third column", false,
+                {
+                    var l = $0; l[2] += "\textra"; return text(l)
+                }, [":3"]
+            ),
+            ("an empty file", false, { _ in [] }, ["holds no examples"]),
+            (
+                "a word label", false,
+                {
+                    var l = $0; l[1] = "pos\tgood"; return text(l)
+                }, [":2"]
+            ),
+            (
+                "a negative label", false,
+                {
+                    var l = $0; l[1] = "-1\tgood"; return text(l)
+                }, [":2"]
+            ),
+            (
+                "an empty text", false,
+                {
+                    var l = $0; l[1] = "1\t  "; return text(l)
+                }, [":2"]
+            ),
+            (
+                "invalid UTF-8", false,
+                {
+                    var b = text($0); b.insert(0xFF, at: b.firstIndex(of: 0x0A)! + 3); return b
+                }, [":2"]
+            ),
+            (
+                "no tab", false,
+                {
+                    var l = $0; l[3] = "1 good words"; return text(l)
+                }, [":4"]
+            ),
+            (
+                "a NUL byte", false,
+                {
+                    var b = text($0); b.insert(0, at: b.firstIndex(of: 0x0A)! + 4); return b
+                }, [":2"]
+            ),
+            ("UTF-16", false, { [0xFF, 0xFE] + text($0).flatMap { [$0, 0] } }, ["UTF-16"]),
+            (
+                "a 12-digit label", false,
+                {
+                    var l = $0; l[4] = "100000000000\tgood"; return text(l)
+                }, [":5"]
+            ),
+            ("only spaces", false, { _ in Array("   \n \n".utf8) }, ["no tab"]),
+            ("only blank lines", false, { _ in Array("\n\n\n".utf8) }, ["holds no examples"]),
+        ]
+        for (q, quirk) in quirks.enumerated() {
+            for split in ["train", "dev", "test"] {
+                let name = write("q\(q)-\(split).tsv", quirk.make(base[split]!))
+                try check(
+                    "\(split) file with \(quirk.name)", ["train", "--config", config([split: name])],
+                    accepted: quirk.accepted, naming: [name] + quirk.naming, out: dir + "/out-\(tried)")
+            }
+        }
+        for split in ["train", "dev", "test"] {
+            _ = write("plain-\(split).tsv.gz", text(base[split]!))
+            try check(
+                "\(split): a .gz name on a plain file",
+                ["train", "--config", config([split: "plain-\(split).tsv.gz"])],
+                accepted: true, out: dir + "/out-\(tried)")
+            try check(
+                "\(split): a missing file", ["train", "--config", config([split: "none.tsv"])], accepted: false,
+                naming: ["none.tsv"], out: dir + "/out-\(tried)")
+            try FileManager.default.createDirectory(atPath: dir + "/folder", withIntermediateDirectories: true)
+            try check(
+                "\(split): a folder", ["train", "--config", config([split: "folder"])], accepted: false,
+                naming: ["folder"], out: dir + "/out-\(tried)")
+        }
+        // Run names, from the config and from --name.
+        let names: [(String, Bool)] = [
+            ("../x", false), ("a/b", false), ("", false), (".", false), ("..", false), ("a b", false),
+            ("x\ty", false), ("semi;colon", false), ("$(id)", false), (String(repeating: "n", count: 300), false),
+            ("-dash", true), ("Ünïcode", true), ("v1.2+b_3", true),
+        ]
+        for (name, ok) in names {
+            let quoted = name.replacingOccurrences(of: "\t", with: "\\t")
+            try check(
+                "name '\(quoted)' in the config",
+                ["train", "--config", config([:], top: #""name": ""# + quoted + #"""#)],
+                accepted: ok, naming: ["name"], out: dir + "/out-\(tried)")
+            try check(
+                "--name '\(quoted)'", ["train", "--config", config([:]), "--name=" + name], accepted: ok,
+                naming: ["name"], out: dir + "/out-\(tried)")
+        }
+        // Output folders.
+        let good = config([:])
+        writeFile(dir, "a-file", "x\n")
+        try check(
+            "--out a file", ["train", "--config", good], accepted: false, naming: ["a-file"], out: dir + "/a-file")
+        try check(
+            "--out under a file", ["train", "--config", good], accepted: false, naming: ["a-file"],
+            out: dir + "/a-file/run")
+        try check(
+            "--out under /proc", ["train", "--config", good], accepted: false, naming: ["/proc/smtl-run"],
+            out: "/proc/smtl-run")
+        try check(
+            "--out with a 300-byte name", ["train", "--config", good], accepted: false, naming: ["--out"],
+            out: dir + "/" + String(repeating: "o", count: 300))
+        let finished = dir + "/finished"
+        XCTAssertEqual(try smtl(["train", "--config", good, "--out", finished]).status, 0)
+        try check(
+            "--out a finished run", ["train", "--config", good], accepted: false, naming: ["--overwrite"], out: finished
+        )
+        try check(
+            "--out inside a checkpoint", ["train", "--config", good], accepted: false,
+            naming: ["inside the checkpoint"],
+            out: finished + "/checkpoints/best/x")
+        // A live writer: this test process holds the lock.
+        let locked = dir + "/locked"
+        try FileManager.default.createDirectory(atPath: locked, withIntermediateDirectories: true)
+        writeFile(locked, ".smtl-lock", "\(getpid()) \(ProcessInfo.processInfo.hostName) 2026-12-07T00:00:00Z\n")
+        try check(
+            "--out a folder another run holds", ["train", "--config", good], accepted: false,
+            naming: ["\(getpid())"], out: locked)
+        // Option mistakes.
+        let optionCases: [(String, [String], [String])] = [
+            ("--resume of a missing folder", ["--resume", dir + "/nowhere"], ["nowhere"]),
+            ("--resume auto with nothing to resume", ["--resume", "auto"], ["--resume auto"]),
+            ("--init-from a missing file", ["--init-from", dir + "/none.safetensors"], ["none.safetensors"]),
+            ("--init-from a folder", ["--init-from", dir + "/folder"], ["folder"]),
+            ("--overwrite with --resume", ["--overwrite", "--resume", "auto"], ["--overwrite"]),
+            ("--task unknown", ["--task", "zzz"], ["--task zzz"]),
+            ("--data-dir missing", ["--data-dir", dir + "/no-data"], ["no-data"]),
+            ("--log-dir a file", ["--log-dir", dir + "/a-file"], ["a-file"]),
+            ("an unknown option", ["--stepz", "5"], ["--stepz"]),
+            ("--architecture unknown", ["--architecture", "gru"], ["gru"]),
+            ("--placement unknown", ["--placement", "random"], ["random"]),
+            ("--allow-change unknown key", ["--allow-change", "nonsense", "--resume", "auto"], ["nonsense"]),
+            ("--allow-change without --resume", ["--allow-change", "learning_rate"], ["--allow-change"]),
+            ("--resume of a data file", ["--resume", dir + "/train.tsv"], ["train.tsv"]),
+        ]
+        for (what, args, naming) in optionCases {
+            try check(
+                what, ["train", "--config", good] + args, accepted: false, naming: naming, out: dir + "/out-\(tried)")
+        }
+        for (what, config, naming) in [
+            ("--config missing", dir + "/none.json", ["none.json"]), ("--config a folder", dir + "/folder", ["folder"]),
+            ("--config empty", writeFile(dir, "empty.json", ""), ["empty.json"]),
+            ("--config a data file", dir + "/train.tsv", ["train.tsv"]),
+        ] {
+            try check(what, ["train", "--config", config], accepted: false, naming: naming, out: dir + "/out-\(tried)")
+        }
+        print("campaign of mistakes: \(tried) cases, \(problems.count) problems")
+        for p in problems { print("campaign problem: \(p)") }
+        XCTAssertGreaterThanOrEqual(tried, 100)
+        XCTAssertEqual(problems, [])
+    }
 }

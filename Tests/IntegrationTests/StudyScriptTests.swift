@@ -420,6 +420,21 @@ final class StudyScriptTests: MPITestCase {
         XCTAssertEqual(again, 0, text2)
         XCTAssertEqual(text2.components(separatedBy: "done, skipped").count - 1, 10, text2)
         XCTAssertEqual(try String(contentsOfFile: "\(out)/product/arc-i/seed-1/results.json", encoding: .utf8), before)
+        // A run interrupted before its first step checkpoint (a best/ only) starts again, the
+        // earlier part moved aside, not mixed in (and not refused: smtl train --overwrite).
+        let run = "\(out)/product/arc-i/seed-2"
+        let fm = FileManager.default
+        try fm.removeItem(atPath: run + "/results.json")
+        for c in try fm.contentsOfDirectory(atPath: run + "/checkpoints") where c != "best" {
+            try fm.removeItem(atPath: run + "/checkpoints/" + c)
+        }
+        let (restarted, text5) = try reproduce(common)
+        XCTAssertEqual(restarted, 0, text5)
+        XCTAssertTrue(
+            try fm.contentsOfDirectory(atPath: out + "/product/arc-i").contains { $0.hasPrefix("seed-2.replaced-") },
+            text5)
+        XCTAssertTrue(fm.fileExists(atPath: run + "/results.json"), text5)
+        XCTAssertEqual(text5.components(separatedBy: "done, skipped").count - 1, 9, text5)
         // A bad option is refused with a message.
         let (bad, text3) = try reproduce(["--model", "gru"])
         XCTAssertEqual(bad, 2)

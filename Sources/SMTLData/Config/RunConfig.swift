@@ -399,6 +399,8 @@ public struct RunConfig: Equatable, Sendable {
     public static func runNameProblem(_ name: String) -> String? {
         if name.isEmpty { return "is empty" }
         if name.hasPrefix(".") { return "starts with a dot" }
+        // It names a folder (and `NAME.replaced-DATE` beside it): file systems allow 255 bytes.
+        if name.utf8.count > 200 { return "is \(name.utf8.count) bytes long (at most 200: it names a folder)" }
         if let bad = name.first(where: { !($0.isLetter || $0.isNumber || "_-+.".contains($0)) }) {
             return "holds '\(bad)'"
         }

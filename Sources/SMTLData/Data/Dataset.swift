@@ -13,6 +13,11 @@ public enum LabelledFile {
     /// error naming the file and line; nothing is returned half-read.
     public static func read(_ path: String, task: String? = nil) throws -> [LabelledText] {
         let bytes = try FileReader.bytes(path)
+        if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
+            throw InputError(
+                file: path, "is UTF-16 (it starts with a UTF-16 byte-order mark); smtl reads UTF-8",
+                hint: "convert it: `iconv -f utf-16 -t utf-8 FILE > FILE.utf8`", task: task)
+        }
         var out: [LabelledText] = []
         for (i, line) in FileReader.lines(bytes).enumerated() {
             let n = i + 1
@@ -39,6 +44,12 @@ public enum LabelledFile {
                         + "a line is `<label>\\t<text>`, two columns",
                     hint: "keep the label and the text only (for example `cut -f1,2`), or replace tabs in the text by "
                         + "spaces", task: task)
+            }
+            if let nul = line.firstIndex(of: 0) {
+                throw InputError(
+                    file: path, line: n, "holds a NUL byte (byte \(nul - line.startIndex + 1) of the line)",
+                    hint: "a text file has none: is this a binary file, or UTF-16 (convert with `iconv -t utf-8`)?",
+                    task: task)
             }
             guard let text = String(validating: line[(tab + 1)...], as: UTF8.self) else {
                 throw InputError(

@@ -117,6 +117,18 @@ public enum ResumeCheck {
                 + "(with --init-from \(loaded.directory)/model.safetensors to keep its weights)")
     }
 
+    /// The settings `--allow-change` may name: the training keys that are neither structural nor
+    /// free to change, in their short form (`learning_rate`).
+    public static func changeableKeys(_ c: RunConfig) -> [String] {
+        flatten(c.json()).keys.filter { $0.hasPrefix("training.") && !isStructural($0) && !isFree($0) }
+            .map(shortKey).sorted()
+    }
+
+    /// Whether `key` names a setting of the config at all (`learning_rate`, `hidden_dim`).
+    public static func isSetting(_ key: String, of c: RunConfig) -> Bool {
+        flatten(c.json()).keys.contains { $0 == key || shortKey($0) == key || $0.hasSuffix("." + key) }
+    }
+
     /// `training.learning_rate` → `learning_rate`.
     public static func shortKey(_ key: String) -> String {
         key.hasPrefix("training.") ? String(key.dropFirst("training.".count)) : key

@@ -110,9 +110,12 @@ public struct RunFolder: Sendable, CustomStringConvertible {
         throw InputError(
             file: checkpoints,
             all.isEmpty
-                ? "no step checkpoint to resume from"
-                : "no step checkpoint can be used:\n  " + reasons.joined(separator: "\n  "),
-            hint: all.isEmpty ? "train with --checkpoint-every N first" : "start the run again without --resume")
+                ? "--resume auto: no step checkpoint here to resume from"
+                : "--resume auto: no step checkpoint here can be used:\n  " + reasons.joined(separator: "\n  "),
+            hint: all.isEmpty
+                ? "start a new run without --resume (a run writes step checkpoints every checkpoint_every steps and "
+                    + "when it is stopped)"
+                : "start the run again without --resume (with --overwrite, which moves this one aside)")
     }
 }
 
@@ -201,17 +204,25 @@ extension RunFolder {
         try create(path, what: "the run's output folder (--out)")
         let started = ISO8601DateFormatter().string(from: Date())
         let me = "\(getpid()) \(RunLock.hostName) \(started)\n"
+        // The holder is written to a file of this process's own, which is then linked into place
+        // (atomic, and refused if the lock exists, also on NFS): a lock is never seen half-written.
+        let mine = lockFile + ".\(getpid()).tmp"
+        let fd = open(mine, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else {
+            throw InputError(
+                file: lockFile, "cannot create the run's lock file: \(String(cString: strerror(errno)))",
+                hint: "the output folder must be writable; choose another --out or fix its permissions")
+        }
+        let written = me.withCString { write(fd, $0, strlen($0)) } == me.utf8.count && fsync(fd) == 0
+        close(fd)
+        defer { unlink(mine) }
+        guard written else {
+            throw InputError(
+                file: lockFile, "cannot write the run's lock file (\(String(cString: strerror(errno))))",
+                hint: "check the free space and permissions of \(path)")
+        }
         for _ in 0..<3 {
-            let fd = open(lockFile, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-            if fd >= 0 {
-                let ok = me.withCString { write(fd, $0, strlen($0)) } == me.utf8.count
-                close(fd)
-                if !ok {
-                    unlink(lockFile)
-                    throw InputError(
-                        file: lockFile, "cannot write the run's lock file (\(String(cString: strerror(errno))))",
-                        hint: "check the free space and permissions of \(path)")
-                }
+            if link(mine, lockFile) == 0 {
                 return RunLock(path: lockFile, createdFolder: existed ? nil : path)
             }
             guard errno == EEXIST else {
@@ -221,7 +232,7 @@ extension RunFolder {
             }
             let text = (try? String(contentsOfFile: lockFile, encoding: .utf8)) ?? ""
             guard let holder = RunLock.Holder(text) else {
-                // Written by a writer that died between creating and filling it, or damaged.
+                // Locks are written whole (linked into place), so this one is damaged.
                 say("\(lockFile) held no writer (\(text.isEmpty ? "empty" : "unreadable")); taking it over")
                 unlink(lockFile)
                 continue
@@ -326,9 +337,27 @@ extension RunFolder {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         } catch {
             throw InputError(
-                file: dir, "cannot create \(what): \(RunFolder.reason(error))",
+                file: dir, "cannot create \(what): \(RunFolder.pathProblem(dir) ?? RunFolder.reason(error))",
                 hint: "choose a folder on a writable volume with --out, or fix its permissions")
         }
+    }
+
+    /// What in a path stops a folder from being made there, found by walking it: a component too
+    /// long for a file system, or a file where a folder would have to be (nil: neither).
+    static func pathProblem(_ dir: String) -> String? {
+        let url = URL(fileURLWithPath: dir).standardizedFileURL
+        if let long = url.pathComponents.first(where: { $0.utf8.count > 255 }) {
+            return "a part of the path is \(long.utf8.count) bytes long (a file system allows 255)"
+        }
+        var ancestor = url.deletingLastPathComponent()
+        while ancestor.path != "/" {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDir) {
+                return isDir.boolValue ? nil : "\(ancestor.path) is a file, not a folder"
+            }
+            ancestor = ancestor.deletingLastPathComponent()
+        }
+        return nil
     }
 
     /// A Foundation error in words (its underlying POSIX error where it has one).
