@@ -95,6 +95,20 @@ final class RunFolderSafetyTests: MPITestCase {
             log.contains("another smtl run is writing into this folder: process \(first.processIdentifier)"), log)
         XCTAssertTrue(first.isRunning)
         XCTAssertEqual(text(lock), holder)
+        // The same under mpirun with two ranks: rank 0 takes the lock, and its refusal ends the job.
+        if let mpirun = try? requireMPI() {
+            let (s, l) = try run(
+                mpirun,
+                [
+                    "--allow-run-as-root", "--oversubscribe", "-np", "2", Self.binary, "train", "--config",
+                    dir + "/c.json",
+                ]
+                    + long + ["--resume", "auto"])
+            XCTAssertNotEqual(s, 0, l)
+            XCTAssertTrue(l.contains("another smtl run is writing into this folder"), l)
+            XCTAssertTrue(first.isRunning)
+            XCTAssertEqual(text(lock), holder)
+        }
         // The first writer dies without a word (SIGKILL): its lock stays, and the next run takes
         // it over, saying so, and resumes from the step checkpoint.
         let until = Date().addingTimeInterval(60)
@@ -113,6 +127,14 @@ final class RunFolderSafetyTests: MPITestCase {
         XCTAssertTrue(log2.contains("is gone; taking the run folder over"), log2)
         XCTAssertTrue(log2.contains("resuming from"), log2)
         XCTAssertFalse(FileManager.default.fileExists(atPath: lock), "released at the end")
+        // A lock taken on another host (a shared file system) cannot be checked from here.
+        writeFile(out, ".smtl-lock", "4242 other-host.example 2026-12-07T10:00:00Z\n")
+        let (status3, log3) = try run(
+            Self.binary, ["train", "--config", dir + "/c.json", "--out", out, "--steps", "1300", "--resume", "auto"])
+        XCTAssertEqual(status3, 1, log3)
+        for part in ["process 4242 on host other-host.example", "cannot be checked from here", "delete \(lock)"] {
+            XCTAssertTrue(log3.contains(part), "\(part) in: \(log3)")
+        }
     }
 
     func testCtrlCAndHangUpCheckpointAndASecondCtrlCEndsAtOnce() throws {
