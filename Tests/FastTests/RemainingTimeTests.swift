@@ -92,3 +92,21 @@ final class RemainingTimeTests: XCTestCase {
         }
     }
 }
+
+/// The slow-rank warnings: a rank far slower per token than another, or than the run's best
+/// window, is reported; even ranks and a run at its usual speed say nothing.
+final class SlowRankCheckTests: XCTestCase {
+    func testSlowRanksAndASlowerRunAreReported() {
+        var check = SlowRankCheck()
+        XCTAssertEqual(check.check([10e-6, 11e-6]), [], "within the factor")
+        XCTAssertEqual(check.check([10e-6, 0]), [], "a rank that ran no batch is not compared")
+        let slow = check.check([10e-6, 30e-6])
+        XCTAssertEqual(slow.count, 2, "\(slow)")
+        XCTAssertTrue(slow[0].hasPrefix("warning: rank 1 computes at 33% of the speed of rank 0"), slow[0])
+        XCTAssertTrue(slow[1].contains("the slowest rank (1) computes 3.0× slower than earlier in this run"), slow[1])
+        XCTAssertEqual(check.check([10.5e-6, 11e-6]), [], "back to speed")
+        var one = SlowRankCheck()
+        XCTAssertEqual(one.check([10e-6]), [])
+        XCTAssertEqual(one.check([20e-6]).count, 1, "one process: only the run's own earlier speed")
+    }
+}

@@ -109,7 +109,10 @@ public final class ConsoleReporter: TrainingObserver {
     public func evaluated(_ t: Trainer, _ r: EvaluationReport) {
         remaining.evaluated(at: Self.seconds(DispatchTime.now().uptimeNanoseconds))
         out(Self.table(r, epoch: Double(r.step) / Double(t.stepsPerEpoch)))
-        if let timing = r.timing { out("  " + timing.summary) }
+        if let timing = r.timing {
+            out("  " + timing.summary)
+            for w in timing.warnings { out("  " + w) }
+        }
     }
 
     public static func table(_ r: EvaluationReport, epoch: Double? = nil) -> String {

@@ -133,7 +133,10 @@ public final class FileLogger: TrainingObserver {
 
     public func evaluated(_ t: Trainer, _ r: EvaluationReport) {
         line(ConsoleReporter.table(r))
-        if let timing = r.timing { line(timing.summary) }
+        if let timing = r.timing {
+            line(timing.summary)
+            for w in timing.warnings { line(w) }
+        }
         var d: [String: Any] = ["event": "eval", "step": r.step]
         func map(_ xs: [Double?]) -> [String: Double] {
             var out: [String: Double] = [:]

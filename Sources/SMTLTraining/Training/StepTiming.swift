@@ -8,6 +8,8 @@ public struct StepTiming: Sendable {
         public var communication = 0.0
         public var compute = 0.0
         public var lent = false
+        /// The placement's cost of this rank's batches (token-equivalents, `Placement.batchCost`).
+        public var cost = 0.0
     }
 
     public private(set) var steps = 0
@@ -15,6 +17,7 @@ public struct StepTiming: Sendable {
     public private(set) var communication = 0.0
     public private(set) var compute = 0.0
     public private(set) var stepsWithLoans = 0
+    public private(set) var cost = 0.0
 
     public init() {}
 
@@ -23,14 +26,16 @@ public struct StepTiming: Sendable {
         seconds += s.seconds
         communication += s.communication
         compute += s.compute
+        cost += s.cost
         if s.lent { stepsWithLoans += 1 }
     }
 
-    /// Mean step seconds, communication share and compute share of the window.
+    /// Mean step seconds, communication share and compute share of the window, and the compute
+    /// seconds per token-equivalent of the rank's batches (0: it ran none).
     var means: [Double] {
         [
             steps > 0 ? seconds / Double(steps) : 0, seconds > 0 ? communication / seconds : 0,
-            seconds > 0 ? compute / seconds : 0,
+            seconds > 0 ? compute / seconds : 0, cost > 0 ? compute / cost : 0,
         ]
     }
 }

@@ -155,6 +155,7 @@ public final class Trainer {
         }
         sync.beginStep(plan)
         let (batches, weights, dropout, tokens) = assemble(plan)
+        let cost = batches.reduce(0.0) { $0 + ($1.map { Placement.batchCost($0.lengths) } ?? 0) }
         let computeStart = DispatchTime.now().uptimeNanoseconds
         var local = model.accumulateGradients(batches, weights: weights, dropout: dropout)
         let computeEnd = DispatchTime.now().uptimeNanoseconds
@@ -182,7 +183,7 @@ public final class Trainer {
         let end = DispatchTime.now().uptimeNanoseconds
         lastStep = StepTiming.Sample(
             seconds: Double(end - start) / 1e9, communication: Double(commEnd - computeEnd) / 1e9,
-            compute: Double(computeEnd - computeStart) / 1e9, lent: !plan.loans.isEmpty)
+            compute: Double(computeEnd - computeStart) / 1e9, lent: !plan.loans.isEmpty, cost: cost)
         if lastStep.lent { loanSteps += 1 }
         return (lastLosses, reduced.tokens)
     }
@@ -445,18 +446,69 @@ public final class Trainer {
     /// How often (in steps) the replicas of the shared tensors are compared.
     public var replicaCheckEvery = 100
 
-    /// Every rank's mean step time, communication and compute shares since the last evaluation.
+    /// The compute speed of every rank over the run, for the slow-rank warnings.
+    var slowness = SlowRankCheck()
+
+    /// Every rank's mean step time, communication and compute shares since the last evaluation,
+    /// with the warnings of a rank that computes far slower than the others or than earlier.
     func gatherTiming(_ t: StepTiming) -> RankTiming {
         let all = sync.fromEveryRank(t.means)
-        return RankTiming(
+        var timing = RankTiming(
             stepSeconds: all.map { $0[0] }, commShare: all.map { $0[1] }, computeShare: all.map { $0[2] },
             loanShare: placement.lending == .none || t.steps == 0 ? nil : Double(t.stepsWithLoans) / Double(t.steps))
+        timing.secondsPerCost = all.map { $0[3] }
+        timing.warnings = slowness.check(timing.secondsPerCost)
+        return timing
+    }
+}
+
+/// Warns when a rank computes far slower than it should: slower per token-equivalent of its
+/// batches (`Placement.batchCost`, the placement's own cost) than another rank in the same window,
+/// or than the run's fastest window. Ranks of one machine compute at one speed; a rank that does
+/// not shares its core (another program, or more ranks than cores), and the slowest rank sets
+/// every step's pace.
+struct SlowRankCheck {
+    /// A rank this many times slower than the fastest (or than the run's best) is reported.
+    static let factor = 1.6
+    /// The fastest seconds per token-equivalent of the slowest rank over the run's windows.
+    var best: Double? = nil
+
+    mutating func check(_ secondsPerCost: [Double]) -> [String] {
+        let working = secondsPerCost.indices.filter { secondsPerCost[$0] > 0 }
+        guard let slow = working.max(by: { secondsPerCost[$0] < secondsPerCost[$1] }),
+            let fast = working.min(by: { secondsPerCost[$0] < secondsPerCost[$1] })
+        else { return [] }
+        func us(_ s: Double) -> String { String(format: "%.1f µs", s * 1e6) }
+        var out: [String] = []
+        let pace = secondsPerCost[slow]
+        if secondsPerCost[slow] > Self.factor * secondsPerCost[fast] {
+            out.append(
+                "warning: rank \(slow) computes at "
+                    + String(format: "%.0f%%", 100 * secondsPerCost[fast] / secondsPerCost[slow])
+                    + " of the speed of rank \(fast) (\(us(secondsPerCost[slow])) against "
+                    + "\(us(secondsPerCost[fast])) a token), and every step waits for it: is another program "
+                    + "running on its core, or do ranks share a core? Check `top`; run at most one rank a core "
+                    + "(launch/local does), or --oversubscription idle")
+        }
+        if let best, pace > Self.factor * best {
+            out.append(
+                "warning: the slowest rank (\(slow)) computes "
+                    + String(format: "%.1f", pace / best) + "× slower than earlier in this run ("
+                    + "\(us(pace)) against \(us(best)) a token): has another program started on this machine? "
+                    + "Check `top`")
+        }
+        best = min(best ?? pace, pace)
+        return out
     }
 }
 
 /// Per-rank step time (seconds), the share of it spent in collectives, and the share in the
 /// forward and backward of its batches (the rest is bookkeeping every rank repeats).
 public struct RankTiming: Sendable {
+    /// Each rank's compute seconds per token-equivalent of its batches (0: it ran none).
+    public var secondsPerCost: [Double] = []
+    /// Ranks computing far slower than the others or than earlier (`SlowRankCheck`).
+    public var warnings: [String] = []
     public var stepSeconds: [Double]
     public var commShare: [Double]
     public var computeShare: [Double] = []
