@@ -129,17 +129,17 @@ public final class GradientSync<S: Scalar> {
                 let g = model.taskSharedGrads[m]
                 for (k, r) in sorted.enumerated() {
                     let src = g + Int(r) * e, dst = out + k * e
-                    for j in 0..<e { dst[j] += Double(src[j]) }
+                    S.accumulateWidened(src, into: dst, count: e)
                 }
                 let src = g + embCount, dst = out + sorted.count * e
-                for j in 0..<dense { dst[j] += Double(src[j]) }
+                S.accumulateWidened(src, into: dst, count: dense)
             }
             // The tasks spread over ranks or lent: this rank's part of their gradient.
             var at = sorted.count * e + dense
             for (i, m) in moved.enumerated() {
                 if computed.contains(m) {
                     let g = model.taskParameters[m].grads
-                    for j in 0..<splitSizes[i] { out[at + j] = Double(g[j]) }
+                    S.accumulateWidened(g, into: out + at, count: splitSizes[i])
                 }
                 at += splitSizes[i]
             }
@@ -150,16 +150,16 @@ public final class GradientSync<S: Scalar> {
             let sg = shared.grads
             for (k, r) in sorted.enumerated() {
                 let dst = sg + Int(r) * e, src = out + k * e
-                for j in 0..<e { dst[j] = S(src[j]) }
+                S.storeNarrowed(src, into: dst, count: e)
             }
             let dst = sg + embCount, src = out + sorted.count * e
-            for j in 0..<dense { dst[j] = S(src[j]) }
+            S.storeNarrowed(src, into: dst, count: dense)
             // Back to the ranks that own them (a task's borrower discards its copy).
             at = sorted.count * e + dense
             for (i, m) in moved.enumerated() {
                 if hosted.contains(m) {
                     let g = model.taskParameters[m].grads
-                    for j in 0..<splitSizes[i] { g[j] = S(out[at + j]) }
+                    S.storeNarrowed(out + at, into: g, count: splitSizes[i])
                 }
                 at += splitSizes[i]
             }

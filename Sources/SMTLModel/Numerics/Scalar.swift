@@ -25,12 +25,34 @@ where RawSignificand: FixedWidthInteger {
     static func activationExp(_ x: Self) -> Self
     /// Size in bytes and safetensors dtype name.
     static var dtypeName: String { get }
+    /// dst[i] += Double(src[i]) for i < count: the widening is exact for Float and Double. (A
+    /// concrete loop per type: the generic `Double(x)` of an unspecialised caller goes through
+    /// dynamic casts, element by element.)
+    static func accumulateWidened(_ src: UnsafePointer<Self>, into dst: UnsafeMutablePointer<Double>, count: Int)
+    /// dst[i] = Self(src[i]) for i < count, rounded to nearest.
+    static func storeNarrowed(_ src: UnsafePointer<Double>, into dst: UnsafeMutablePointer<Self>, count: Int)
 }
 
 extension Float: Scalar {
     public static var dtypeName: String { "F32" }
+    public static func accumulateWidened(
+        _ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Double>, count: Int
+    ) {
+        for i in 0..<count { dst[i] += Double(src[i]) }
+    }
+    public static func storeNarrowed(_ src: UnsafePointer<Double>, into dst: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { dst[i] = Float(src[i]) }
+    }
 }
 
 extension Double: Scalar {
     public static var dtypeName: String { "F64" }
+    public static func accumulateWidened(
+        _ src: UnsafePointer<Double>, into dst: UnsafeMutablePointer<Double>, count: Int
+    ) {
+        for i in 0..<count { dst[i] += src[i] }
+    }
+    public static func storeNarrowed(_ src: UnsafePointer<Double>, into dst: UnsafeMutablePointer<Double>, count: Int) {
+        dst.update(from: src, count: count)
+    }
 }
