@@ -41,7 +41,7 @@ final class RunFolderTests: XCTestCase {
             XCTFail("nothing usable is left")
         } catch let e as InputError {
             XCTAssertTrue("\(e)".contains(folder.checkpoints), "\(e)")
-            XCTAssertTrue("\(e)".contains("no step checkpoint can be used"), "\(e)")
+            XCTAssertTrue("\(e)".contains("--resume auto: no step checkpoint here can be used"), "\(e)")
         }
     }
 }
