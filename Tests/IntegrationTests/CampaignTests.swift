@@ -29,11 +29,11 @@ final class CampaignTests: MPITestCase {
 
     struct Outcome { var status: Int32; var signalled: Bool; var output: String; var hung: Bool }
 
-    func smtl(_ args: [String], timeout: Double = 60) throws -> Outcome {
+    /// One case in a real process, its output in `log`.
+    func smtl(_ args: [String], log: String, timeout: Double = 60) throws -> Outcome {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
         p.arguments = args
-        let log = Paths.temporaryDirectory("campaign-log") + "/out.txt"
         FileManager.default.createFile(atPath: log, contents: nil)
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         p.standardOutput = h
@@ -50,6 +50,30 @@ final class CampaignTests: MPITestCase {
             output: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "", hung: hung)
     }
 
+    /// `body(i)` for every i < n, two at a time (the cases are independent processes, each with
+    /// its own files: the campaign takes half the time on two cores), results in order of i.
+    func twoAtATime<T>(_ n: Int, _ body: (Int) -> T) -> [T] {
+        var results = [T?](repeating: nil, count: n)
+        let lock = NSLock()
+        let next = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        next.initialize(to: 0)
+        defer { next.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            while true {
+                lock.lock()
+                let i = next.pointee
+                next.pointee += 1
+                lock.unlock()
+                guard i < n else { return }
+                let r = body(i)
+                lock.lock()
+                results[i] = r
+                lock.unlock()
+            }
+        }
+        return results.map { $0! }
+    }
+
     func testNumbersInEveryKeyAndOption() throws {
         let dir = Paths.temporaryDirectory()
         let config = Fixture.tinyConfig(dir)
@@ -57,6 +81,7 @@ final class CampaignTests: MPITestCase {
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as? [String: Any])
         var tried = 0, refused = 0
         var problems: [String] = []
+        var cases: [(what: String, name: String, args: [String], out: String)] = []
         func check(_ what: String, _ name: String, _ o: Outcome, out: String) {
             tried += 1
             if o.signalled || o.hung {
@@ -90,21 +115,22 @@ final class CampaignTests: MPITestCase {
                     tasks[0][key] = number
                     c["tasks"] = tasks
                 }
-                let file = dir + "/case.json", out = dir + "/out-\(tried)"
+                let file = dir + "/case-\(cases.count).json", out = dir + "/out-\(cases.count)"
                 try JSONSerialization.data(withJSONObject: c).write(to: URL(fileURLWithPath: file))
-                check(
-                    "\(section ?? "tasks[0]").\(key) = \(v)", key, try smtl(["train", "--config", file, "--out", out]),
-                    out: out)
+                cases.append(("\(section ?? "tasks[0]").\(key) = \(v)", key, ["train", "--config", file], out))
             }
         }
         for option in Self.options {
             for v in Self.values + ["nan"] {
-                let out = dir + "/out-\(tried)"
-                check(
-                    "\(option) \(v)", option, try smtl(["train", "--config", config, "--out", out, option, v]), out: out
-                )
+                cases.append(
+                    ("\(option) \(v)", option, ["train", "--config", config, option, v], dir + "/out-\(cases.count)"))
             }
         }
+        let outcomes = twoAtATime(cases.count) { i in
+            (try? smtl(cases[i].args + ["--out", cases[i].out], log: cases[i].out + ".log"))
+                ?? Outcome(status: -1, signalled: false, output: "did not start", hung: false)
+        }
+        for (c, o) in zip(cases, outcomes) { check(c.what, c.name, o, out: c.out) }
         print("campaign: \(tried) cases, \(refused) refused, \(problems.count) problems")
         for p in problems { print("campaign problem: \(p)") }
         XCTAssertGreaterThanOrEqual(tried, 190)
@@ -127,8 +153,10 @@ final class CampaignTests: MPITestCase {
             return name
         }
         func text(_ ls: [String], _ sep: String = "\n") -> [UInt8] { Array((ls.joined(separator: sep) + sep).utf8) }
+        var configs = 0
         func config(_ files: [String: String], top: String = #""name": "camp""#) -> String {
-            let file = dir + "/case.json"
+            configs += 1
+            let file = dir + "/case-\(configs).json"
             try? Data(
                 ("{" + top + #", "data_dir": ""# + dir + #"", "architecture": "arc-ii","#
                     + #" "model": {"embedding_dim": 4, "hidden_dim": 4, "memory_rows": 2, "memory_width": 2},"#
@@ -140,18 +168,25 @@ final class CampaignTests: MPITestCase {
             return file
         }
         for (split, ls) in base { _ = write(split + ".tsv", text(ls)) }
-        var tried = 0
+        struct Case {
+            var what: String, args: [String], accepted: Bool, counts: String, fragments: [String], out: String
+        }
+        var cases: [Case] = []
+        var tried: Int { cases.count }
         var problems: [String] = []
         /// `accepted`: the run must train and print the file's own counts; otherwise it must be
-        /// refused with every fragment in its error lines and nothing written.
+        /// refused with every fragment in its error lines and nothing written. (Recorded here, run
+        /// two at a time at the end.)
         func check(
             _ what: String, _ args: [String], accepted: Bool, counts: String = "train     40  dev     10  test     10",
             naming fragments: [String] = [], out: String
         ) throws {
-            tried += 1
-            func listing() -> [String] { (FileManager.default.subpaths(atPath: out) ?? []).sorted() }
-            let before = listing()
-            let o = try smtl(args + ["--out", out])
+            cases.append(
+                Case(what: what, args: args, accepted: accepted, counts: counts, fragments: fragments, out: out))
+        }
+        func listing(_ out: String) -> [String] { (FileManager.default.subpaths(atPath: out) ?? []).sorted() }
+        func judge(_ c: Case, _ o: Outcome, before: [String], after: [String]) {
+            let (what, accepted, counts, fragments, out) = (c.what, c.accepted, c.counts, c.fragments, c.out)
             if o.signalled || o.hung {
                 problems.append("\(what): \(o.hung ? "hung" : "crashed (signal \(o.status))"): \(o.output.suffix(300))")
             } else if accepted {
@@ -163,7 +198,7 @@ final class CampaignTests: MPITestCase {
                 for f in fragments where !error.contains(f) {
                     problems.append("\(what): the error does not name '\(f)': \(error.prefix(300))")
                 }
-                if listing() != before { problems.append("\(what): refused, but changed \(out)") }
+                if after != before { problems.append("\(what): refused, but changed \(out)") }
                 if error.contains("NSCocoaErrorDomain") || error.contains("Fatal error") {
                     problems.append("\(what): a raw error: \(error.prefix(300))")
                 }
@@ -281,7 +316,7 @@ final class CampaignTests: MPITestCase {
             "--out with a 300-byte name", ["train", "--config", good], accepted: false, naming: ["--out"],
             out: dir + "/" + String(repeating: "o", count: 300))
         let finished = dir + "/finished"
-        XCTAssertEqual(try smtl(["train", "--config", good, "--out", finished]).status, 0)
+        XCTAssertEqual(try smtl(["train", "--config", good, "--out", finished], log: dir + "/finished.log").status, 0)
         try check(
             "--out a finished run", ["train", "--config", good], accepted: false, naming: ["--overwrite"], out: finished
         )
@@ -324,6 +359,14 @@ final class CampaignTests: MPITestCase {
         ] {
             try check(what, ["train", "--config", config], accepted: false, naming: naming, out: dir + "/out-\(tried)")
         }
+        let runs = twoAtATime(cases.count) { i -> (Outcome, [String], [String]) in
+            let c = cases[i], before = listing(c.out)
+            let o =
+                (try? smtl(c.args + ["--out", c.out], log: dir + "/case-\(i).log"))
+                ?? Outcome(status: -1, signalled: false, output: "did not start", hung: false)
+            return (o, before, listing(c.out))
+        }
+        for (c, r) in zip(cases, runs) { judge(c, r.0, before: r.1, after: r.2) }
         print("campaign of mistakes: \(tried) cases, \(problems.count) problems")
         for p in problems { print("campaign problem: \(p)") }
         XCTAssertGreaterThanOrEqual(tried, 100)
