@@ -41,10 +41,6 @@ extension Double {
     return s
 }
 
-@inline(__always) func applySigmoid<S: Scalar>(_ p: UnsafeMutablePointer<S>, _ n: Int) {
-    for j in 0..<n { p[j] = sigmoid(p[j]) }
-}
+@inline(__always) func applySigmoid<S: Scalar>(_ p: UnsafeMutablePointer<S>, _ n: Int) { S.sigmoidInPlace(p, n) }
 
-@inline(__always) func applyTanh<S: Scalar>(_ p: UnsafeMutablePointer<S>, _ n: Int) {
-    for j in 0..<n { p[j] = S.activationTanh(p[j]) }
-}
+@inline(__always) func applyTanh<S: Scalar>(_ p: UnsafeMutablePointer<S>, _ n: Int) { S.tanhInPlace(p, n) }
