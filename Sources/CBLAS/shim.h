@@ -17,6 +17,7 @@
 static inline void smtl_blas_set_threads(int n) { openblas_set_num_threads(n); }
 static inline const char *smtl_blas_library(void) { return "OpenBLAS"; }
 static inline const char *smtl_blas_kernel(void) { return openblas_get_corename(); }
+static inline const char *smtl_blas_config(void) { return openblas_get_config(); }
 #elif defined(BLIS_SYSTEM_H)
 // BLIS: its cblas.h is self-contained; blis.h is not included (the OpenMP flavour's needs omp.h,
 // which the Swift compiler's clang does not have), so the three calls are declared here
@@ -28,8 +29,10 @@ extern char *bli_arch_string(int id);
 static inline void smtl_blas_set_threads(int n) { bli_thread_set_num_threads((int64_t)n); }
 static inline const char *smtl_blas_library(void) { return "BLIS"; }
 static inline const char *smtl_blas_kernel(void) { return bli_arch_string(bli_arch_query_id()); }
+static inline const char *smtl_blas_config(void) { return 0; }
 #else
 static inline void smtl_blas_set_threads(int n) { (void)n; }
 static inline const char *smtl_blas_library(void) { return "CBLAS"; }
 static inline const char *smtl_blas_kernel(void) { return "unknown"; }
+static inline const char *smtl_blas_config(void) { return 0; }
 #endif

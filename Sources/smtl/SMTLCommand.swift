@@ -15,6 +15,12 @@ struct SMTLCommand: ParsableCommand {
             Train.self, Evaluate.self, Predict.self, Explain.self, Report.self, Select.self, Curves.self, Prepare.self,
             Bench.self, BenchAllreduce.self, Scaling.self, Init.self,
         ])
+
+    /// First the BLAS kernel (which may restart the program), then the command.
+    static func main() {
+        BLASKernelChoice.restartWithWiderKernelIfAny()
+        main(nil)
+    }
 }
 
 /// A subcommand whose errors are shown the way users should see them: a usage error

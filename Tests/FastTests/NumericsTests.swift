@@ -54,3 +54,32 @@ final class NumericsTests: XCTestCase {
         XCTAssertNotEqual(e0, e1)
     }
 }
+
+/// Which OpenBLAS kernel smtl asks for (`BLASLibrary.betterCore`): only a wider one than
+/// OpenBLAS's own pick, and only one the CPU can run.
+final class BLASKernelChoiceRuleTests: XCTestCase {
+    let avx512: Set<String> = [
+        "sse4_2", "avx", "fma", "avx2", "avx512f", "avx512vl", "avx512bw", "avx512dq", "avx512cd",
+    ]
+
+    func testWiderKernelOnlyWhereTheCPUHasWiderVectors() {
+        let bf16 = avx512.union(["avx512_bf16"])
+        let avx2: Set<String> = ["sse4_2", "avx", "fma", "avx2"]
+        // Debian's OpenBLAS 0.3.21 on an Intel Xeon "Emerald Rapids" (Prescott) and on AMD Zen 5 as told
+        // (Haswell), and a Skylake-SP without BF16.
+        XCTAssertEqual(BLASLibrary.betterCore(than: "Prescott", cpu: bf16), "Cooperlake")
+        XCTAssertEqual(BLASLibrary.betterCore(than: "Haswell", cpu: bf16), "Cooperlake")
+        XCTAssertEqual(BLASLibrary.betterCore(than: "Zen", cpu: avx512), "SkylakeX")
+        XCTAssertEqual(BLASLibrary.betterCore(than: "Sandybridge", cpu: avx2), "Haswell")
+        // Picks as wide as the CPU: nothing to change.
+        for core in ["SkylakeX", "Cooperlake", "SapphireRapids", "skylakex"] {
+            XCTAssertNil(BLASLibrary.betterCore(than: core, cpu: bf16), core)
+        }
+        XCTAssertNil(BLASLibrary.betterCore(than: "Zen", cpu: avx2))
+        XCTAssertNil(BLASLibrary.betterCore(than: "Haswell", cpu: avx2))
+        // A CPU without AVX2+FMA, or with an incomplete AVX-512 (F without BW/DQ, as Xeon Phi).
+        XCTAssertNil(BLASLibrary.betterCore(than: "Prescott", cpu: ["sse4_2", "avx"]))
+        XCTAssertEqual(BLASLibrary.betterCore(than: "Prescott", cpu: avx2.union(["avx512f", "avx512cd"])), "Haswell")
+        XCTAssertNil(BLASLibrary.betterCore(than: "Haswell", cpu: avx2.union(["avx512f", "avx512cd"])))
+    }
+}

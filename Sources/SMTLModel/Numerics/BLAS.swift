@@ -1,3 +1,4 @@
+import Foundation
 import CBLAS
 
 /// The two BLAS calls smtl makes, for Float (training) and Double (gradient checks): the edge
@@ -66,20 +67,93 @@ public enum BLASLibrary {
         return String(cString: p)
     }
 
-    /// The CPU's vector extensions that matter for the BLAS kernels (from /proc/cpuinfo).
-    public static var vectorExtensions: [String] {
+    /// The CPU's flags (the first `flags` line of /proc/cpuinfo; empty where there is none).
+    public static var cpuFlags: Set<String> {
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
             let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
         else { return [] }
-        let flags = Set(line.split(separator: " ").map(String.init))
+        return Set(line.split(separator: " ").map(String.init))
+    }
+
+    /// The CPU's vector extensions that matter for the BLAS kernels (from /proc/cpuinfo).
+    public static var vectorExtensions: [String] {
+        let flags = cpuFlags
         return ["sse4_2", "avx", "fma", "avx2", "avx512f", "avx512vl", "avx512_bf16", "avx512_fp16", "amx_tile"]
             .filter(flags.contains)
+    }
+
+    // MARK: the OpenBLAS kernel for this CPU
+
+    /// OpenBLAS's x86-64 kernels by the widest vector instructions their sgemm uses: 2 AVX-512,
+    /// 1 AVX2 with FMA, 0 anything older (Prescott, Nehalem, Sandybridge, Bulldozer …).
+    static func vectorLevel(ofCore core: String) -> Int {
+        switch core.lowercased() {
+        case "skylakex", "cooperlake", "sapphirerapids": return 2
+        case "haswell", "zen", "excavator": return 1
+        default: return 0
+        }
+    }
+
+    /// The same levels for a CPU, from its /proc/cpuinfo flags (the AVX-512 subsets OpenBLAS's
+    /// SkylakeX kernels use: F, VL, BW, DQ, CD).
+    static func vectorLevel(ofCPU flags: Set<String>) -> Int {
+        if ["avx512f", "avx512vl", "avx512bw", "avx512dq", "avx512cd", "avx2", "fma"].allSatisfy(flags.contains) {
+            return 2
+        }
+        if ["avx2", "fma"].allSatisfy(flags.contains) { return 1 }
+        return 0
+    }
+
+    /// The OpenBLAS kernel to ask for (`OPENBLAS_CORETYPE`) when the one OpenBLAS picked by itself,
+    /// `core`, uses narrower vectors than the CPU has; nil when its pick is as wide. Debian's
+    /// OpenBLAS 0.3.21 predates the newest CPUs and falls back to an older kernel on them: Haswell
+    /// (AVX2) on an AMD Zen 5, Prescott (SSE3) on an Intel Xeon "Emerald Rapids", at half and a
+    /// fifth of the AVX-512 kernel's sgemm rate (docs/performance.md). Cooperlake is SkylakeX's
+    /// kernel set plus BF16 (what newer OpenBLAS picks for Zen 4 and 5), so it is asked for where
+    /// the CPU has BF16.
+    public static func betterCore(than core: String, cpu flags: Set<String>) -> String? {
+        let cpu = vectorLevel(ofCPU: flags)
+        guard cpu > vectorLevel(ofCore: core) else { return nil }
+        switch cpu {
+        case 2: return flags.contains("avx512_bf16") ? "Cooperlake" : "SkylakeX"
+        case 1: return "Haswell"
+        default: return nil
+        }
+    }
+
+    /// The environment variable through which `smtl` tells its restarted self which kernel
+    /// OpenBLAS had picked before smtl asked for a wider one (`BLASKernelChoice`).
+    public static let pickedByOpenBLASVariable = "SMTL_OPENBLAS_PICKED"
+
+    /// How the kernel in use was chosen, for the banner: "OpenBLAS's choice", "OPENBLAS_CORETYPE",
+    /// or smtl's choice over OpenBLAS's narrower one.
+    public static var kernelOrigin: String {
+        let env = ProcessInfo.processInfo.environment
+        guard name == "OpenBLAS" else { return "" }
+        if let picked = env[pickedByOpenBLASVariable], !picked.isEmpty,
+            let asked = env["OPENBLAS_CORETYPE"], asked == betterCore(than: picked, cpu: cpuFlags)
+        {
+            return " (smtl's choice for this CPU: OpenBLAS \(version) picked \(picked); "
+                + "set OPENBLAS_CORETYPE to choose, SMTL_BLAS_AUTO=0 to keep OpenBLAS's)"
+        }
+        guard env["OPENBLAS_CORETYPE"] != nil else { return "" }
+        if let wider = betterCore(than: coreName, cpu: cpuFlags) {
+            return " (OPENBLAS_CORETYPE; this CPU has wider vectors: unset it and smtl asks for \(wider))"
+        }
+        return " (OPENBLAS_CORETYPE)"
+    }
+
+    /// The library's version ("0.3.21"), from its configuration string; "" when it has none.
+    public static var version: String {
+        guard let p = smtl_blas_config() else { return "" }
+        let words = String(cString: p).split(separator: " ")
+        return words.count > 1 && words[0] == "OpenBLAS" ? String(words[1]) : ""
     }
 
     /// "OpenBLAS kernel Haswell; memory kernels AVX-512; CPU avx2 fma …": one line for banners and
     /// results files.
     public static var summary: String {
-        "\(name) kernel \(coreName); memory kernels \(KernelLevel.current.name); CPU "
+        "\(name) kernel \(coreName)\(kernelOrigin); memory kernels \(KernelLevel.current.name); CPU "
             + (vectorExtensions.isEmpty ? "?" : vectorExtensions.joined(separator: " "))
     }
 
