@@ -399,3 +399,121 @@ KATTR void KN(fuse_backward)(int n, int d, const KT *dh, const KT *o, int ldo, c
 }
 
 #undef KBODY
+
+// MARK: the LSTM cell (SPEC §2) and its plain output, forward and backward. Same formulas as
+// the Swift loops they replace (Network.swift); compiled per level, so the activations run as
+// wide as the CPU allows. n rows: gate rows of 4d ([i; f; g; o], stride 4d), cell rows of d.
+
+#define KBODY static inline __attribute__((always_inline)) KATTR
+
+KBODY void KN(lstm_cell_row)(int d, KT *restrict zi, KT *restrict zf, KT *restrict zg,
+                             KT *restrict zo, const KT *restrict cp, KT *restrict c) {
+    for (int j = 0; j < d; j++) {
+        const KT i = KN(sigmoid)(zi[j]), f = KN(sigmoid)(zf[j]), g = KN(tanh)(zg[j]);
+        zi[j] = i;
+        zf[j] = f;
+        zg[j] = g;
+        c[j] = f * cp[j] + i * g;
+    }
+    for (int j = 0; j < d; j++) zo[j] = KN(sigmoid)(zo[j]);
+}
+
+// i, f, o = σ and g = tanh of the gate pre-activations z (in place); c = f ⊙ c_{t−1} + i ⊙ g.
+KATTR void KN(lstm_cell)(int n, int d, KT *z, const KT *cp, KT *c) {
+    for (int b = 0; b < n; b++) {
+        KT *zi = z + (size_t)b * 4 * d;
+        KN(lstm_cell_row)(d, zi, zi + d, zi + 2 * d, zi + 3 * d, cp + (size_t)b * d, c + (size_t)b * d);
+    }
+}
+
+KBODY void KN(lstm_cell_backward_row)(int d, const KT *restrict zi, const KT *restrict zf,
+                                      const KT *restrict zg, const KT *restrict cp,
+                                      KT *restrict dzi, KT *restrict dzf, KT *restrict dzg,
+                                      KT *restrict dc) {
+    for (int j = 0; j < d; j++) {
+        const KT i = zi[j], f = zf[j], g = zg[j], gc = dc[j];
+        dzi[j] = gc * g * i * (1 - i);
+        dzf[j] = gc * cp[j] * f * (1 - f);
+        dzg[j] = gc * i * (1 - g * g);
+        dc[j] = gc * f;
+    }
+}
+
+// From ∂c_t (dc, one row per slot, overwritten with ∂c_{t−1} = ∂c_t ⊙ f): the i, f, g gate
+// pre-activation gradients into dz (stride 4d; the o gradient is the output's).
+KATTR void KN(lstm_cell_backward)(int n, int d, const KT *z, KT *dz, KT *dc, const KT *cp) {
+    for (int b = 0; b < n; b++) {
+        const KT *zi = z + (size_t)b * 4 * d;
+        KT *dzi = dz + (size_t)b * 4 * d;
+        KN(lstm_cell_backward_row)(d, zi, zi + d, zi + 2 * d, cp + (size_t)b * d, dzi, dzi + d,
+                                   dzi + 2 * d, dc + (size_t)b * d);
+    }
+}
+
+KBODY void KN(lstm_output_row)(int d, const KT *restrict o, const KT *restrict c, KT *restrict tu,
+                               KT *restrict h) {
+    for (int j = 0; j < d; j++) {
+        const KT t = KN(tanh)(c[j]);
+        tu[j] = t;
+        h[j] = o[j] * t;
+    }
+}
+
+// Without a fusion gate: tu = tanh(c), h = o ⊙ tu (o with row stride ldo).
+KATTR void KN(lstm_output)(int n, int d, const KT *o, int ldo, const KT *c, KT *tu, KT *h) {
+    for (int b = 0; b < n; b++)
+        KN(lstm_output_row)(d, o + (size_t)b * ldo, c + (size_t)b * d, tu + (size_t)b * d, h + (size_t)b * d);
+}
+
+KBODY void KN(lstm_output_backward_row)(int d, const KT *restrict dh, const KT *restrict o,
+                                        const KT *restrict tu, KT *restrict dc, KT *restrict dzo) {
+    for (int j = 0; j < d; j++) {
+        const KT g = dh[j], v = tu[j], oj = o[j];
+        dc[j] += g * oj * (1 - v * v);
+        dzo[j] = g * v * oj * (1 - oj);
+    }
+}
+
+// Its backward from ∂h (dh, one row per slot): ∂c += ∂h ⊙ o ⊙ (1 − tu²); ∂o pre-activation.
+KATTR void KN(lstm_output_backward)(int n, int d, const KT *dh, const KT *o, int ldo, const KT *tu,
+                                    KT *dc, KT *dzo) {
+    for (int b = 0; b < n; b++)
+        KN(lstm_output_backward_row)(d, dh + (size_t)b * d, o + (size_t)b * ldo, tu + (size_t)b * d,
+                                     dc + (size_t)b * d, dzo + (size_t)b * ldo);
+}
+
+// MARK: the optimizer updates (Optimizer.swift), element-wise over n parameters. No
+// contraction into FMA, and sqrt and division are correctly rounded at every width, so these
+// give the bits of the scalar loops they replace on every level.
+
+KATTR void KN(opt_sgd)(int n, KT *restrict w, const KT *restrict g, KT lr, KT l2) {
+#pragma clang fp contract(off)
+    for (int i = 0; i < n; i++) w[i] -= lr * (g[i] + l2 * w[i]);
+}
+
+// G ← G + g², w ← w − lr · g / (√G + 1e−10), with g the gradient plus l2 · w.
+KATTR void KN(opt_adagrad)(int n, KT *restrict w, const KT *restrict g, KT *restrict G, KT lr, KT l2) {
+#pragma clang fp contract(off)
+    const KT eps = (KT)1e-10;
+    for (int i = 0; i < n; i++) {
+        const KT gi = g[i] + l2 * w[i];
+        const KT s = G[i] + gi * gi;
+        G[i] = s;
+        w[i] -= lr * gi / (KSQRT(s) + eps);
+    }
+}
+
+KATTR void KN(opt_adam)(int n, KT *restrict w, const KT *restrict g, KT *restrict m, KT *restrict v,
+                        KT lr, KT l2, KT b1, KT b2, KT eps, KT c1, KT c2) {
+#pragma clang fp contract(off)
+    for (int i = 0; i < n; i++) {
+        const KT gi = g[i] + l2 * w[i];
+        const KT mi = b1 * m[i] + (1 - b1) * gi;
+        const KT vi = b2 * v[i] + (1 - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        w[i] -= lr * (mi / c1) / (KSQRT(vi / c2) + eps);
+    }
+}
+
+#undef KBODY

@@ -90,6 +90,13 @@
         void (*fuse_forward)(int, int, T *, const T *, const T *, int, T *, T *);                   \
         void (*fuse_backward)(int, int, const T *, const T *, int, const T *, const T *, T *, T *,  \
                               T *);                                                                 \
+        void (*lstm_cell)(int, int, T *, const T *, T *);                                           \
+        void (*lstm_cell_backward)(int, int, const T *, T *, T *, const T *);                       \
+        void (*lstm_output)(int, int, const T *, int, const T *, T *, T *);                         \
+        void (*lstm_output_backward)(int, int, const T *, const T *, int, const T *, T *, T *);     \
+        void (*opt_sgd)(int, T *, const T *, T, T);                                                 \
+        void (*opt_adagrad)(int, T *, const T *, T *, T, T);                                        \
+        void (*opt_adam)(int, T *, const T *, T *, T *, T, T, T, T, T, T, T);                       \
     };
 KERNEL_TABLE(float, f)
 KERNEL_TABLE(double, d)
@@ -98,7 +105,10 @@ KERNEL_TABLE(double, d)
     {smtl_k_address_##S##_##LEVEL, smtl_k_read_##S##_##LEVEL, smtl_k_write_##S##_##LEVEL,      \
      smtl_k_read_backward_##S##_##LEVEL, smtl_k_write_backward_##S##_##LEVEL,                  \
      smtl_k_control_activate_##S##_##LEVEL, smtl_k_fuse_forward_##S##_##LEVEL,                 \
-     smtl_k_fuse_backward_##S##_##LEVEL}
+     smtl_k_fuse_backward_##S##_##LEVEL, smtl_k_lstm_cell_##S##_##LEVEL,                       \
+     smtl_k_lstm_cell_backward_##S##_##LEVEL, smtl_k_lstm_output_##S##_##LEVEL,                \
+     smtl_k_lstm_output_backward_##S##_##LEVEL, smtl_k_opt_sgd_##S##_##LEVEL,                  \
+     smtl_k_opt_adagrad_##S##_##LEVEL, smtl_k_opt_adam_##S##_##LEVEL}
 
 #if defined(__x86_64__)
 static const struct table_f tables_f[3] = {TABLE(f, baseline), TABLE(f, avx2), TABLE(f, avx512)};
@@ -194,6 +204,29 @@ const char *smtl_kernels_name(int level) {
     void smtl_fuse_backward_##S(int n, int d, const T *dh, const T *o, int ldo, const T *tu,       \
                                 const T *qg, T *dq, T *dc, T *dzo) {                               \
         tables_##S[current_level].fuse_backward(n, d, dh, o, ldo, tu, qg, dq, dc, dzo);            \
+    }                                                                                              \
+    void smtl_lstm_cell_##S(int n, int d, T *z, const T *cp, T *c) {                               \
+        tables_##S[current_level].lstm_cell(n, d, z, cp, c);                                       \
+    }                                                                                              \
+    void smtl_lstm_cell_backward_##S(int n, int d, const T *z, T *dz, T *dc, const T *cp) {        \
+        tables_##S[current_level].lstm_cell_backward(n, d, z, dz, dc, cp);                         \
+    }                                                                                              \
+    void smtl_lstm_output_##S(int n, int d, const T *o, int ldo, const T *c, T *tu, T *h) {        \
+        tables_##S[current_level].lstm_output(n, d, o, ldo, c, tu, h);                             \
+    }                                                                                              \
+    void smtl_lstm_output_backward_##S(int n, int d, const T *dh, const T *o, int ldo,             \
+                                       const T *tu, T *dc, T *dzo) {                               \
+        tables_##S[current_level].lstm_output_backward(n, d, dh, o, ldo, tu, dc, dzo);             \
+    }                                                                                              \
+    void smtl_opt_sgd_##S(int n, T *w, const T *g, T lr, T l2) {                                   \
+        tables_##S[current_level].opt_sgd(n, w, g, lr, l2);                                        \
+    }                                                                                              \
+    void smtl_opt_adagrad_##S(int n, T *w, const T *g, T *G, T lr, T l2) {                         \
+        tables_##S[current_level].opt_adagrad(n, w, g, G, lr, l2);                                 \
+    }                                                                                              \
+    void smtl_opt_adam_##S(int n, T *w, const T *g, T *m, T *v, T lr, T l2, T b1, T b2, T eps,     \
+                           T c1, T c2) {                                                           \
+        tables_##S[current_level].opt_adam(n, w, g, m, v, lr, l2, b1, b2, eps, c1, c2);            \
     }
 PUBLIC(float, f)
 PUBLIC(double, d)

@@ -96,6 +96,9 @@ public final class GradientSync<S: Scalar> {
 
     /// The fused reduction: `computed` are the tasks this rank computed, `moved` the tasks whose
     /// gradient crosses ranks (split over ranks, or lent for the step).
+    // Called from other modules through the generic entry: the Float training path is compiled
+    // specialised here (unspecialised, every element of its loops went through witness tables).
+    @_specialize(where S == Float)
     func reduce(
         localLosses: [S], tokens: Int, stopRequested: Bool, stepRows: SparseRows?, computed: [Int], moved: [Int]
     ) -> StepStatistics {

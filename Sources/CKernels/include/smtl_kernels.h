@@ -57,7 +57,22 @@ const char *smtl_kernels_name(int level);
     void smtl_fuse_forward_##S(int n, int d, T *qg, const T *c, const T *o, int ldo, T *tu, T *h);     \
     /* Its backward from ∂h (dh, one row per slot): ∂c += du; ∂o, ∂q, ∂gate pre-activations. */       \
     void smtl_fuse_backward_##S(int n, int d, const T *dh, const T *o, int ldo, const T *tu,           \
-                                const T *qg, T *dq, T *dc, T *dzo);
+                                const T *qg, T *dq, T *dc, T *dzo);                                   \
+    /* The LSTM cell (SPEC §2), n rows of gates [i; f; g; o] (stride 4d): i, f, o = σ, g = tanh in     \
+       place; c = f ⊙ cp + i ⊙ g. */                                                                  \
+    void smtl_lstm_cell_##S(int n, int d, T *z, const T *cp, T *c);                                   \
+    /* Its backward from ∂c (dc, overwritten with ∂c ⊙ f): the i, f, g pre-activation gradients. */   \
+    void smtl_lstm_cell_backward_##S(int n, int d, const T *z, T *dz, T *dc, const T *cp);            \
+    /* The plain output: tu = tanh(c), h = o ⊙ tu (o with row stride ldo). */                         \
+    void smtl_lstm_output_##S(int n, int d, const T *o, int ldo, const T *c, T *tu, T *h);            \
+    /* Its backward from ∂h: ∂c += ∂h ⊙ o ⊙ (1 − tu²); the o pre-activation gradient (stride ldo). */ \
+    void smtl_lstm_output_backward_##S(int n, int d, const T *dh, const T *o, int ldo, const T *tu,   \
+                                       T *dc, T *dzo);                                                \
+    /* The optimizer updates over n parameters (Optimizer.swift), bit for bit the scalar loops. */    \
+    void smtl_opt_sgd_##S(int n, T *w, const T *g, T lr, T l2);                                       \
+    void smtl_opt_adagrad_##S(int n, T *w, const T *g, T *G, T lr, T l2);                             \
+    void smtl_opt_adam_##S(int n, T *w, const T *g, T *m, T *v, T lr, T l2, T b1, T b2, T eps, T c1,  \
+                           T c2);
 
 SMTL_KERNEL_DECLS(float, f)
 SMTL_KERNEL_DECLS(double, d)

@@ -193,16 +193,8 @@ public final class Network<S: Scalar> {
         let (r0, n) = (s.row0, s.count)
         let z = ws.gates.pointer, c = ws.cell.pointer, cp = ws.cPrev.pointer
         if s.t > 0 { S.gemm(false, true, n, G, d, 1, ws.hPrev.pointer + r0 * d, d, weightHH, d, 1, z + r0 * G, G) }
-        for b in 0..<n {
-            let row = r0 + b
-            let zi = z + row * G, zf = zi + d, zg = zi + 2 * d, zo = zi + 3 * d
-            let cr = c + row * d, cpr = cp + row * d
-            // One in-place loop per activation, so each vectorises.
-            applySigmoid(zi, 2 * d)
-            applyTanh(zg, d)
-            applySigmoid(zo, d)
-            for j in 0..<d { cr[j] = zf[j] * cpr[j] + zi[j] * zg[j] }
-        }
+        // The activations and c_t: a kernel (CellKernels.swift).
+        S.lstmCell(n, d, z + r0 * G, cp + r0 * d, c + r0 * d)
     }
 
     /// From ∂c_t (which `fuseBackward` completed): the gate gradients, ∂c_{t−1} = ∂c_t ⊙ f, and
@@ -211,20 +203,8 @@ public final class Network<S: Scalar> {
         let d = dims.hidden, G = 4 * d
         let (r0, n) = (s.row0, s.count)
         let z = ws.gates.pointer, dz = ws.dGates.pointer, dc = ws.dCell.pointer, cp = ws.cPrev.pointer
-        for b in 0..<n {
-            let row = r0 + b
-            let zi = z + row * G, zf = zi + d, zg = zi + 2 * d
-            let dzi = dz + row * G, dzf = dzi + d, dzg = dzi + 2 * d
-            let dcr = dc + b * d, cpr = cp + row * d
-            for j in 0..<d {
-                let i = zi[j], f = zf[j], g = zg[j]
-                let gc = dcr[j]
-                dzi[j] = gc * g * i * (1 - i)
-                dzf[j] = gc * cpr[j] * f * (1 - f)
-                dzg[j] = gc * i * (1 - g * g)
-                dcr[j] = gc * f
-            }
-        }
+        // ∂i = ∂c ⊙ g ⊙ i(1 − i), ∂f = ∂c ⊙ c_{t−1} ⊙ f(1 − f), ∂g = ∂c ⊙ i ⊙ (1 − g²), ∂c ← ∂c ⊙ f: a kernel.
+        S.lstmCellBackward(n, d, z + r0 * G, dz + r0 * G, dc, cp + r0 * d)
         if s.t > 0 { S.gemm(false, false, n, d, G, 1, dz + r0 * G, G, weightHH, d, 0, ws.dHidden.pointer, d) }
     }
 
@@ -251,14 +231,7 @@ public final class Network<S: Scalar> {
             // gate = σ(·); tu = tanh(c + gate ⊙ q); h = o ⊙ tu: a kernel (MemoryKernels.swift)
             S.fuseForward(n, d, qg + r0 * 2 * d, c + r0 * d, z + r0 * G + 3 * d, G, tu + r0 * d, h + r0 * d)
         } else {
-            for b in 0..<n {
-                let row = r0 + b
-                let o = z + row * G + 3 * d
-                let cr = c + row * d, hr = h + row * d, tr = tu + row * d
-                tr.update(from: cr, count: d)
-                applyTanh(tr, d)
-                for j in 0..<d { hr[j] = o[j] * tr[j] }
-            }
+            S.lstmOutput(n, d, z + r0 * G + 3 * d, G, c + r0 * d, tu + r0 * d, h + r0 * d)  // tu = tanh(c), h = o ⊙ tu
         }
     }
 
@@ -274,16 +247,8 @@ public final class Network<S: Scalar> {
             S.fuseBackward(
                 n, d, dh, z + r0 * G + 3 * d, G, tu + r0 * d, qg + r0 * 2 * d, dq + r0 * 2 * d, dc, dz + r0 * G + 3 * d)
         } else {
-            for b in 0..<n {
-                let row = r0 + b
-                let o = z + row * G + 3 * d, tr = tu + row * d
-                let dhr = dh + b * d, dcr = dc + b * d, dzo = dz + row * G + 3 * d
-                for j in 0..<d {
-                    let g = dhr[j], v = tr[j], oj = o[j]
-                    dcr[j] += g * oj * (1 - v * v)
-                    dzo[j] = g * v * oj * (1 - oj)
-                }
-            }
+            // ∂c += ∂h ⊙ o ⊙ (1 − tu²); ∂o = ∂h ⊙ tu ⊙ o(1 − o)
+            S.lstmOutputBackward(n, d, dh, z + r0 * G + 3 * d, G, tu + r0 * d, dc, dz + r0 * G + 3 * d)
         }
         if let wfr = fusionFR, let wc = fusionC {
             S.gemm(false, false, n, d, d, 1, dq + r0 * 2 * d + d, 2 * d, wc, d, 1, dc, d)

@@ -3,7 +3,8 @@ import RealModule
 /// The scalar the model is generic over. Training runs in `Float`; gradient checks run the very
 /// same code in `Double`. Every matrix product goes through OpenBLAS (`cblas_?gemm` / `?gemv`),
 /// row-major throughout (BLAS.swift); the activations are in Activations.swift.
-public protocol Scalar: RealModule.Real, BinaryFloatingPoint, Sendable, LosslessStringConvertible, MemoryKernels
+public protocol Scalar: RealModule.Real, BinaryFloatingPoint, Sendable, LosslessStringConvertible, MemoryKernels,
+    CellKernels
 where RawSignificand: FixedWidthInteger {
     /// C = alpha * op(A) * op(B) + beta * C, row-major. op(A) is m×k, op(B) is k×n.
     static func gemm(

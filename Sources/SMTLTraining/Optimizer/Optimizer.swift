@@ -131,12 +131,23 @@ public final class Optimizer<S: Scalar> {
         }
     }
 
+    /// The updates are C kernels (CellKernels.swift), bit for bit these loops; the loops stay as
+    /// their reference (OptimizerKernelTests).
     static func sgd(_ w: UnsafeMutablePointer<S>, _ g: UnsafeMutablePointer<S>, _ n: Int, _ lr: S, _ l2: S) {
+        S.sgdUpdate(n, w, g, lr, l2)
+    }
+
+    static func sgdReference(_ w: UnsafeMutablePointer<S>, _ g: UnsafeMutablePointer<S>, _ n: Int, _ lr: S, _ l2: S) {
         for i in 0..<n { w[i] -= lr * (g[i] + l2 * w[i]) }
     }
 
     /// G ← G + g², w ← w − lr · g / (√G + 1e−10).
     static func adagrad(
+        _ w: UnsafeMutablePointer<S>, _ g: UnsafeMutablePointer<S>, _ G: UnsafeMutablePointer<S>,
+        _ n: Int, _ lr: S, _ l2: S
+    ) { S.adagradUpdate(n, w, g, G, lr, l2) }
+
+    static func adagradReference(
         _ w: UnsafeMutablePointer<S>, _ g: UnsafeMutablePointer<S>, _ G: UnsafeMutablePointer<S>,
         _ n: Int, _ lr: S, _ l2: S
     ) {
@@ -150,6 +161,12 @@ public final class Optimizer<S: Scalar> {
     }
 
     static func adam(
+        _ w: UnsafeMutablePointer<S>, _ g: UnsafeMutablePointer<S>, _ m: UnsafeMutablePointer<S>,
+        _ v: UnsafeMutablePointer<S>, _ n: Int, _ lr: S, _ l2: S, _ b1: S, _ b2: S, _ eps: S,
+        _ c1: S, _ c2: S
+    ) { S.adamUpdate(n, w, g, m, v, lr, l2, b1, b2, eps, c1, c2) }
+
+    static func adamReference(
         _ w: UnsafeMutablePointer<S>, _ g: UnsafeMutablePointer<S>, _ m: UnsafeMutablePointer<S>,
         _ v: UnsafeMutablePointer<S>, _ n: Int, _ lr: S, _ l2: S, _ b1: S, _ b2: S, _ eps: S,
         _ c1: S, _ c2: S
