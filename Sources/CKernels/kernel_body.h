@@ -517,3 +517,98 @@ KATTR void KN(opt_adam)(int n, KT *restrict w, const KT *restrict g, KT *restric
 }
 
 #undef KBODY
+
+// MARK: the recurrent products, C (+)= A·B for a few rows (n ≤ a batch), B row-major K×N.
+// OpenBLAS packs both operands on every call, at every time step; here B is read in place (the
+// forward's W_hhᵀ is packed once per batch by the caller, the backward's W_hh is already K×N) and
+// a block of KMB rows × KNB columns is accumulated in registers over all of K. Every element is
+// beta·C + Σ_k a_ik b_kj summed in k order with one multiply-add per term, on every path (full
+// blocks and edges), so a row's result does not depend on the rows computed with it.
+
+#define KBODY static inline __attribute__((always_inline)) KATTR
+
+// A tile of mb rows × nb columns; every call passes constants, so after inlining the loops unroll
+// and the accumulators live in registers.
+KBODY void KN(gemm_tile)(const int mb, const int nb, int K, const KT *restrict A, int lda,
+                         const KT *restrict B, int ldb, int beta1, KT *restrict C, int ldc) {
+    KT acc[KMB][KNB];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < mb; i++)
+#pragma clang loop unroll(full)
+        for (int j = 0; j < nb; j++) acc[i][j] = beta1 ? C[(size_t)i * ldc + j] : 0;
+    for (int k = 0; k < K; k++) {
+        const KT *b = B + (size_t)k * ldb;
+#pragma clang loop unroll(full)
+        for (int i = 0; i < mb; i++) {
+            const KT a = A[(size_t)i * lda + k];
+#pragma clang loop unroll(full)
+            for (int j = 0; j < nb; j++) acc[i][j] = KFMA(a, b[j], acc[i][j]);
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int i = 0; i < mb; i++)
+#pragma clang loop unroll(full)
+        for (int j = 0; j < nb; j++) C[(size_t)i * ldc + j] = acc[i][j];
+}
+
+// The tile of mb (1 … KMB, at run time) rows and nb (a constant) columns.
+#define KTILE(nb)                                                                                  \
+    switch (mb) {                                                                                  \
+    case 1: KN(gemm_tile)(1, nb, K, a, lda, b, ldb, beta1, c, ldc); break;                          \
+    case 2: KN(gemm_tile)(2 < KMB ? 2 : KMB, nb, K, a, lda, b, ldb, beta1, c, ldc); break;          \
+    case 3: KN(gemm_tile)(3 < KMB ? 3 : KMB, nb, K, a, lda, b, ldb, beta1, c, ldc); break;          \
+    case 4: KN(gemm_tile)(4 < KMB ? 4 : KMB, nb, K, a, lda, b, ldb, beta1, c, ldc); break;          \
+    case 5: KN(gemm_tile)(5 < KMB ? 5 : KMB, nb, K, a, lda, b, ldb, beta1, c, ldc); break;          \
+    case 6: KN(gemm_tile)(6 < KMB ? 6 : KMB, nb, K, a, lda, b, ldb, beta1, c, ldc); break;          \
+    case 7: KN(gemm_tile)(7 < KMB ? 7 : KMB, nb, K, a, lda, b, ldb, beta1, c, ldc); break;          \
+    default: KN(gemm_tile)(KMB, nb, K, a, lda, b, ldb, beta1, c, ldc); break;                        \
+    }
+
+// C[n×N] (row stride ldc) = beta·C + A[n×K] (lda) · B[K×N] (ldb); beta is 0 or 1. Columns in
+// tiles of two vectors, then one vector, then one column at a time; rows in tiles of KMB.
+KATTR void KN(small_gemm)(int n, int N, int K, const KT *A, int lda, const KT *B, int ldb, int beta1,
+                          KT *C, int ldc) {
+    int j0 = 0;
+    for (; j0 + KNB <= N; j0 += KNB)
+        for (int i0 = 0; i0 < n; i0 += KMB) {
+            const int mb = n - i0 < KMB ? n - i0 : KMB;
+            const KT *a = A + (size_t)i0 * lda, *b = B + j0;
+            KT *c = C + (size_t)i0 * ldc + j0;
+            KTILE(KNB)
+        }
+    for (; j0 + KNB / 2 <= N; j0 += KNB / 2)
+        for (int i0 = 0; i0 < n; i0 += KMB) {
+            const int mb = n - i0 < KMB ? n - i0 : KMB;
+            const KT *a = A + (size_t)i0 * lda, *b = B + j0;
+            KT *c = C + (size_t)i0 * ldc + j0;
+            KTILE(KNB / 2)
+        }
+    if (j0 == N) return;
+    // The last r < KNB/2 columns: one vector tile over a zero-padded copy of B's last columns,
+    // into a tile of C in registers of which r columns are stored. K in blocks of KTAILK rows of
+    // B, the sums carried in ct between blocks (the same k order).
+    enum { KTAILK = 256, KH = KNB / 2 };
+    const int r = N - j0;
+    KT bt[KTAILK * KH];
+    for (int i0 = 0; i0 < n; i0 += KMB) {
+        const int mb = n - i0 < KMB ? n - i0 : KMB;
+        KT ct[KMB * KH];
+        for (int i = 0; i < mb; i++)
+            for (int j = 0; j < KH; j++) ct[i * KH + j] = beta1 && j < r ? C[(size_t)(i0 + i) * ldc + j0 + j] : 0;
+        for (int k0 = 0; k0 < K; k0 += KTAILK) {
+            const int kb = K - k0 < KTAILK ? K - k0 : KTAILK;
+            for (int k = 0; k < kb; k++)
+                for (int j = 0; j < KH; j++) bt[k * KH + j] = j < r ? B[(size_t)(k0 + k) * ldb + j0 + j] : 0;
+            const KT *a = A + (size_t)i0 * lda + k0, *b = bt;
+            KT *c = ct;
+            const int beta1 = 1, ldb = KH, ldc = KH;
+            const int K = kb;
+            KTILE(KH)
+        }
+        for (int i = 0; i < mb; i++)
+            for (int j = 0; j < r; j++) C[(size_t)(i0 + i) * ldc + j0 + j] = ct[i * KH + j];
+    }
+}
+
+#undef KTILE
+#undef KBODY

@@ -29,6 +29,13 @@ struct Bench: Subcommand {
         transform: Bench.architectureList)
     var architectures: [Architecture] = Architecture.allCases
     @Option(help: "Optimizer.") var optimizer = OptimizerSettings.Kind.adagrad
+    @Option(
+        help: ArgumentHelp(
+            "The LSTM's recurrent product h·W_hhᵀ: kernel, blas (the reference), or both (each case timed with both, "
+                + "alternating in rounds of 0.25 s). Default: the start-up choice (SMTL_RECURRENT)."))
+    var recurrent: RecurrentChoice?
+
+    enum RecurrentChoice: String, ExpressibleByArgument, CaseIterable { case kernel, blas, both }
 
     static let choices = Architecture.allCases.map(\.rawValue).joined(separator: ", ")
 
@@ -59,7 +66,7 @@ struct Bench: Subcommand {
         print(
             "smtl bench: batch \(batchSize), E=\(embedding) d=\(hidden), memory \(memoryRows)x\(memoryWidth), "
                 + "vocabulary \(vocabulary), \(opt.rawValue), OPENBLAS_NUM_THREADS=\(threads)\n"
-                + "  \(BLASLibrary.summary)"
+                + "  \(BLASLibrary.summary); recurrent products \(RecurrentProducts.name)"
         )
         let sgemm = Benchmark.sgemmRate(minSeconds: min(1, seconds))
         print(String(format: "  sgemm 512x512x512 on this thread: %.1f GFLOP/s", sgemm / 1e9))
@@ -68,18 +75,47 @@ struct Bench: Subcommand {
                 + pad("tokens", 10, left: true) + " " + pad("tokens/s", 12, left: true) + " "
                 + pad("FLOP/token", 11, left: true) + " " + pad("GFLOP/s", 8, left: true) + " "
                 + pad("of sgemm", 9, left: true))
+        let variants: [Bool] =
+            switch recurrent {
+            case nil: [RecurrentProducts.useKernel]
+            case .kernel: [true]
+            case .blas: [false]
+            case .both: [true, false]
+            }
+        let startUp = RecurrentProducts.useKernel
+        defer { RecurrentProducts.useKernel = startUp }
         for a in archs {
             for (label, range) in [("sentence", 10...30), ("document", 200...400)] {
-                let r = Benchmark.run(
-                    architecture: a, dims: dims, batchSize: batchSize, lengths: range, optimizer: opt,
-                    minSeconds: seconds)
+                let c = BenchmarkCase(architecture: a, dims: dims, batchSize: batchSize, lengths: range, optimizer: opt)
+                var results = [BenchmarkResult?](repeating: nil, count: variants.count)
+                let round = variants.count > 1 ? 0.25 : seconds
+                var spent = 0.0
+                repeat {
+                    for (k, v) in variants.enumerated() {
+                        RecurrentProducts.useKernel = v
+                        let r = c.time(minSeconds: round)
+                        if var sum = results[k] {
+                            sum.steps += r.steps
+                            sum.tokens += r.tokens
+                            sum.seconds += r.seconds
+                            results[k] = sum
+                        } else {
+                            results[k] = r
+                        }
+                        spent += r.seconds
+                    }
+                } while spent < seconds * Double(variants.count)
                 let flops = a.trainingFLOPsPerToken(dims)
-                let rate = Double(flops) * r.tokensPerSecond
-                print(
-                    pad(a.displayName, 8) + " " + pad("\(label) \(range.lowerBound)-\(range.upperBound)", 18)
-                        + String(
-                            format: " %8d %10d %12.0f %11d %8.1f %8.0f%%", r.steps, r.tokens, r.tokensPerSecond, flops,
-                            rate / 1e9, 100 * rate / sgemm))
+                for (k, v) in variants.enumerated() {
+                    guard let r = results[k] else { continue }
+                    let rate = Double(flops) * r.tokensPerSecond
+                    let name = variants.count > 1 ? a.displayName + (v ? " kernel" : " BLAS") : a.displayName
+                    print(
+                        pad(name, 8) + " " + pad("\(label) \(range.lowerBound)-\(range.upperBound)", 18)
+                            + String(
+                                format: " %8d %10d %12.0f %11d %8.1f %8.0f%%", r.steps, r.tokens, r.tokensPerSecond,
+                                flops, rate / 1e9, 100 * rate / sgemm))
+                }
                 fflush(stdout)
             }
         }

@@ -4,7 +4,8 @@
 ///
 /// Products that do not depend on the recurrence run once for the whole batch: the input
 /// projection X·W_ihᵀ before the time loop, and every weight gradient after it. Inside the loop
-/// only the recurrent products remain, each one BLAS call over the step's active rows.
+/// only the recurrent products remain, each one call over the step's active rows: h_{t−1}·W_hhᵀ a
+/// register-blocked kernel over W_hhᵀ packed once per batch (`RecurrentProducts`), ∂z·W_hh BLAS.
 public final class Network<S: Scalar> {
     public let architecture: Architecture
     public let dims: Dimensions
@@ -75,6 +76,7 @@ public final class Network<S: Scalar> {
         if architecture.hasFusion {
             ws.readFused.reserve(n * w); ws.fusion.reserve(n * 2 * d); ws.dFusion.reserve(n * 2 * d)
         }
+        ws.weightHHt.reserve(d * 4 * d)
         ws.dHidden.reserve(b * d); ws.dCell.reserve(b * d); ws.dRead.reserve(b * w); ws.hLast.reserve(b * d)
         ws.probabilities.reserve(b * classes); ws.dLogits.reserve(b * classes); ws.logitBuffer.reserve(b * classes)
         memory.reserve(tokens: n, slots: b)
@@ -153,6 +155,11 @@ public final class Network<S: Scalar> {
         S.gemm(false, true, ntok, G, E, 1, x, E, weightIH, E, 1, z, G)
         ws.hPrev.pointer.update(repeating: 0, count: batch.active[0] * d)
         ws.cPrev.pointer.update(repeating: 0, count: batch.active[0] * d)
+        if RecurrentProducts.useKernel {
+            // W_hhᵀ (d × 4d), so that the recurrent kernel reads its rows in place at every step.
+            let wt = ws.weightHHt.pointer
+            for j in 0..<G { for k in 0..<d { wt[k * G + j] = weightHH[j * d + k] } }
+        }
     }
 
     /// ∂X = ∂Z·W_ih, added into the touched embedding rows only.
@@ -192,7 +199,14 @@ public final class Network<S: Scalar> {
         let d = dims.hidden, G = 4 * d
         let (r0, n) = (s.row0, s.count)
         let z = ws.gates.pointer, c = ws.cell.pointer, cp = ws.cPrev.pointer
-        if s.t > 0 { S.gemm(false, true, n, G, d, 1, ws.hPrev.pointer + r0 * d, d, weightHH, d, 1, z + r0 * G, G) }
+        if s.t > 0 {
+            if RecurrentProducts.useKernel {
+                S.smallGemm(
+                    n, G, d, ws.hPrev.pointer + r0 * d, d, ws.weightHHt.pointer, G, accumulate: true, z + r0 * G, G)
+            } else {
+                S.gemm(false, true, n, G, d, 1, ws.hPrev.pointer + r0 * d, d, weightHH, d, 1, z + r0 * G, G)
+            }
+        }
         // The activations and c_t: a kernel (CellKernels.swift).
         S.lstmCell(n, d, z + r0 * G, cp + r0 * d, c + r0 * d)
     }
@@ -205,6 +219,8 @@ public final class Network<S: Scalar> {
         let z = ws.gates.pointer, dz = ws.dGates.pointer, dc = ws.dCell.pointer, cp = ws.cPrev.pointer
         // ∂i = ∂c ⊙ g ⊙ i(1 − i), ∂f = ∂c ⊙ c_{t−1} ⊙ f(1 − f), ∂g = ∂c ⊙ i ⊙ (1 − g²), ∂c ← ∂c ⊙ f: a kernel.
         S.lstmCellBackward(n, d, z + r0 * G, dz + r0 * G, dc, cp + r0 * d)
+        // BLAS: OpenBLAS's small-matrix kernel takes this product without packing, and ran faster
+        // than `smallGemm` on it (docs/performance.md).
         if s.t > 0 { S.gemm(false, false, n, d, G, 1, dz + r0 * G, G, weightHH, d, 0, ws.dHidden.pointer, d) }
     }
 

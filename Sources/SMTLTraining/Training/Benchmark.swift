@@ -68,34 +68,65 @@ public enum Benchmark {
         optimizer: OptimizerSettings.Kind = .adagrad, warmup: Int = 3, minSeconds: Double = 2,
         maxSteps: Int = 10_000, seed: UInt64 = 1
     ) -> BenchmarkResult {
-        let model = Model<Float>(architecture: architecture, dims: dims, tasks: [TaskSpec(name: "bench", classes: 2)])
+        let c = BenchmarkCase(
+            architecture: architecture, dims: dims, batchSize: batchSize, lengths: lengths, optimizer: optimizer,
+            warmup: warmup, seed: seed)
+        return c.time(minSeconds: minSeconds, maxSteps: maxSteps)
+    }
+}
+
+/// One case of `smtl bench`: a model, its optimizer and a pool of pre-built batches, so that the
+/// timing holds only the training step. `time` can be called again (the variants of
+/// `smtl bench --recurrent both` alternate on one case in short rounds, so that the machine's
+/// drift touches both alike).
+public final class BenchmarkCase {
+    let architecture: Architecture
+    let lengths: ClosedRange<Int>
+    let model: Model<Float>
+    let opt: Optimizer<Float>
+    let sync: GradientSync<Float>
+    let batches: [Batch]
+    var next = 0
+
+    public init(
+        architecture: Architecture, dims: Dimensions, batchSize: Int, lengths: ClosedRange<Int>,
+        optimizer: OptimizerSettings.Kind = .adagrad, warmup: Int = 3, seed: UInt64 = 1
+    ) {
+        self.architecture = architecture
+        self.lengths = lengths
+        model = Model<Float>(architecture: architecture, dims: dims, tasks: [TaskSpec(name: "bench", classes: 2)])
         model.initialize(seed: seed)
         var settings = OptimizerSettings()
         settings.kind = optimizer
-        let opt = Optimizer(settings: settings, model: model)
-        let sync = GradientSync(model: model)
+        opt = Optimizer(settings: settings, model: model)
+        sync = GradientSync(model: model)
         var rng = SplitMix64(seed: seed)
-        // A pool of pre-built batches, so the timing holds only the training step.
-        let batches: [Batch] = (0..<16).map { _ in
+        batches = (0..<16).map { _ in
             let seqs = (0..<batchSize).map { _ in
                 (0..<(lengths.lowerBound + rng.below(lengths.count))).map { _ in Int32(rng.below(dims.vocabulary)) }
             }
             return Batch(sequences: seqs, labels: seqs.map { _ in rng.below(2) })
         }
-        func step(_ b: Batch) {
-            model.accumulateGradients([b])
-            sync.reduceSharedGradients()
-            opt.step(model, embeddingRows: sync.rows)
-            model.clearGradients()
-        }
-        for i in 0..<warmup { step(batches[i % batches.count]) }
+        for _ in 0..<warmup { step() }
+    }
+
+    @discardableResult func step() -> Int {
+        let b = batches[next % batches.count]
+        next += 1
+        model.accumulateGradients([b])
+        sync.reduceSharedGradients()
+        opt.step(model, embeddingRows: sync.rows)
+        model.clearGradients()
+        return b.tokenCount
+    }
+
+    /// Steps for at least `minSeconds` (and at least 3 steps).
+    public func time(minSeconds: Double, maxSteps: Int = 10_000) -> BenchmarkResult {
         var tokens = 0, steps = 0
         let start = DispatchTime.now().uptimeNanoseconds
         var elapsed = 0.0
         while steps < maxSteps && (elapsed < minSeconds || steps < 3) {
-            let b = batches[steps % batches.count]
-            step(b)
-            tokens += b.tokenCount
+            tokens += step()
             steps += 1
             elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
