@@ -159,10 +159,16 @@ final class DistributedTests: MPITestCase {
         XCTAssertLessThan(seconds, 15)
         XCTAssertTrue(text.contains("rank 1") || text.contains("rank 0"), text)
         XCTAssertTrue(text.contains("signal 9") || text.contains("Killed"), text)
-        // Resume from the newest complete checkpoint and finish a short schedule.
-        let resumed = try train(mpirun, ranks: 2, cfg, out: dir + "/out", ["--resume", "auto", "--steps", "60"])
+        // Resume from the newest complete checkpoint and finish a short schedule, 20 steps past the
+        // newest checkpoint (how far the run got before the kill depends on the machine's speed).
+        let written = try FileManager.default.contentsOfDirectory(atPath: dir + "/out/checkpoints")
+            .compactMap { $0.hasPrefix("step-") ? Int($0.dropFirst(5)) : nil }
+        let newest = written.max() ?? 0
+        XCTAssertGreaterThanOrEqual(newest, 40)
+        let resumed = try train(
+            mpirun, ranks: 2, cfg, out: dir + "/out", ["--resume", "auto", "--steps", "\(newest + 20)"])
         XCTAssertTrue(resumed.contains("resuming from"), resumed)
-        XCTAssertEqual(try Checkpoint.load(dir + "/out/checkpoints/final").state.step, 60)
+        XCTAssertEqual(try Checkpoint.load(dir + "/out/checkpoints/final").state.step, newest + 20)
     }
 
     /// SIGTERM to mpirun (as a batch system sends on preemption): every rank writes a checkpoint
