@@ -12,29 +12,21 @@ KDEFINE(KLEVEL, KATTR)
 #define KEXP(v) KGLUE(smtl_expf_, KLEVEL)(v)
 #define KTANH(v) KGLUE(smtl_tanhf_, KLEVEL)(v)
 #define KSQRT(v) smtl_sqrtf(v)
-#define KNB (2 * KVEC_BYTES / 4)
-#define KFMA(a, b, c) (KHAS_FMA ? __builtin_fmaf(a, b, c) : (c) + (a) * (b))
 #include "kernel_body.h"
 #undef KT
 #undef KN
 #undef KEXP
 #undef KTANH
 #undef KSQRT
-#undef KNB
-#undef KFMA
 
 #define KT double
 #define KN(x) KGLUE(KGLUE(smtl_k_, x), KGLUE(_d_, KLEVEL))
 #define KEXP(v) exp(v)
 #define KTANH(v) tanh(v)
 #define KSQRT(v) smtl_sqrt(v)
-#define KNB (2 * KVEC_BYTES / 8)
-#define KFMA(a, b, c) (KHAS_FMA ? __builtin_fma(a, b, c) : (c) + (a) * (b))
 #include "kernel_body.h"
 #undef KT
 #undef KN
 #undef KEXP
 #undef KTANH
 #undef KSQRT
-#undef KNB
-#undef KFMA

@@ -54,44 +54,24 @@
 #endif
 
 // The three levels (kernel_level.h: float and double of kernel_body.h each).
-// Per level: the vector width in bytes, the register block of the small products (KMB rows ×
-// two vectors of columns) and whether the level multiplies and adds in one instruction.
 #define KLEVEL baseline
 #define KATTR ATTR_BASELINE
-#define KVEC_BYTES 16
-#define KMB 4
-#define KHAS_FMA 0
 #include "kernel_level.h"
 #undef KLEVEL
 #undef KATTR
-#undef KVEC_BYTES
-#undef KMB
-#undef KHAS_FMA
 
 #if defined(__x86_64__)
 #define KLEVEL avx2
 #define KATTR ATTR_AVX2
-#define KVEC_BYTES 32
-#define KMB 4
-#define KHAS_FMA 1
 #include "kernel_level.h"
 #undef KLEVEL
 #undef KATTR
-#undef KVEC_BYTES
-#undef KMB
-#undef KHAS_FMA
 
 #define KLEVEL avx512
 #define KATTR ATTR_AVX512
-#define KVEC_BYTES 64
-#define KMB 8
-#define KHAS_FMA 1
 #include "kernel_level.h"
 #undef KLEVEL
 #undef KATTR
-#undef KVEC_BYTES
-#undef KMB
-#undef KHAS_FMA
 #endif
 
 // MARK: dispatch
@@ -117,7 +97,6 @@
         void (*opt_sgd)(int, T *, const T *, T, T);                                                 \
         void (*opt_adagrad)(int, T *, const T *, T *, T, T);                                        \
         void (*opt_adam)(int, T *, const T *, T *, T *, T, T, T, T, T, T, T);                       \
-        void (*small_gemm)(int, int, int, const T *, int, const T *, int, int, T *, int);           \
     };
 KERNEL_TABLE(float, f)
 KERNEL_TABLE(double, d)
@@ -129,8 +108,7 @@ KERNEL_TABLE(double, d)
      smtl_k_fuse_backward_##S##_##LEVEL, smtl_k_lstm_cell_##S##_##LEVEL,                       \
      smtl_k_lstm_cell_backward_##S##_##LEVEL, smtl_k_lstm_output_##S##_##LEVEL,                \
      smtl_k_lstm_output_backward_##S##_##LEVEL, smtl_k_opt_sgd_##S##_##LEVEL,                  \
-     smtl_k_opt_adagrad_##S##_##LEVEL, smtl_k_opt_adam_##S##_##LEVEL,                          \
-     smtl_k_small_gemm_##S##_##LEVEL}
+     smtl_k_opt_adagrad_##S##_##LEVEL, smtl_k_opt_adam_##S##_##LEVEL}
 
 #if defined(__x86_64__)
 static const struct table_f tables_f[3] = {TABLE(f, baseline), TABLE(f, avx2), TABLE(f, avx512)};
@@ -249,10 +227,6 @@ const char *smtl_kernels_name(int level) {
     void smtl_opt_adam_##S(int n, T *w, const T *g, T *m, T *v, T lr, T l2, T b1, T b2, T eps,     \
                            T c1, T c2) {                                                           \
         tables_##S[current_level].opt_adam(n, w, g, m, v, lr, l2, b1, b2, eps, c1, c2);            \
-    }                                                                                              \
-    void smtl_small_gemm_##S(int n, int N, int K, const T *A, int lda, const T *B, int ldb,        \
-                             int beta1, T *C, int ldc) {                                           \
-        tables_##S[current_level].small_gemm(n, N, K, A, lda, B, ldb, beta1, C, ldc);              \
     }
 PUBLIC(float, f)
 PUBLIC(double, d)

@@ -31,11 +31,12 @@ struct Bench: Subcommand {
     @Option(help: "Optimizer.") var optimizer = OptimizerSettings.Kind.adagrad
     @Option(
         help: ArgumentHelp(
-            "The LSTM's recurrent product h·W_hhᵀ: kernel, blas (the reference), or both (each case timed with both, "
-                + "alternating in rounds of 0.25 s). Default: the start-up choice (SMTL_RECURRENT)."))
+            "The LSTM's forward recurrent product h·W_hhᵀ: transposed (over W_hhᵀ transposed once per batch), blas (the "
+                + "reference, over W_hh), or both (each case timed with both, alternating in rounds of 0.25 s). "
+                + "Default: the start-up choice (SMTL_RECURRENT)."))
     var recurrent: RecurrentChoice?
 
-    enum RecurrentChoice: String, ExpressibleByArgument, CaseIterable { case kernel, blas, both }
+    enum RecurrentChoice: String, ExpressibleByArgument, CaseIterable { case transposed, blas, both }
 
     static let choices = Architecture.allCases.map(\.rawValue).joined(separator: ", ")
 
@@ -78,7 +79,7 @@ struct Bench: Subcommand {
         let variants: [Bool] =
             switch recurrent {
             case nil: [RecurrentProducts.useKernel]
-            case .kernel: [true]
+            case .transposed: [true]
             case .blas: [false]
             case .both: [true, false]
             }
@@ -109,7 +110,7 @@ struct Bench: Subcommand {
                 for (k, v) in variants.enumerated() {
                     guard let r = results[k] else { continue }
                     let rate = Double(flops) * r.tokensPerSecond
-                    let name = variants.count > 1 ? a.displayName + (v ? " kernel" : " BLAS") : a.displayName
+                    let name = variants.count > 1 ? a.displayName + (v ? " W^T" : " ref") : a.displayName
                     print(
                         pad(name, 8) + " " + pad("\(label) \(range.lowerBound)-\(range.upperBound)", 18)
                             + String(

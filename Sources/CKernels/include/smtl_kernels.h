@@ -72,11 +72,7 @@ const char *smtl_kernels_name(int level);
     void smtl_opt_sgd_##S(int n, T *w, const T *g, T lr, T l2);                                       \
     void smtl_opt_adagrad_##S(int n, T *w, const T *g, T *G, T lr, T l2);                             \
     void smtl_opt_adam_##S(int n, T *w, const T *g, T *m, T *v, T lr, T l2, T b1, T b2, T eps, T c1,  \
-                           T c2);                                                                     \
-    /* The recurrent products: C[n×N] (ldc) = beta·C + A[n×K] (lda) · B[K×N] (ldb), beta 0 or 1,       \
-       B read in place; each element summed in k order, one multiply-add a term. */                  \
-    void smtl_small_gemm_##S(int n, int N, int K, const T *A, int lda, const T *B, int ldb, int beta1, \
-                             T *C, int ldc);
+                           T c2);
 
 SMTL_KERNEL_DECLS(float, f)
 SMTL_KERNEL_DECLS(double, d)

@@ -4,8 +4,8 @@
 ///
 /// Products that do not depend on the recurrence run once for the whole batch: the input
 /// projection X·W_ihᵀ before the time loop, and every weight gradient after it. Inside the loop
-/// only the recurrent products remain, each one call over the step's active rows: h_{t−1}·W_hhᵀ a
-/// register-blocked kernel over W_hhᵀ packed once per batch (`RecurrentProducts`), ∂z·W_hh BLAS.
+/// only the recurrent products remain, each one BLAS call over the step's active rows: h_{t−1}·W_hhᵀ
+/// as an NN product over W_hhᵀ transposed once per batch (`RecurrentProducts`), and ∂z·W_hh.
 public final class Network<S: Scalar> {
     public let architecture: Architecture
     public let dims: Dimensions
@@ -156,7 +156,7 @@ public final class Network<S: Scalar> {
         ws.hPrev.pointer.update(repeating: 0, count: batch.active[0] * d)
         ws.cPrev.pointer.update(repeating: 0, count: batch.active[0] * d)
         if RecurrentProducts.useKernel {
-            // W_hhᵀ (d × 4d), so that the recurrent kernel reads its rows in place at every step.
+            // W_hhᵀ (d × 4d), so that each step's h·W_hhᵀ is an NN product OpenBLAS does not pack.
             let wt = ws.weightHHt.pointer
             for j in 0..<G { for k in 0..<d { wt[k * G + j] = weightHH[j * d + k] } }
         }
@@ -201,8 +201,8 @@ public final class Network<S: Scalar> {
         let z = ws.gates.pointer, c = ws.cell.pointer, cp = ws.cPrev.pointer
         if s.t > 0 {
             if RecurrentProducts.useKernel {
-                S.smallGemm(
-                    n, G, d, ws.hPrev.pointer + r0 * d, d, ws.weightHHt.pointer, G, accumulate: true, z + r0 * G, G)
+                S.gemm(
+                    false, false, n, G, d, 1, ws.hPrev.pointer + r0 * d, d, ws.weightHHt.pointer, G, 1, z + r0 * G, G)
             } else {
                 S.gemm(false, true, n, G, d, 1, ws.hPrev.pointer + r0 * d, d, weightHH, d, 1, z + r0 * G, G)
             }
@@ -219,8 +219,7 @@ public final class Network<S: Scalar> {
         let z = ws.gates.pointer, dz = ws.dGates.pointer, dc = ws.dCell.pointer, cp = ws.cPrev.pointer
         // ∂i = ∂c ⊙ g ⊙ i(1 − i), ∂f = ∂c ⊙ c_{t−1} ⊙ f(1 − f), ∂g = ∂c ⊙ i ⊙ (1 − g²), ∂c ← ∂c ⊙ f: a kernel.
         S.lstmCellBackward(n, d, z + r0 * G, dz + r0 * G, dc, cp + r0 * d)
-        // BLAS: OpenBLAS's small-matrix kernel takes this product without packing, and ran faster
-        // than `smallGemm` on it (docs/performance.md).
+        // W_hh is already the K × N operand of this NN product: OpenBLAS's small-matrix kernel.
         if s.t > 0 { S.gemm(false, false, n, d, G, 1, dz + r0 * G, G, weightHH, d, 0, ws.dHidden.pointer, d) }
     }
 

@@ -16,7 +16,7 @@ public final class Workspace<S: Scalar> {
     let dFusion = Buffer<S>()  // [∂q ; ∂gate pre-activation], 2d
     let dx = Buffer<S>()
     // Per batch.
-    let weightHHt = Buffer<S>()  // W_hhᵀ, d × 4d, packed for the recurrent kernel
+    let weightHHt = Buffer<S>()  // W_hhᵀ, d × 4d, for the forward recurrent product
     // Per batch slot.
     let dHidden = Buffer<S>()  // ∂L/∂h_t for the running step, d
     let dCell = Buffer<S>()  // ∂L/∂c_t, d

@@ -27,11 +27,6 @@ public protocol CellKernels {
     static func adagradUpdate(
         _ n: Int, _ w: UnsafeMutablePointer<Self>, _ g: UnsafePointer<Self>,
         _ G: UnsafeMutablePointer<Self>, _ lr: Self, _ l2: Self)
-    /// The recurrent products: C[n×N] (row stride ldc) = (accumulate ? C : 0) + A[n×K] · B[K×N],
-    /// B row-major and read in place, each element summed in k order.
-    static func smallGemm(
-        _ n: Int, _ N: Int, _ K: Int, _ a: UnsafePointer<Self>, _ lda: Int,
-        _ b: UnsafePointer<Self>, _ ldb: Int, accumulate: Bool, _ c: UnsafeMutablePointer<Self>, _ ldc: Int)
     /// Adam with bias corrections c1 = 1 − β1^t, c2 = 1 − β2^t.
     static func adamUpdate(
         _ n: Int, _ w: UnsafeMutablePointer<Self>, _ g: UnsafePointer<Self>,
@@ -40,14 +35,6 @@ public protocol CellKernels {
 }
 
 extension Float: CellKernels {
-    @inline(__always) public static func smallGemm(
-        _ n: Int, _ N: Int, _ K: Int, _ a: UnsafePointer<Float>,
-        _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, accumulate: Bool, _ c: UnsafeMutablePointer<Float>,
-        _ ldc: Int
-    ) {
-        if n == 0 || N == 0 { return }
-        smtl_small_gemm_f(Int32(n), Int32(N), Int32(K), a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
-    }
     @inline(__always) public static func lstmCell(
         _ n: Int, _ d: Int, _ z: UnsafeMutablePointer<Float>,
         _ cp: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>
@@ -81,14 +68,6 @@ extension Float: CellKernels {
 }
 
 extension Double: CellKernels {
-    @inline(__always) public static func smallGemm(
-        _ n: Int, _ N: Int, _ K: Int, _ a: UnsafePointer<Double>,
-        _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int, accumulate: Bool, _ c: UnsafeMutablePointer<Double>,
-        _ ldc: Int
-    ) {
-        if n == 0 || N == 0 { return }
-        smtl_small_gemm_d(Int32(n), Int32(N), Int32(K), a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
-    }
     @inline(__always) public static func lstmCell(
         _ n: Int, _ d: Int, _ z: UnsafeMutablePointer<Double>,
         _ cp: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>
@@ -131,12 +110,13 @@ extension Double: CellKernels {
     }
 }
 
-/// Which code computes the LSTM's forward recurrent product h_{t−1}·W_hhᵀ at each time step: the
-/// register-blocked kernel (`smallGemm` over W_hhᵀ packed once per batch; the default) or the
-/// BLAS, kept as the reference (`SMTL_RECURRENT=blas`). OpenBLAS packs W_hh on every call of this
-/// product, once per time step. Read at start-up; `smtl bench --recurrent` and the tests set it.
+/// How the LSTM's forward recurrent product h_{t−1}·W_hhᵀ runs at each time step. By default
+/// W_hh is transposed once per batch and each step is an NN product over W_hhᵀ, which OpenBLAS
+/// takes through its small-matrix kernel without packing; with `SMTL_RECURRENT=blas` (the
+/// reference) each step is the NT product over W_hh, which OpenBLAS packs at every call. Read at
+/// start-up; `smtl bench --recurrent` and the tests set it.
 public enum RecurrentProducts {
     nonisolated(unsafe) public static var useKernel: Bool =
         ProcessInfo.processInfo.environment["SMTL_RECURRENT"] != "blas"
-    public static var name: String { useKernel ? "kernel" : "BLAS" }
+    public static var name: String { useKernel ? "W_hhᵀ once per batch" : "BLAS over W_hh" }
 }
