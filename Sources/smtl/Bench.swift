@@ -31,8 +31,9 @@ struct Bench: Subcommand {
     @Option(help: "Optimizer.") var optimizer = OptimizerSettings.Kind.adagrad
     @Option(
         help: ArgumentHelp(
-            "The LSTM's forward recurrent product h·W_hhᵀ: transposed (over W_hhᵀ transposed once per batch), blas (the "
-                + "reference, over W_hh), or both (each case timed with both, alternating in rounds of 0.25 s). "
+            "The LSTM's forward recurrent product h·W_hhᵀ: transposed (over W_hhᵀ transposed once per batch), "
+                + "blas (the reference, over W_hh), or both (each case timed with both, alternating in rounds "
+                + "of 0.25 s). "
                 + "Default: the start-up choice (SMTL_RECURRENT)."))
     var recurrent: RecurrentChoice?
 
