@@ -79,13 +79,13 @@ struct Bench: Subcommand {
                 + pad("of sgemm", 9, left: true))
         let variants: [Bool] =
             switch recurrent {
-            case nil: [RecurrentProducts.useKernel]
+            case nil: [RecurrentProducts.transposedOnce]
             case .transposed: [true]
             case .blas: [false]
             case .both: [true, false]
             }
-        let startUp = RecurrentProducts.useKernel
-        defer { RecurrentProducts.useKernel = startUp }
+        let startUp = RecurrentProducts.transposedOnce
+        defer { RecurrentProducts.transposedOnce = startUp }
         for a in archs {
             for (label, range) in [("sentence", 10...30), ("document", 200...400)] {
                 let c = BenchmarkCase(architecture: a, dims: dims, batchSize: batchSize, lengths: range, optimizer: opt)
@@ -94,7 +94,7 @@ struct Bench: Subcommand {
                 var spent = 0.0
                 repeat {
                     for (k, v) in variants.enumerated() {
-                        RecurrentProducts.useKernel = v
+                        RecurrentProducts.transposedOnce = v
                         let r = c.time(minSeconds: round)
                         if var sum = results[k] {
                             sum.steps += r.steps

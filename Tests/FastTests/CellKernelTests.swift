@@ -142,7 +142,7 @@ final class CellKernelTests: XCTestCase {
 /// reference over W_hh (`SMTL_RECURRENT=blas`).
 final class RecurrentProductTests: XCTestCase {
     override func tearDown() {
-        RecurrentProducts.useKernel = true
+        RecurrentProducts.transposedOnce = true
         super.tearDown()
     }
 
@@ -155,8 +155,8 @@ final class RecurrentProductTests: XCTestCase {
         let batch = Batch(sequences: seqs, labels: [0, 1, 2, 1])
         for arch in Architecture.allCases {
             var grads: [[[Float]]] = [], values: [[[Float]]] = []
-            for useKernel in [true, false] {
-                RecurrentProducts.useKernel = useKernel
+            for transposed in [true, false] {
+                RecurrentProducts.transposedOnce = transposed
                 let model = Model<Float>(architecture: arch, dims: dims, tasks: [TaskSpec(name: "a", classes: 3)])
                 model.initialize(seed: 11)
                 var settings = OptimizerSettings()

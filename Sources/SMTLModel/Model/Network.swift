@@ -155,7 +155,7 @@ public final class Network<S: Scalar> {
         S.gemm(false, true, ntok, G, E, 1, x, E, weightIH, E, 1, z, G)
         ws.hPrev.pointer.update(repeating: 0, count: batch.active[0] * d)
         ws.cPrev.pointer.update(repeating: 0, count: batch.active[0] * d)
-        if RecurrentProducts.useKernel {
+        if RecurrentProducts.transposedOnce {
             // W_hhᵀ (d × 4d), so that each step's h·W_hhᵀ is an NN product OpenBLAS does not pack.
             let wt = ws.weightHHt.pointer
             for j in 0..<G { for k in 0..<d { wt[k * G + j] = weightHH[j * d + k] } }
@@ -200,7 +200,7 @@ public final class Network<S: Scalar> {
         let (r0, n) = (s.row0, s.count)
         let z = ws.gates.pointer, c = ws.cell.pointer, cp = ws.cPrev.pointer
         if s.t > 0 {
-            if RecurrentProducts.useKernel {
+            if RecurrentProducts.transposedOnce {
                 S.gemm(
                     false, false, n, G, d, 1, ws.hPrev.pointer + r0 * d, d, ws.weightHHt.pointer, G, 1, z + r0 * G, G)
             } else {

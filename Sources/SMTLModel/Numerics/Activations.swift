@@ -40,7 +40,3 @@ extension Double {
     for j in 0..<n { s = Relaxed.multiplyAdd(a[j], b[j], s) }
     return s
 }
-
-@inline(__always) func applySigmoid<S: Scalar>(_ p: UnsafeMutablePointer<S>, _ n: Int) { S.sigmoidInPlace(p, n) }
-
-@inline(__always) func applyTanh<S: Scalar>(_ p: UnsafeMutablePointer<S>, _ n: Int) { S.tanhInPlace(p, n) }

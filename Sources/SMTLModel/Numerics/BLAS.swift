@@ -125,8 +125,8 @@ public enum BLASLibrary {
     /// OpenBLAS had picked before smtl asked for a wider one (`BLASKernelChoice`).
     public static let pickedByOpenBLASVariable = "SMTL_OPENBLAS_PICKED"
 
-    /// How the kernel in use was chosen, for the banner: "OpenBLAS's choice", "OPENBLAS_CORETYPE",
-    /// or smtl's choice over OpenBLAS's narrower one.
+    /// How the kernel in use was chosen, for the banner: nothing for OpenBLAS's own pick,
+    /// "(OPENBLAS_CORETYPE …)" for the user's, or "(smtl's choice …)" over OpenBLAS's narrower pick.
     public static var kernelOrigin: String {
         let env = ProcessInfo.processInfo.environment
         guard name == "OpenBLAS" else { return "" }

@@ -116,7 +116,7 @@ extension Double: CellKernels {
 /// reference) each step is the NT product over W_hh, which OpenBLAS packs at every call. Read at
 /// start-up; `smtl bench --recurrent` and the tests set it.
 public enum RecurrentProducts {
-    nonisolated(unsafe) public static var useKernel: Bool =
+    nonisolated(unsafe) public static var transposedOnce: Bool =
         ProcessInfo.processInfo.environment["SMTL_RECURRENT"] != "blas"
-    public static var name: String { useKernel ? "W_hhᵀ once per batch" : "BLAS over W_hh" }
+    public static var name: String { transposedOnce ? "W_hhᵀ once per batch" : "BLAS over W_hh" }
 }

@@ -32,11 +32,6 @@ where RawSignificand: FixedWidthInteger {
     static func accumulateWidened(_ src: UnsafePointer<Self>, into dst: UnsafeMutablePointer<Double>, count: Int)
     /// dst[i] = Self(src[i]) for i < count, rounded to nearest.
     static func storeNarrowed(_ src: UnsafePointer<Double>, into dst: UnsafeMutablePointer<Self>, count: Int)
-    /// p[i] = σ(p[i]) and p[i] = tanh(p[i]) for i < n, with `activationExp` and `activationTanh`:
-    /// one concrete loop per type, so that the activation inlines into it and the loop vectorises
-    /// (called from generic code, a per-element `S.activationExp` stays a call).
-    static func sigmoidInPlace(_ p: UnsafeMutablePointer<Self>, _ n: Int)
-    static func tanhInPlace(_ p: UnsafeMutablePointer<Self>, _ n: Int)
 }
 
 extension Float: Scalar {
@@ -49,12 +44,6 @@ extension Float: Scalar {
     public static func storeNarrowed(_ src: UnsafePointer<Double>, into dst: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count { dst[i] = Float(src[i]) }
     }
-    public static func sigmoidInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { p[i] = 1 / (1 + activationExp(-p[i])) }
-    }
-    public static func tanhInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { p[i] = activationTanh(p[i]) }
-    }
 }
 
 extension Double: Scalar {
@@ -66,11 +55,5 @@ extension Double: Scalar {
     }
     public static func storeNarrowed(_ src: UnsafePointer<Double>, into dst: UnsafeMutablePointer<Double>, count: Int) {
         dst.update(from: src, count: count)
-    }
-    public static func sigmoidInPlace(_ p: UnsafeMutablePointer<Double>, _ n: Int) {
-        for i in 0..<n { p[i] = 1 / (1 + activationExp(-p[i])) }
-    }
-    public static func tanhInPlace(_ p: UnsafeMutablePointer<Double>, _ n: Int) {
-        for i in 0..<n { p[i] = activationTanh(p[i]) }
     }
 }
